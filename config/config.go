@@ -1,0 +1,203 @@
+// Package config holds factorybridge's configuration schema: the TOML file an
+// operator writes, its defaults, and its validation. Loading and validation do
+// no network I/O; secrets named by *_env or *_file are resolved at load time
+// so a missing variable or unreadable file is reported with the rest.
+package config
+
+import "time"
+
+// Defaults, named beside the types they configure.
+const (
+	DefaultDataDir            = "/var/lib/factorybridge"
+	DefaultBufferFile         = "buffer.db"
+	DefaultBufferMaxBytes     = 1 << 30 // 1 GiB
+	DefaultCommitInterval     = 20 * time.Millisecond
+	DefaultCommitMaxReadings  = 4096
+	DefaultPublishingInterval = time.Second
+	DefaultSamplingInterval   = 500 * time.Millisecond
+	DefaultQueueSize          = 10
+	DefaultRequestTimeout     = 10 * time.Second
+	DefaultSecurityPolicy     = "None"
+	DefaultSecurityMode       = "None"
+	DefaultTopic              = "factorybridge/{bridge}/{line}/readings"
+	DefaultQoS                = 1
+	DefaultMaxMessageBytes    = 256 << 10
+	DefaultMaxBatchDelay      = 100 * time.Millisecond
+	DefaultMaxInflight        = 32
+	DefaultKeepAlive          = 30 * time.Second
+	DefaultConnectTimeout     = 10 * time.Second
+	DefaultEncoding           = "compact"
+	DefaultTrigger            = "status_value"
+	DefaultWatchdogMultiplier = 3 // keep-alive periods without data or keep-alive before a rebuild
+)
+
+// Config is one factorybridge configuration file.
+type Config struct {
+	Bridge  Bridge   `toml:"bridge"`
+	Buffer  Buffer   `toml:"buffer"`
+	MQTT    MQTT     `toml:"mqtt"`
+	Servers []Server `toml:"servers"`
+	Lines   []Line   `toml:"lines"`
+
+	// File is the path the configuration was loaded from ("" when built in code).
+	File string `toml:"-"`
+}
+
+// Bridge identifies this bridge instance.
+type Bridge struct {
+	// ID names the bridge in MQTT client ids and in every message. Required;
+	// letters, digits, '-', '_' and '.'.
+	ID string `toml:"id"`
+	// Site, when set, is the first segment of every reading's name
+	// (site/line/station/node).
+	Site string `toml:"site"`
+	// DataDir holds the buffer file and other state. Default DefaultDataDir.
+	DataDir string `toml:"data_dir"`
+}
+
+// Buffer configures the bbolt store-and-forward buffer.
+type Buffer struct {
+	// Path of the bbolt file; default <data_dir>/buffer.db.
+	Path string `toml:"path"`
+	// MaxBytes caps the encoded size of unacknowledged readings; when full,
+	// the oldest are dropped and counted. Default 1 GiB.
+	MaxBytes int64 `toml:"max_bytes"`
+	// CommitInterval is the longest a reading waits for its group commit.
+	CommitInterval Duration `toml:"commit_interval"`
+	// CommitMaxReadings commits early once this many readings are pending.
+	CommitMaxReadings int `toml:"commit_max_readings"`
+}
+
+// MQTT configures the publisher's broker connection and message packing.
+type MQTT struct {
+	// Broker URL: tcp://, ssl://, tls://, ws:// or wss://host:port. Required.
+	Broker string `toml:"broker"`
+	// ClientID defaults to "factorybridge-<bridge.id>".
+	ClientID string `toml:"client_id"`
+	// Topic is a template; {bridge}, {server}, {line} and {station} are
+	// replaced per message. Default DefaultTopic.
+	Topic string `toml:"topic"`
+	// QoS is 0 or 1 (default 1). With 0 readings are deleted on send.
+	QoS *int `toml:"qos"`
+	// Username and the password source (env var or file, never inline).
+	Username     string `toml:"username"`
+	PasswordEnv  string `toml:"password_env"`
+	PasswordFile string `toml:"password_file"`
+	// TLS: CA bundle to verify the broker, client certificate and key.
+	CAFile   string `toml:"ca_file"`
+	CertFile string `toml:"cert_file"`
+	KeyFile  string `toml:"key_file"`
+	// MaxMessageBytes caps one MQTT payload. Default 256 KiB.
+	MaxMessageBytes int `toml:"max_message_bytes"`
+	// MaxBatchDelay is the longest a committed reading waits to be packed.
+	MaxBatchDelay Duration `toml:"max_batch_delay"`
+	// MaxInflight bounds messages sent and not yet acknowledged.
+	MaxInflight int `toml:"max_inflight"`
+	// Encoding is "compact" (default) or "flat" (one object per reading).
+	Encoding string `toml:"encoding"`
+	// KeepAlive and ConnectTimeout of the MQTT connection.
+	KeepAlive      Duration `toml:"keep_alive"`
+	ConnectTimeout Duration `toml:"connect_timeout"`
+
+	// Password is resolved from PasswordEnv or PasswordFile at load time.
+	Password Secret `toml:"-"`
+}
+
+// Server is one OPC UA server (one session).
+type Server struct {
+	// Name is how logs, readings and stations refer to the server. Required, unique.
+	Name string `toml:"name"`
+	// Endpoint is the server's opc.tcp:// URL. Required.
+	Endpoint string `toml:"endpoint"`
+	// SecurityPolicy: None, Basic128Rsa15, Basic256, Basic256Sha256,
+	// Aes128_Sha256_RsaOaep, Aes256_Sha256_RsaPss. Default None.
+	SecurityPolicy string `toml:"security_policy"`
+	// SecurityMode: None, Sign, SignAndEncrypt. Default None.
+	SecurityMode string `toml:"security_mode"`
+	// Auth: "anonymous" (default) or "username".
+	Auth         string `toml:"auth"`
+	Username     string `toml:"username"`
+	PasswordEnv  string `toml:"password_env"`
+	PasswordFile string `toml:"password_file"`
+	// Certificate and Key: the client's application instance certificate.
+	Certificate string `toml:"certificate"`
+	Key         string `toml:"key"`
+	// PublishingInterval is the default for subscriptions (default 1 s).
+	PublishingInterval Duration `toml:"publishing_interval"`
+	// SamplingInterval and QueueSize are defaults for this server's nodes.
+	SamplingInterval Duration `toml:"sampling_interval"`
+	QueueSize        uint32   `toml:"queue_size"`
+	// RequestTimeout bounds every service call (default 10 s).
+	RequestTimeout Duration `toml:"request_timeout"`
+
+	// Password is resolved from PasswordEnv or PasswordFile at load time.
+	Password Secret `toml:"-"`
+}
+
+// Line is a production line: a sequence of stations.
+type Line struct {
+	Name     string    `toml:"name"`
+	Stations []Station `toml:"stations"`
+}
+
+// Station is one machine of a line; its nodes live on one server.
+type Station struct {
+	Name string `toml:"name"`
+	// Server names the [[servers]] entry; may be omitted when there is one server.
+	Server string `toml:"server"`
+	Nodes  []Node `toml:"nodes"`
+}
+
+// Node is one OPC UA variable to subscribe to.
+type Node struct {
+	// Name is the last segment of the reading's name.
+	Name string `toml:"name"`
+	// ID: ns=<idx>;s=<string>, ns=<idx>;i=<number>, ns=<idx>;g=<guid>,
+	// ns=<idx>;b=<base64>, or nsu=<namespace URI>;… resolved at connect time.
+	ID string `toml:"id"`
+	// Per-node overrides; zero means the server's default.
+	PublishingInterval Duration `toml:"publishing_interval"`
+	SamplingInterval   Duration `toml:"sampling_interval"`
+	QueueSize          uint32   `toml:"queue_size"`
+	// Trigger: "status", "status_value" (default) or "status_value_timestamp".
+	Trigger string `toml:"trigger"`
+	// Deadband: "" or "none", "absolute", "percent"; DeadbandValue its size.
+	Deadband      string  `toml:"deadband"`
+	DeadbandValue float64 `toml:"deadband_value"`
+}
+
+// Secret is a string that never prints itself.
+type Secret string
+
+// String hides the secret.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// GoString hides the secret from %#v.
+func (s Secret) GoString() string { return s.String() }
+
+// Value returns the secret itself, for the one place that needs it.
+func (s Secret) Value() string { return string(s) }
+
+// Duration is a time.Duration written in TOML as a string ("20ms", "1s").
+type Duration time.Duration
+
+// D returns the duration as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText writes the duration as a Go duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }

@@ -1,0 +1,72 @@
+// Package factorybridge holds the domain types every part of the bridge speaks:
+// a Reading taken from an OPC UA server, its typed Value, and the small
+// interfaces between the source (OPC UA), the durable buffer and the publisher.
+// It imports no other package of this module.
+package factorybridge
+
+import (
+	"context"
+	"time"
+)
+
+// Reading is one sample of one OPC UA node as it travels through the bridge.
+// The strings come from configuration and are shared, not copied, per reading.
+type Reading struct {
+	// Seq is the bridge-wide sequence number the buffer assigns when the
+	// reading is committed; zero until then. It never repeats for one store,
+	// so consumers use it (with the bridge id) to drop duplicates.
+	Seq uint64
+	// Name is the reading's path downstream: site/line/station/node.
+	Name string
+	// Server, Line and Station name where the reading came from; they select
+	// the MQTT topic and let consumers group readings without parsing Name.
+	Server  string
+	Line    string
+	Station string
+	// NodeID is the node id as configured (ns=…;s=…, ns=…;i=…, nsu=…;…).
+	NodeID string
+	// Value is the typed value; a Bad reading may carry a null Value.
+	Value Value
+	// Status is the OPC UA StatusCode of the value (0 = Good).
+	Status uint32
+	// SourceTime and ServerTime are the timestamps the server reported; the
+	// zero time means the server did not send one.
+	SourceTime time.Time
+	ServerTime time.Time
+}
+
+// StatusGood is the OPC UA status code of a good value.
+const StatusGood uint32 = 0
+
+// IsGood reports whether the reading's status severity is Good (top two bits 00).
+func (r *Reading) IsGood() bool { return r.Status>>30 == 0 }
+
+// Sink accepts readings from a source. Append may block while the sink is
+// full (backpressure), never grows without bound, and returns ctx.Err() when
+// the context ends first. The sink owns the slice's contents after the call.
+type Sink interface {
+	Append(ctx context.Context, readings []Reading) error
+}
+
+// Queue is what the publisher needs from the durable buffer.
+type Queue interface {
+	// ReadAfter returns up to max committed readings with Seq > after,
+	// oldest first. It blocks until at least one exists or ctx ends.
+	// When readings after `after` were dropped (buffer cap), it returns the
+	// oldest that remain.
+	ReadAfter(ctx context.Context, after uint64, max int) ([]Reading, error)
+	// Ack records that the hub acknowledged every reading with Seq <= seq;
+	// they may be deleted. Acks must not go backwards.
+	Ack(seq uint64) error
+}
+
+// BufferStats describes the durable buffer at one moment.
+type BufferStats struct {
+	Depth     uint64        // readings committed and not yet acknowledged
+	Bytes     uint64        // encoded size of those readings
+	OldestAge time.Duration // age (since commit) of the oldest unacknowledged reading
+	Committed uint64        // readings committed since open
+	Acked     uint64        // readings acknowledged since open
+	Dropped   uint64        // readings dropped since open because the buffer was full
+	LastSeq   uint64        // highest committed sequence number
+}
