@@ -1,0 +1,88 @@
+package buffer
+
+import (
+	"context"
+	"encoding/binary"
+
+	fb "factorybridge"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// ReadAfter returns up to max committed readings with Seq > after, oldest
+// first, blocking until there is at least one or ctx ends. Readings already
+// acknowledged or dropped are skipped. A segment that fails its checksum is
+// logged, counted and skipped.
+func (b *Buffer) ReadAfter(ctx context.Context, after uint64, max int) ([]fb.Reading, error) {
+	for {
+		b.mu.Lock()
+		if b.closed {
+			b.mu.Unlock()
+			return nil, ErrClosed
+		}
+		last, floor, wait := b.st.lastSeq, b.st.ackedStored, b.commitCh
+		b.mu.Unlock()
+		after = maxU(after, floor)
+		if last > after {
+			if rs, err := b.read(after, max); err != nil || len(rs) > 0 {
+				return rs, err
+			}
+		}
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+func maxU(a, b uint64) uint64 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+func (b *Buffer) read(after uint64, max int) ([]fb.Reading, error) {
+	var out []fb.Reading
+	err := b.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketSegments).Cursor()
+		k, v := segmentAt(c, after+1)
+		for ; k != nil && len(out) < max; k, v = c.Next() {
+			var err error
+			first := seqFromKey(k)
+			out, err = decodeSegment(out, v, first, after, max-len(out))
+			if err != nil {
+				b.noteCorrupt(first, err)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// segmentAt positions c on the segment holding seq, or the first segment
+// after it when seq is gone.
+func segmentAt(c *bolt.Cursor, seq uint64) (k, v []byte) {
+	k, v = c.Seek(seqKey(seq))
+	if k != nil && seqFromKey(k) == seq {
+		return k, v
+	}
+	pk, pv := c.Prev()
+	if pk == nil {
+		return c.First()
+	}
+	if info, _, err := readHeader(pv); err == nil && seqFromKey(pk)+info.count > seq {
+		return pk, pv
+	}
+	return c.Next()
+}
+
+func (b *Buffer) noteCorrupt(first uint64, err error) {
+	b.mu.Lock()
+	b.st.corrupt++
+	b.mu.Unlock()
+	b.log.Error("buffer segment is corrupt; its readings are skipped", "first_seq", first, "err", err)
+}
+
+func seqFromKey(k []byte) uint64 { return binary.BigEndian.Uint64(k) }
