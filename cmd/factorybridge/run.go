@@ -1,0 +1,42 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+)
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("run", "-config FILE [flags]",
+		"Runs the bridge: subscribes to the OPC UA nodes of FILE, commits every reading to\n"+
+			"the buffer, and publishes them to the MQTT broker. SIGINT or SIGTERM stop reading,\n"+
+			"commit what is in flight, publish for a bounded time and close the buffer.", stderr)
+	path := fs.String("config", "", "config file (required; see configs/ for examples)")
+	every := fs.Duration("status-interval", 30*time.Second, "how often to log a status line (0 = never)")
+	var lf logFlags
+	lf.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *path == "" {
+		fmt.Fprintln(stderr, "run: -config FILE is required")
+		fs.Usage()
+		return errUsage
+	}
+	log, err := lf.logger(stderr)
+	if err != nil {
+		return err
+	}
+	cfg, err := loadConfig(ctx, *path)
+	if err != nil {
+		return err
+	}
+	log.Info("starting", "version", version, "config", *path, "summary", cfg.Summary())
+	b, err := newBridge(cfg, log)
+	if err != nil {
+		return err
+	}
+	go b.reportStatus(ctx, *every, func(s status) { log.Info("status", s.attrs()...) })
+	return b.run(ctx)
+}
