@@ -19,6 +19,7 @@ const (
 	DefaultRequestTimeout     = 10 * time.Second
 	DefaultSecurityPolicy     = "None"
 	DefaultSecurityMode       = "None"
+	DefaultAuth               = "anonymous"
 	DefaultTopic              = "factorybridge/{bridge}/{line}/readings"
 	DefaultQoS                = 1
 	DefaultMaxMessageBytes    = 256 << 10
@@ -132,6 +133,10 @@ type Server struct {
 
 	// Password is resolved from PasswordEnv or PasswordFile at load time.
 	Password Secret `toml:"-"`
+
+	// samplingSet records that the file wrote sampling_interval, so that an
+	// explicit "0s" (as fast as the server can) survives ApplyDefaults.
+	samplingSet bool
 }
 
 // Line is a production line: a sequence of stations.
@@ -198,6 +203,9 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	*d = Duration(v)
 	return nil
 }
+
+// String formats the duration as Go does ("1.5s"), so configs print readably.
+func (d Duration) String() string { return time.Duration(d).String() }
 
 // MarshalText writes the duration as a Go duration string.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }

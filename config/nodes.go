@@ -11,7 +11,9 @@ type NodeRef struct {
 	Line    string
 	Station string
 	// Node holds the node's settings with the server's defaults filled in:
-	// PublishingInterval, SamplingInterval, QueueSize and Trigger are never zero.
+	// PublishingInterval, QueueSize and Trigger are never zero;
+	// SamplingInterval is zero only when the server's sampling_interval was
+	// written as "0s" (as fast as the server can).
 	Node Node
 }
 

@@ -1,0 +1,64 @@
+package config
+
+import "path/filepath"
+
+// ApplyDefaults fills every zero field that has a default with its Default*
+// constant. Node settings stay zero: Nodes fills them from their server. A
+// server's sampling_interval written as "0s" in the file is kept (it means
+// as fast as the server can); in a Config built in code, zero means default.
+func (c *Config) ApplyDefaults() {
+	setDefault(&c.Bridge.DataDir, DefaultDataDir)
+	c.Buffer.applyDefaults(c.Bridge.DataDir)
+	c.MQTT.applyDefaults(c.Bridge.ID)
+	for i := range c.Servers {
+		c.Servers[i].applyDefaults()
+	}
+}
+
+func (b *Buffer) applyDefaults(dataDir string) {
+	setDefault(&b.Path, filepath.Join(dataDir, DefaultBufferFile))
+	setDefault(&b.MaxBytes, DefaultBufferMaxBytes)
+	setDefault(&b.CommitInterval, Duration(DefaultCommitInterval))
+	setDefault(&b.CommitMaxReadings, DefaultCommitMaxReadings)
+}
+
+func (m *MQTT) applyDefaults(bridgeID string) {
+	setDefault(&m.ClientID, "factorybridge-"+bridgeID)
+	setDefault(&m.Topic, DefaultTopic)
+	if m.QoS == nil {
+		qos := DefaultQoS
+		m.QoS = &qos
+	}
+	setDefault(&m.MaxMessageBytes, DefaultMaxMessageBytes)
+	setDefault(&m.MaxBatchDelay, Duration(DefaultMaxBatchDelay))
+	setDefault(&m.MaxInflight, DefaultMaxInflight)
+	setDefault(&m.KeepAlive, Duration(DefaultKeepAlive))
+	setDefault(&m.ConnectTimeout, Duration(DefaultConnectTimeout))
+	setDefault(&m.Encoding, DefaultEncoding)
+}
+
+func (s *Server) applyDefaults() {
+	setDefault(&s.SecurityPolicy, DefaultSecurityPolicy)
+	setDefault(&s.SecurityMode, DefaultSecurityMode)
+	setDefault(&s.Auth, DefaultAuth)
+	setDefault(&s.PublishingInterval, Duration(DefaultPublishingInterval))
+	if !s.samplingSet {
+		setDefault(&s.SamplingInterval, Duration(DefaultSamplingInterval))
+	}
+	setDefault(&s.QueueSize, DefaultQueueSize)
+	setDefault(&s.RequestTimeout, Duration(DefaultRequestTimeout))
+}
+
+// defined notes the keys whose presence matters beyond their value.
+func (s *Server) defined(key string) {
+	if key == "sampling_interval" {
+		s.samplingSet = true
+	}
+}
+
+func setDefault[T comparable](field *T, def T) {
+	var zero T
+	if *field == zero {
+		*field = def
+	}
+}

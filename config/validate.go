@@ -1,0 +1,220 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The valid values of the enumerated settings, in the order messages list them.
+var (
+	securityPolicies = []string{"None", "Basic128Rsa15", "Basic256", "Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss"}
+	securityModes    = []string{"None", "Sign", "SignAndEncrypt"}
+	authMethods      = []string{"anonymous", "username"}
+	brokerSchemes    = []string{"tcp", "ssl", "tls", "ws", "wss"}
+	encodings        = []string{"compact", "flat"}
+	topicFields      = []string{"{bridge}", "{server}", "{line}", "{station}"}
+)
+
+// Bounds of the numeric settings.
+const (
+	minBufferBytes     = 1 << 20
+	minCommitInterval  = time.Millisecond
+	maxCommitInterval  = 10 * time.Second
+	minMessageBytes    = 1 << 10
+	maxMessageBytes    = 256 << 20
+	maxInflightMessage = 65535
+)
+
+var bridgeIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+
+// Validate checks a configuration whose defaults have been applied. It
+// returns *Errors naming each bad field, what is wrong with it and the valid
+// values, or nil. It does no I/O and changes nothing.
+func (c *Config) Validate() error {
+	r := &reporter{file: c.File}
+	c.validate(r)
+	return r.err()
+}
+
+func (c *Config) validate(r *reporter) {
+	v := checker{r}
+	v.bridge(c.Bridge)
+	v.buffer(c.Buffer)
+	v.mqtt(c.MQTT)
+	v.servers(c.Servers)
+	v.lines(c)
+}
+
+// checker holds the rules shared by the sections.
+type checker struct{ r *reporter }
+
+func (v checker) bridge(b Bridge) {
+	const form = "letters, digits, '.', '_' and '-'"
+	switch {
+	case b.ID == "":
+		v.r.add("bridge.id", "required (valid: %s)", form)
+	case !bridgeIDPattern.MatchString(b.ID):
+		v.r.add("bridge.id", "%q is not a valid id (valid: %s)", b.ID, form)
+	}
+	if b.Site != "" {
+		v.name("bridge.site", b.Site)
+	}
+	v.required("bridge.data_dir", b.DataDir, "")
+}
+
+func (v checker) buffer(b Buffer) {
+	v.required("buffer.path", b.Path, "")
+	if b.MaxBytes < minBufferBytes {
+		v.r.add("buffer.max_bytes", "%d is too small (valid: %d (1 MiB) or more)", b.MaxBytes, minBufferBytes)
+	}
+	v.durationIn("buffer.commit_interval", b.CommitInterval, minCommitInterval, maxCommitInterval)
+	v.atLeast("buffer.commit_max_readings", b.CommitMaxReadings, 1, "1 or more")
+}
+
+func (v checker) servers(servers []Server) {
+	if len(servers) == 0 {
+		v.r.add("servers", "at least one [[servers]] section is required")
+	}
+	seen := map[string]string{}
+	for i, s := range servers {
+		path := fmt.Sprintf("servers[%d]", i)
+		if v.name(path+".name", s.Name) {
+			v.unique(path+".name", s.Name, seen)
+		}
+		v.server(path, s)
+	}
+}
+
+func (v checker) server(path string, s Server) {
+	v.endpoint(path+".endpoint", s.Endpoint)
+	okPolicy := v.oneOf(path+".security_policy", s.SecurityPolicy, "security policy", securityPolicies)
+	okMode := v.oneOf(path+".security_mode", s.SecurityMode, "security mode", securityModes)
+	if okPolicy && okMode && (s.SecurityPolicy == "None") != (s.SecurityMode == "None") {
+		v.r.add(path+".security_mode", "%q does not go with security_policy %q (valid: None with None, Sign or SignAndEncrypt with any other policy)", s.SecurityMode, s.SecurityPolicy)
+	}
+	if v.oneOf(path+".auth", s.Auth, "auth method", authMethods) {
+		v.credentials(path, s)
+	}
+	v.pair(path, "certificate", s.Certificate, "key", s.Key)
+	v.positive(path+".publishing_interval", s.PublishingInterval)
+	v.notNegative(path+".sampling_interval", s.SamplingInterval)
+	v.positive(path+".request_timeout", s.RequestTimeout)
+}
+
+func (v checker) endpoint(path, endpoint string) {
+	const form = "opc.tcp://<host>:<port>[/<path>]"
+	if !v.required(path, endpoint, form) {
+		return
+	}
+	u, err := url.Parse(endpoint)
+	switch {
+	case err == nil && u.User != nil:
+		v.r.add(path, noUserInfo, form)
+	case err != nil || u.Scheme != "opc.tcp" || u.Hostname() == "" || !validPort(u.Port()):
+		v.r.add(path, "%q is not an OPC UA endpoint (valid: %s)", endpoint, form)
+	}
+}
+
+// noUserInfo reports a URL with user:password@, without repeating it.
+const noUserInfo = "user name or password in the URL are not allowed (valid: %s, with username and password_env or password_file)"
+
+// credentials checks a server's username and password source: with
+// username auth, a username and exactly one source; otherwise none of them.
+func (v checker) credentials(path string, s Server) {
+	if s.Auth != "username" {
+		for _, kv := range [][2]string{{"username", s.Username}, {"password_env", s.PasswordEnv}, {"password_file", s.PasswordFile}} {
+			if kv[1] != "" {
+				v.r.add(path+"."+kv[0], "only used with auth = \"username\"")
+			}
+		}
+		return
+	}
+	v.required(path+".username", s.Username, "")
+	if s.PasswordEnv == "" && s.PasswordFile == "" {
+		v.r.add(path+".password_env", "required with auth = \"username\" (valid: password_env or password_file)")
+	}
+	v.onePassword(path, s.PasswordEnv, s.PasswordFile)
+}
+
+func (v checker) onePassword(path, env, file string) {
+	if env != "" && file != "" {
+		v.r.add(path+".password_file", "set only one of password_env and password_file")
+	}
+}
+
+func (v checker) mqtt(m MQTT) {
+	scheme := v.broker("mqtt.broker", m.Broker)
+	v.required("mqtt.client_id", m.ClientID, "")
+	v.topic("mqtt.topic", m.Topic)
+	if m.QoS != nil && *m.QoS != 0 && *m.QoS != 1 {
+		v.r.add("mqtt.qos", "%d is not a supported QoS (valid: 0, 1)", *m.QoS)
+	}
+	if (m.PasswordEnv != "" || m.PasswordFile != "") && m.Username == "" {
+		v.r.add("mqtt.username", "required with password_env or password_file")
+	}
+	v.onePassword("mqtt", m.PasswordEnv, m.PasswordFile)
+	v.pair("mqtt", "cert_file", m.CertFile, "key_file", m.KeyFile)
+	for _, kv := range [][2]string{{"ca_file", m.CAFile}, {"cert_file", m.CertFile}} {
+		if kv[1] != "" && (scheme == "tcp" || scheme == "ws") {
+			v.r.add("mqtt."+kv[0], "set, but broker %q does not use TLS (valid: ssl://, tls:// or wss:// broker)", m.Broker)
+		}
+	}
+	v.between("mqtt.max_message_bytes", m.MaxMessageBytes, minMessageBytes, maxMessageBytes, "1024 (1 KiB) to 268435456 (256 MiB)")
+	v.between("mqtt.max_inflight", m.MaxInflight, 1, maxInflightMessage, "1–65535")
+	v.oneOf("mqtt.encoding", m.Encoding, "encoding", encodings)
+	v.positive("mqtt.max_batch_delay", m.MaxBatchDelay)
+	v.positive("mqtt.keep_alive", m.KeepAlive)
+	v.positive("mqtt.connect_timeout", m.ConnectTimeout)
+}
+
+// broker checks the broker URL and returns its scheme, or "" when it is not valid.
+func (v checker) broker(path, broker string) string {
+	const form = "tcp://<host>:<port>, ssl://…, tls://…, ws://<host>[:<port>][/<path>], wss://…"
+	if !v.required(path, broker, form) {
+		return ""
+	}
+	u, err := url.Parse(broker)
+	switch {
+	case err == nil && u.User != nil:
+		v.r.add(path, noUserInfo, form)
+	case err != nil || !slices.Contains(brokerSchemes, u.Scheme) || u.Hostname() == "":
+		v.r.add(path, "%q is not an MQTT broker URL (valid: %s)", broker, form)
+	case u.Port() != "" && !validPort(u.Port()) || u.Port() == "" && !strings.HasPrefix(u.Scheme, "ws"):
+		v.r.add(path, "%q needs a port from 1 to 65535 (valid: %s)", broker, form)
+	default:
+		return u.Scheme
+	}
+	return ""
+}
+
+func (v checker) topic(path, topic string) {
+	if !v.required(path, topic, "") {
+		return
+	}
+	if strings.ContainsAny(topic, "+#") {
+		v.r.add(path, "%q contains an MQTT wildcard (valid: no + or #)", topic)
+	}
+	rest := topic
+	for {
+		i := strings.IndexByte(rest, '{')
+		if i < 0 {
+			return
+		}
+		j := strings.IndexByte(rest[i:], '}')
+		if j < 0 || !slices.Contains(topicFields, rest[i:i+j+1]) {
+			v.r.add(path, "%q has an unknown placeholder (valid: %s)", topic, strings.Join(topicFields, " "))
+			return
+		}
+		rest = rest[i+j+1:]
+	}
+}
+
+func validPort(p string) bool {
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535
+}
