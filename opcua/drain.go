@@ -1,0 +1,99 @@
+package opcua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gopcua/opcua"
+	"github.com/gopcua/opcua/ua"
+)
+
+// drain takes every publish result off gopcua's channel and delivers it.
+// gopcua has one publish loop per client and blocks it on this channel, so
+// nothing else happens here; Sink.Append blocking is the intended
+// backpressure. After stop is closed it delivers what is still queued and
+// returns.
+func (s *session) drain(ctx context.Context, stop <-chan struct{}) {
+	defer s.logDropped()
+	for {
+		select {
+		case d := <-s.notify:
+			s.handle(ctx, d)
+		case <-stop:
+			for {
+				select {
+				case d := <-s.notify:
+					s.handle(ctx, d)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+func (s *session) handle(ctx context.Context, d *opcua.PublishNotificationData) {
+	switch v := d.Value.(type) {
+	case *ua.DataChangeNotification:
+		s.alive()
+		s.deliver(ctx, v)
+	case *ua.StatusChangeNotification:
+		s.report(fmt.Errorf("subscription %d ended: %w", d.SubscriptionID, v.Status))
+	case nil:
+		if d.Error != nil {
+			s.report(fmt.Errorf("publish: %w", d.Error))
+		}
+	}
+	// EventNotificationLists are not subscribed to; ignore any.
+}
+
+// deliver converts one notification into readings and appends them to the
+// sink. The append uses Run's flush context, not the session's: these values
+// are already acknowledged to the server, so a rebuild must not drop them.
+func (s *session) deliver(ctx context.Context, dcn *ua.DataChangeNotification) {
+	now := s.c.now()
+	batch := s.readings(dcn.MonitoredItems)
+	s.c.stats.update(func(st *Stats) { st.Notifications++; st.LastData = now })
+	s.closeGap(now)
+	if len(batch) == 0 {
+		return
+	}
+	if ctx.Err() != nil || s.sinkErr != nil {
+		s.dropped += len(batch)
+		return
+	}
+	if err := s.c.opts.Sink.Append(ctx, batch); err != nil {
+		s.appendFailed(ctx, err, len(batch))
+		return
+	}
+	s.c.stats.update(func(st *Stats) { st.Readings += uint64(len(batch)) })
+}
+
+func (s *session) appendFailed(ctx context.Context, err error, n int) {
+	s.dropped += n
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return // shutdown outlasted the flush timeout
+	}
+	s.sinkErr = &fatalError{fmt.Errorf("append readings: %w", err)}
+	s.report(s.sinkErr)
+}
+
+func (s *session) logDropped() {
+	if s.dropped > 0 {
+		s.c.log.Warn("readings dropped", "readings", s.dropped)
+	}
+}
+
+// closeGap records and logs the time without data around a reconnect when
+// the first data of the new session arrives.
+func (s *session) closeGap(now time.Time) {
+	if s.gapStart.IsZero() {
+		return
+	}
+	start := s.gapStart
+	s.gapStart = time.Time{}
+	s.c.stats.update(func(st *Stats) { st.Gaps++; st.LastGapStart, st.LastGapEnd = start, now })
+	s.c.log.Info("data gap", "gap_start", start, "gap_end", now, "gap", now.Sub(start))
+}

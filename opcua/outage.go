@@ -1,0 +1,80 @@
+package opcua
+
+import (
+	"time"
+
+	"github.com/gopcua/opcua/ua"
+)
+
+// outage tracks, in Run's goroutine, what is logged once per state change:
+// the ERROR when the server goes down and the INFO when it is back.
+type outage struct {
+	down     bool
+	since    time.Time
+	attempts int  // connection attempts since the outage began, the successful one included
+	ever     bool // a session was established at least once
+}
+
+// failed records a failed session or connection attempt. Only the first
+// failure of an outage is logged as an error; retries log at debug level.
+func (c *Client) failed(err error) {
+	c.stats.update(func(s *Stats) { s.State = StateDown })
+	o := &c.outage
+	if o.down {
+		c.log.Debug("reconnect attempt failed", "attempts", o.attempts, "err", err)
+		return
+	}
+	*o = outage{down: true, since: c.now(), ever: o.ever}
+	c.log.Error("server down", "err", err)
+}
+
+// connecting counts an attempt of the current outage.
+func (c *Client) connecting() {
+	if c.outage.down {
+		c.outage.attempts++
+	}
+}
+
+// established records a session whose subscriptions exist and logs how many
+// monitored items are back.
+func (c *Client) established(ok, failed int) {
+	o := &c.outage
+	reconnect := o.ever
+	c.stats.update(func(s *Stats) {
+		s.State = StateConnected
+		s.ItemsOK += ok // the drain may have moved items to failed already
+		s.ItemsFailed += failed
+		if reconnect {
+			s.Reconnects++
+		}
+	})
+	switch {
+	case o.down:
+		c.log.Info("server back", "outage", c.now().Sub(o.since), "attempts", o.attempts)
+	default:
+		c.log.Info("connected", "endpoint", c.srv.Endpoint)
+	}
+	c.log.Info("monitored items", "items_ok", ok, "items_failed", failed, "subscriptions", len(c.groups))
+	*o = outage{ever: true}
+}
+
+// itemResult logs a node's create result when it differs from the last one
+// logged, so a bad node is reported once, not at every reconnect.
+func (c *Client) itemResult(i int, status ua.StatusCode, reason string) {
+	c.logItemStatus(c.itemStatus, i, status, reason)
+}
+
+// logItemStatus logs node i's status when it differs from last[i].
+func (c *Client) logItemStatus(last []ua.StatusCode, i int, status ua.StatusCode, reason string) {
+	if last[i] == status {
+		return
+	}
+	last[i] = status
+	n := &c.nodes[i]
+	if status == ua.StatusOK {
+		c.log.Info("monitored item recovered", "node", n.ref.Name, "node_id", n.ref.Node.ID)
+		return
+	}
+	c.log.Warn("monitored item failed", "node", n.ref.Name, "node_id", n.ref.Node.ID,
+		"status", statusString(status), "reason", reason)
+}

@@ -1,0 +1,105 @@
+package opcua
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/gopcua/opcua/ua"
+
+	"factorybridge"
+	"factorybridge/config"
+)
+
+// readings converts the items of one DataChangeNotification. Items with a
+// client handle that is not ours are skipped. A value that cannot be
+// represented becomes a Null reading with the status saying why, logged once
+// per node and status.
+func (s *session) readings(items []*ua.MonitoredItemNotification) []factorybridge.Reading {
+	c := s.c
+	batch := make([]factorybridge.Reading, 0, len(items))
+	for _, it := range items {
+		if it == nil || it.Value == nil || int64(it.ClientHandle) >= int64(len(c.nodes)) {
+			continue
+		}
+		i := int(it.ClientHandle)
+		r, err := reading(&c.nodes[i].ref, it.Value, c.opts.MaxArrayLen)
+		c.valueResult(i, err)
+		s.itemHealth(i, it.Value.Status)
+		batch = append(batch, r)
+	}
+	return batch
+}
+
+// reading builds the reading of one data value of node ref.
+func reading(ref *config.NodeRef, dv *ua.DataValue, maxArrayLen int) (factorybridge.Reading, error) {
+	r := factorybridge.Reading{
+		Name: ref.Name, Server: ref.Server, Line: ref.Line, Station: ref.Station, NodeID: ref.Node.ID,
+		Status:     uint32(dv.Status),
+		SourceTime: dv.SourceTimestamp,
+		ServerTime: dv.ServerTimestamp,
+	}
+	v, err := convertValue(dv.Value, maxArrayLen)
+	if ve := (*valueError)(nil); errors.As(err, &ve) {
+		r.Status = uint32(ve.Status)
+		return r, err
+	}
+	r.Value = v
+	return r, nil
+}
+
+// valueResult logs a node's conversion failure when it differs from the last
+// one logged.
+func (c *Client) valueResult(i int, err error) {
+	status := ua.StatusOK
+	if ve := (*valueError)(nil); errors.As(err, &ve) {
+		status = ve.Status
+	}
+	if c.valueStatus[i] == status {
+		return
+	}
+	c.valueStatus[i] = status
+	if err != nil {
+		n := &c.nodes[i].ref
+		c.log.Warn("value not representable", "node", n.Name, "node_id", n.Node.ID, "status", statusString(status), "err", err)
+	}
+}
+
+// itemHealth counts an item the server accepted as failed while its values
+// carry a status that says the node cannot be read at all (some servers,
+// open62541 among them, accept a monitored item on an unreadable node and
+// report BadNotReadable in its notifications). Its readings still go to the
+// sink: a Bad reading is the truth about that node.
+func (s *session) itemHealth(i int, status ua.StatusCode) {
+	failed := itemFailure(status)
+	if failed == s.itemFailed[i] {
+		return
+	}
+	s.itemFailed[i] = failed
+	d := 1
+	if !failed {
+		d, status = -1, ua.StatusOK
+	}
+	s.c.stats.update(func(st *Stats) { st.ItemsOK -= d; st.ItemsFailed += d })
+	s.c.logItemStatus(s.c.dataStatus, i, status, "reported in a notification")
+}
+
+// itemFailure reports whether a value's status is about the monitored item
+// (wrong node, no access) rather than about the value.
+func itemFailure(s ua.StatusCode) bool {
+	switch s {
+	case ua.StatusBadNotReadable, ua.StatusBadNodeIDUnknown, ua.StatusBadNodeIDInvalid,
+		ua.StatusBadAttributeIDInvalid, ua.StatusBadUserAccessDenied, ua.StatusBadSecurityModeInsufficient,
+		ua.StatusBadIndexRangeInvalid, ua.StatusBadDataEncodingInvalid, ua.StatusBadDataEncodingUnsupported:
+		return true
+	}
+	return false
+}
+
+// statusString names a status code compactly: "BadNotReadable (0x803A0000)".
+func statusString(s ua.StatusCode) string {
+	if d, ok := ua.StatusCodes[s]; ok {
+		return fmt.Sprintf("%s (0x%08X)", strings.TrimPrefix(d.Name, "Status"), uint32(s))
+	}
+	return fmt.Sprintf("0x%08X", uint32(s))
+}

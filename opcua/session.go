@@ -1,0 +1,223 @@
+package opcua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gopcua/opcua"
+	"github.com/gopcua/opcua/id"
+	"github.com/gopcua/opcua/ua"
+
+	"factorybridge/config"
+)
+
+const (
+	// notifyQueue bounds the publish results waiting for the drain goroutine;
+	// each holds at most maxNotificationsPerPublish values per subscription.
+	notifyQueue = 16
+	// maxCloseTime bounds the polite CloseSession of a failed session: a
+	// silent server must not delay the rebuild by a whole request timeout.
+	maxCloseTime = 2 * time.Second
+)
+
+// errWatchdog marks a session rebuilt because it went silent.
+var errWatchdog = errors.New("watchdog")
+
+// session is one gopcua client from connect to close. Its goroutines (the
+// drain and at most one probe) end before runSession returns.
+type session struct {
+	c        *Client
+	ua       *opcua.Client
+	notify   chan *opcua.PublishNotificationData
+	stateSig chan struct{} // gopcua's connection state changed
+	fail     chan error    // the first failure seen by the drain
+	wg       sync.WaitGroup
+	closing  sync.Once
+
+	silent    bool         // the server stopped answering: skip CloseSession
+	start     time.Time    // monotonic base of lastAlive
+	lastAlive atomic.Int64 // ns since start of the last data or successful probe
+	watchdog  time.Duration
+
+	// Owned by the drain goroutine.
+	gapStart   time.Time // last data before this session; zero once the gap is closed
+	dropped    int       // readings not delivered because the sink gave up
+	itemFailed []bool    // per node: its values say it cannot be read
+	sinkErr    error     // the sink failed: Run must end
+}
+
+func newSession(c *Client) *session {
+	return &session{
+		c:          c,
+		notify:     make(chan *opcua.PublishNotificationData, notifyQueue),
+		stateSig:   make(chan struct{}, 1),
+		fail:       make(chan error, 1),
+		start:      time.Now(),
+		gapStart:   c.stats.get().LastData,
+		itemFailed: make([]bool, len(c.nodes)),
+	}
+}
+
+// runSession runs one session until it fails or ctx ends. It closes the
+// gopcua client and joins its goroutines before returning, so the next
+// session never overlaps with this one.
+func (c *Client) runSession(ctx, deliver context.Context) error {
+	c.connecting()
+	c.stats.update(func(st *Stats) { st.ItemsOK, st.ItemsFailed = 0, 0 })
+	s := newSession(c)
+	defer s.closeClient(ctx)
+	if err := s.connect(ctx); err != nil {
+		return err
+	}
+	stop := make(chan struct{})
+	s.wg.Go(func() { s.drain(deliver, stop) })
+	err := s.serve(ctx)
+	s.silent = errors.Is(err, errWatchdog)
+	s.closeClient(ctx) // stops gopcua's publish loop: nothing new reaches notify
+	close(stop)
+	s.wg.Wait()
+	if s.sinkErr != nil {
+		return s.sinkErr // even when the session had failed first
+	}
+	return err
+}
+
+// connect builds a gopcua client for this session and connects it.
+func (s *session) connect(ctx context.Context) error {
+	opts, err := s.clientOptions(ctx)
+	if err != nil {
+		return err
+	}
+	s.ua, err = opcua.NewClient(s.c.srv.Endpoint, opts...)
+	if err != nil {
+		return fmt.Errorf("configure client: %w", err)
+	}
+	if err := s.ua.Connect(ctx); err != nil {
+		return fmt.Errorf("connect %s: %w", s.c.srv.Endpoint, err)
+	}
+	return nil
+}
+
+// serve subscribes, then supervises the session until it fails.
+func (s *session) serve(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // ends a probe in flight
+	res, err := s.subscribe(ctx)
+	if err != nil {
+		return err
+	}
+	s.watchdog = s.watchdogLimit(res.keepAlive)
+	s.alive()
+	s.c.established(res.ok, res.failed)
+	return s.supervise(ctx)
+}
+
+// watchdogLimit is how long the session may stay silent: a multiple of the
+// longest revised keep-alive period, and never below the floor.
+func (s *session) watchdogLimit(keepAlive time.Duration) time.Duration {
+	if keepAlive <= 0 {
+		keepAlive = s.c.opts.KeepAlive
+	}
+	return max(config.DefaultWatchdogMultiplier*keepAlive, s.c.opts.WatchdogFloor)
+}
+
+// supervise waits for the first sign of failure: a gopcua state other than
+// Connected, a failure reported by the drain, or the watchdog.
+func (s *session) supervise(ctx context.Context) error {
+	probeAfter := s.watchdog / 3
+	tick := time.NewTicker(max(probeAfter/2, 10*time.Millisecond))
+	defer tick.Stop()
+	probeDone := make(chan error, 1)
+	probing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-s.fail:
+			return err
+		case <-s.stateSig:
+			if st := s.ua.State(); st != opcua.Connected {
+				return fmt.Errorf("connection lost (gopcua state %s)", st)
+			}
+		case err := <-probeDone:
+			probing = false
+			s.probed(err)
+		case <-tick.C:
+			idle := s.idle()
+			if idle > s.watchdog {
+				return fmt.Errorf("%w: no data and no successful liveness probe for %s (limit %s)",
+					errWatchdog, idle.Round(time.Millisecond), s.watchdog)
+			}
+			if !probing && idle >= probeAfter {
+				probing = true
+				s.wg.Go(func() { probeDone <- s.probe(ctx) })
+			}
+		}
+	}
+}
+
+// probe reads the server's CurrentTime: the cheapest proof that the server
+// still answers on this session, since gopcua hides keep-alives.
+func (s *session) probe(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.c.requestTimeout())
+	defer cancel()
+	_, err := s.ua.Read(ctx, &ua.ReadRequest{
+		NodesToRead: []*ua.ReadValueID{{NodeID: ua.NewNumericNodeID(0, id.Server_ServerStatus_CurrentTime)}},
+	})
+	return err
+}
+
+func (s *session) probed(err error) {
+	if err != nil {
+		s.c.log.Debug("liveness probe failed", "err", err)
+		return
+	}
+	s.alive()
+	now := s.c.now()
+	s.c.stats.update(func(st *Stats) { st.LastKeepAlive = now })
+}
+
+func (s *session) alive() { s.lastAlive.Store(int64(time.Since(s.start))) }
+
+func (s *session) idle() time.Duration {
+	return time.Since(s.start) - time.Duration(s.lastAlive.Load())
+}
+
+// report passes the drain's first failure to supervise; later ones are
+// consequences of the first and are dropped.
+func (s *session) report(err error) {
+	select {
+	case s.fail <- err:
+	default:
+	}
+}
+
+// onState is gopcua's state callback. It runs on gopcua's goroutines and must
+// not block.
+func (s *session) onState(opcua.ConnState) {
+	select {
+	case s.stateSig <- struct{}{}:
+	default:
+	}
+}
+
+// closeClient closes the gopcua client (session, secure channel, TCP
+// connection, its publish loop) once; later calls do nothing.
+func (s *session) closeClient(ctx context.Context) {
+	s.closing.Do(func() {
+		if s.ua == nil {
+			return
+		}
+		d := min(s.c.requestTimeout(), maxCloseTime)
+		if s.silent {
+			d = 0 // CloseSession would only wait for its timeout
+		}
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d)
+		defer cancel()
+		s.ua.Close(ctx)
+	})
+}
