@@ -1,0 +1,46 @@
+/* Shared declarations of the factorysim parts: the Connected Factory line
+ * (line.c), the load nodes (load.c), the type coverage nodes (types.c) and the
+ * node helpers (nodes.c). factorysim.c wires them into one server. */
+#ifndef FACTORYSIM_H
+#define FACTORYSIM_H
+
+#include <open62541/plugin/log.h>
+#include <open62541/server.h>
+#include <open62541/server_config_default.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Namespace URIs. Clients resolve their indexes through the NamespaceArray;
+ * the indexes (2, 3, 4 in this order) are not part of the contract. */
+#define NS_URI_STATION "http://opcfoundation.org/UA/Station/"
+#define NS_URI_LOAD "urn:factorybridge:load"
+#define NS_URI_TYPES "urn:factorybridge:types"
+
+/* nodes.c: thin wrappers that fill in the attributes every node here shares. */
+UA_StatusCode addObject(UA_Server *server, UA_UInt16 ns, const char *id,
+                        const char *browseName, UA_NodeId parent, bool folder);
+UA_StatusCode addVariable(UA_Server *server, UA_UInt16 ns, const char *id,
+                          const char *browseName, UA_NodeId parent,
+                          const UA_Variant *value, UA_Byte accessLevel);
+UA_StatusCode writeScalar(UA_Server *server, const UA_NodeId *id,
+                          const void *value, const UA_DataType *type,
+                          UA_DateTime sourceTime);
+
+/* line.c: three stations (assembly, test, packaging) that cycle on simulated
+ * time, speed times faster than real time. */
+typedef struct Line Line;
+Line *line_new(UA_Server *server, UA_UInt16 ns, uint64_t seed, double speed);
+UA_StatusCode line_start(UA_Server *server, Line *line);
+void line_delete(Line *line);
+
+/* load.c: count variables that each change rate times per second. */
+typedef struct Load Load;
+Load *load_new(UA_Server *server, UA_UInt16 ns, size_t nodes, double rate);
+UA_StatusCode load_start(UA_Server *server, Load *load);
+void load_delete(Load *load);
+
+/* types.c: one variable per built-in type with fixed values. */
+UA_StatusCode types_add(UA_Server *server, UA_UInt16 ns);
+
+#endif
