@@ -1,0 +1,237 @@
+package publisher
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"factorybridge/config"
+)
+
+// stableAfter is how long a connection must last for the backoff to start
+// again from MinBackoff, so a broker that accepts and drops at once is not
+// hammered.
+const stableAfter = 10 * time.Second
+
+// disconnectQuiesce is how long a clean disconnect waits for DISCONNECT to go out.
+const disconnectQuiesce = 250 // ms
+
+// tlsSchemes are the broker URL schemes that use TLS.
+var tlsSchemes = map[string]bool{"ssl": true, "tls": true, "wss": true}
+
+// parseBroker checks the broker URL and that TLS files come in usable sets.
+func parseBroker(cfg config.MQTT) (*url.URL, error) {
+	u, err := url.Parse(cfg.Broker)
+	if err != nil {
+		return nil, fmt.Errorf("mqtt.broker: %w", err)
+	}
+	switch u.Scheme {
+	case "tcp", "ssl", "tls", "ws", "wss":
+	default:
+		return nil, fmt.Errorf("mqtt.broker = %q: scheme must be tcp, ssl, tls, ws or wss", u.Redacted())
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("mqtt.broker = %q: no host", u.Redacted())
+	}
+	if (cfg.CertFile == "") != (cfg.KeyFile == "") {
+		return nil, errors.New("mqtt: cert_file and key_file must be set together")
+	}
+	if !tlsSchemes[u.Scheme] && (cfg.CAFile != "" || cfg.CertFile != "") {
+		return nil, fmt.Errorf("mqtt: ca_file/cert_file set but broker scheme %q does not use TLS", u.Scheme)
+	}
+	return u, nil
+}
+
+// tlsConfig reads the TLS files; nil for plain brokers. Without ca_file the
+// system roots verify the broker.
+func (p *Publisher) tlsConfig() (*tls.Config, error) {
+	if !tlsSchemes[p.broker.Scheme] {
+		return nil, nil
+	}
+	c := &tls.Config{MinVersion: tls.VersionTLS12}
+	if p.cfg.CAFile != "" {
+		pem, err := os.ReadFile(p.cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("read mqtt.ca_file: %w", err)
+		}
+		c.RootCAs = x509.NewCertPool()
+		if !c.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("read mqtt.ca_file %s: no PEM certificates", p.cfg.CAFile)
+		}
+	}
+	if p.cfg.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(p.cfg.CertFile, p.cfg.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("load mqtt client certificate: %w", err)
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	return c, nil
+}
+
+// link is one broker connection and the signal of its loss.
+type link struct {
+	client mqtt.Client
+	lost   chan error // receives once when paho reports the connection lost
+}
+
+// clientOptions configures paho to make exactly one connection: no automatic
+// reconnects or connect retries (Run owns those) and a clean session, so
+// nothing paho stored survives a connection; what was unacknowledged is read
+// again from the Queue instead. OrderMatters only concerns received messages,
+// of which a publisher has none.
+func (p *Publisher) clientOptions(tlsCfg *tls.Config, lost chan error) *mqtt.ClientOptions {
+	o := mqtt.NewClientOptions().
+		AddBroker(p.broker.String()).
+		SetClientID(p.clientID).
+		SetCleanSession(true).
+		SetAutoReconnect(false).
+		SetConnectRetry(false).
+		SetOrderMatters(false).
+		SetKeepAlive(p.cfg.KeepAlive.D()).
+		SetConnectTimeout(p.cfg.ConnectTimeout.D()).
+		SetWriteTimeout(max(p.cfg.ConnectTimeout.D(), time.Second)).
+		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+			select {
+			case lost <- err:
+			default:
+			}
+		})
+	if tlsCfg != nil {
+		o.SetTLSConfig(tlsCfg)
+	}
+	if p.cfg.Username != "" {
+		o.SetUsername(p.cfg.Username)
+		o.SetPassword(p.cfg.Password.Value())
+	}
+	return o
+}
+
+// connect makes one connection attempt. When ctx ends meanwhile it waits for
+// the attempt (bounded by the connect timeout) so nothing is left running.
+func (p *Publisher) connect(ctx context.Context, tlsCfg *tls.Config) (*link, error) {
+	l := &link{lost: make(chan error, 1)}
+	l.client = mqtt.NewClient(p.clientOptions(tlsCfg, l.lost))
+	tok := l.client.Connect()
+	select {
+	case <-tok.Done():
+	case <-ctx.Done():
+		<-tok.Done()
+		if tok.Error() == nil {
+			l.client.Disconnect(0)
+		}
+		return nil, ctx.Err()
+	}
+	if err := tok.Error(); err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", p.broker.Redacted(), err)
+	}
+	return l, nil
+}
+
+// connectLoop connects, serves the connection until it fails, and retries
+// with backoff until ctx ends or a fatal error occurs.
+func (p *Publisher) connectLoop(ctx context.Context, tlsCfg *tls.Config) error {
+	var st linkState
+	bo := backoff{min: p.opts.MinBackoff, max: p.opts.MaxBackoff}
+	for {
+		st.attempts++
+		l, err := p.connect(ctx, tlsCfg)
+		if err == nil {
+			p.recovered(&st)
+			since := time.Now()
+			err = p.serve(ctx, l)
+			l.client.Disconnect(disconnectQuiesce)
+			p.stats.connected.Store(false)
+			if time.Since(since) >= stableAfter {
+				bo.reset()
+			}
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if fe := (*fatalError)(nil); errors.As(err, &fe) {
+			return fe.err
+		}
+		p.failed(&st, err)
+		if !sleep(ctx, bo.next()) {
+			return nil
+		}
+	}
+}
+
+// linkState follows the connection so that an outage is logged when it
+// starts and when it ends, not at every attempt.
+type linkState struct {
+	everUp   bool
+	down     bool
+	since    time.Time // when the outage started
+	attempts int       // connection attempts since it started
+}
+
+func (p *Publisher) failed(st *linkState, err error) {
+	if st.down {
+		p.log.Debug("mqtt connect attempt failed", "broker", p.broker.Redacted(), "attempt", st.attempts, "error", err)
+		return
+	}
+	st.down, st.since = true, time.Now()
+	msg := "mqtt connection lost; reconnecting"
+	if !st.everUp {
+		msg = "mqtt connect failed; retrying"
+	}
+	p.log.Error(msg, "broker", p.broker.Redacted(), "error", err)
+}
+
+func (p *Publisher) recovered(st *linkState) {
+	p.stats.connected.Store(true)
+	switch {
+	case st.down:
+		p.log.Info("mqtt connection restored", "broker", p.broker.Redacted(),
+			"outage", time.Since(st.since).Round(time.Millisecond), "attempts", st.attempts)
+	case !st.everUp:
+		p.log.Info("mqtt connected", "broker", p.broker.Redacted(), slog.String("client_id", p.clientID))
+	}
+	if st.everUp {
+		p.stats.reconnects.Add(1)
+	}
+	st.everUp, st.down, st.attempts = true, false, 0
+}
+
+// backoff is capped exponential backoff with equal jitter.
+type backoff struct {
+	min, max, cur time.Duration
+}
+
+func (b *backoff) reset() { b.cur = 0 }
+
+func (b *backoff) next() time.Duration {
+	b.cur = min(max(2*b.cur, b.min), b.max)
+	half := b.cur / 2
+	return half + rand.N(half+1)
+}
+
+// sleep waits d or until ctx ends; it reports whether ctx is still alive.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// fatalError marks an error retrying cannot fix; Run returns it.
+type fatalError struct{ err error }
+
+func (e *fatalError) Error() string { return e.err.Error() }
+func (e *fatalError) Unwrap() error { return e.err }

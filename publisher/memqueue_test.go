@@ -1,0 +1,118 @@
+package publisher
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"factorybridge"
+)
+
+// memQueue is an in-memory factorybridge.Queue that records every Ack.
+type memQueue struct {
+	mu       sync.Mutex
+	readings []factorybridge.Reading // committed, not acknowledged, by seq
+	lastSeq  uint64
+	acked    uint64
+	acks     []uint64
+	errs     []error       // contract violations seen (acks going backwards)
+	changed  chan struct{} // closed and replaced on every append and ack
+}
+
+var _ factorybridge.Queue = (*memQueue)(nil)
+
+func newMemQueue() *memQueue { return &memQueue{changed: make(chan struct{})} }
+
+// append commits readings, assigning their seqs, and returns the last seq.
+func (q *memQueue) append(rs ...factorybridge.Reading) uint64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, r := range rs {
+		q.lastSeq++
+		r.Seq = q.lastSeq
+		q.readings = append(q.readings, r)
+	}
+	q.notify()
+	return q.lastSeq
+}
+
+func (q *memQueue) notify() {
+	close(q.changed)
+	q.changed = make(chan struct{})
+}
+
+func (q *memQueue) ReadAfter(ctx context.Context, after uint64, max int) ([]factorybridge.Reading, error) {
+	for {
+		q.mu.Lock()
+		i, _ := slices.BinarySearchFunc(q.readings, after+1, func(r factorybridge.Reading, seq uint64) int {
+			return cmp.Compare(r.Seq, seq)
+		})
+		out := slices.Clone(q.readings[i:min(len(q.readings), i+max)])
+		changed := q.changed
+		q.mu.Unlock()
+		if len(out) > 0 {
+			return out, nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+func (q *memQueue) Ack(seq uint64) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if seq < q.acked {
+		q.errs = append(q.errs, fmt.Errorf("ack %d after ack %d: went backwards", seq, q.acked))
+	}
+	q.acked = seq
+	q.acks = append(q.acks, seq)
+	i, _ := slices.BinarySearchFunc(q.readings, seq+1, func(r factorybridge.Reading, seq uint64) int {
+		return cmp.Compare(r.Seq, seq)
+	})
+	q.readings = q.readings[i:]
+	q.notify()
+	return nil
+}
+
+// ackCount returns how many times Ack was called.
+func (q *memQueue) ackCount() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.acks)
+}
+
+// waitAcked waits until every seq <= seq was acknowledged.
+func (q *memQueue) waitAcked(t testing.TB, seq uint64, timeout time.Duration) {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		q.mu.Lock()
+		acked, changed := q.acked, q.changed
+		q.mu.Unlock()
+		if acked >= seq {
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("acked through %d after %v; want %d", acked, timeout, seq)
+		}
+	}
+}
+
+// check fails the test on contract violations.
+func (q *memQueue) check(t testing.TB) {
+	t.Helper()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, err := range q.errs {
+		t.Error(err)
+	}
+}

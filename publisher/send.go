@@ -1,0 +1,141 @@
+package publisher
+
+import (
+	"log/slog"
+	"time"
+
+	"factorybridge"
+)
+
+// maxRejectingNodes bounds the set of nodes in a rejection episode.
+const maxRejectingNodes = 1024
+
+// canSend reports whether the in-flight window has room for a message.
+func (s *session) canSend() bool { return len(s.inflight) < s.p.cfg.MaxInflight }
+
+// pack places pending readings into builders until they are all placed or
+// one needs a message sent while the window is full.
+func (s *session) pack() {
+	for s.next < len(s.pending) {
+		if !s.place(&s.pending[s.next]) {
+			return
+		}
+		s.next++
+	}
+}
+
+// place adds r to its topic's builder, sending that builder first when r
+// does not fit. It reports false, leaving r unplaced, when a send is needed
+// and the window is full.
+func (s *session) place(r *factorybridge.Reading) bool {
+	pk := s.p.packer
+	topic := s.p.topics.render(r.Server, r.Line, r.Station)
+	b := pk.get(topic)
+	if b == nil {
+		if pk.full() {
+			if !s.canSend() {
+				return false
+			}
+			s.send(pk.oldest())
+		}
+		b = pk.start(topic, s.readAt)
+	}
+	if pk.add(b, r) {
+		s.p.endRejection(r)
+		return true
+	}
+	if b.count > 0 {
+		if !s.canSend() {
+			return false
+		}
+		s.send(b)
+		b = pk.start(topic, s.readAt)
+		if pk.add(b, r) {
+			s.p.endRejection(r)
+			return true
+		}
+	}
+	pk.release(b)
+	s.p.reject(r)
+	return true
+}
+
+// send finishes b's message and publishes it; the caller checked canSend.
+func (s *session) send(b *builder) {
+	topic, first, count := b.topic, b.first, b.count
+	payload := s.p.packer.finish(b, s.p.getPayload())
+	now := time.Now()
+	s.p.stats.sent(count, len(payload), now) // before the broker can answer
+	tok := s.l.client.Publish(topic, s.p.qos, false, payload)
+	m := &message{token: tok, payload: payload, first: first, count: count, sentAt: now}
+	s.inflight = append(s.inflight, m)
+	s.sent <- m // never blocks: the channel holds MaxInflight
+}
+
+// flushTimer returns a channel that fires when the oldest builder is due, or
+// nil when there is none or the window is full (nothing could be sent).
+func (s *session) flushTimer() <-chan time.Time {
+	b := s.p.packer.oldest()
+	if b == nil || !s.canSend() {
+		return nil
+	}
+	s.timer.Reset(time.Until(b.start.Add(s.p.cfg.MaxBatchDelay.D())))
+	return s.timer.C
+}
+
+// flushDue sends the builders whose first reading was read MaxBatchDelay ago.
+func (s *session) flushDue(now time.Time) {
+	delay := s.p.cfg.MaxBatchDelay.D()
+	for b := s.p.packer.oldest(); b != nil && s.canSend() && !now.Before(b.start.Add(delay)); b = s.p.packer.oldest() {
+		s.send(b)
+	}
+}
+
+// flushAll sends every builder the window allows (draining).
+func (s *session) flushAll() {
+	for b := s.p.packer.oldest(); b != nil && s.canSend(); b = s.p.packer.oldest() {
+		s.send(b)
+	}
+}
+
+// reject counts a reading too large for any message; it is acknowledged
+// past like a published one. One log line per node per episode: the episode
+// ends when a reading of the node fits again.
+func (p *Publisher) reject(r *factorybridge.Reading) {
+	p.stats.readingsRejected.Add(1)
+	if _, ok := p.rejecting[r.Name]; ok {
+		return
+	}
+	if len(p.rejecting) >= maxRejectingNodes {
+		clear(p.rejecting)
+	}
+	p.rejecting[r.Name] = struct{}{}
+	p.log.Error("mqtt: reading too large for a message; skipped", slog.String("node", r.Name),
+		slog.Uint64("seq", r.Seq), slog.Int("size", p.packer.sizeAlone(r)), slog.Int("limit", p.cfg.MaxMessageBytes))
+}
+
+// endRejection ends r's node's rejection episode, if any.
+func (p *Publisher) endRejection(r *factorybridge.Reading) {
+	if len(p.rejecting) > 0 {
+		delete(p.rejecting, r.Name)
+	}
+}
+
+// getPayload returns an empty buffer for a message.
+func (p *Publisher) getPayload() []byte {
+	if n := len(p.payloads); n > 0 {
+		b := p.payloads[n-1]
+		p.payloads = p.payloads[:n-1]
+		return b[:0]
+	}
+	return make([]byte, 0, min(p.cfg.MaxMessageBytes, 64<<10))
+}
+
+// putPayload keeps the buffer of an acknowledged message for reuse; paho no
+// longer refers to it. Buffers of messages lost with a connection are left
+// to the garbage collector since paho may still hold them.
+func (p *Publisher) putPayload(b []byte) {
+	if len(p.payloads) <= p.cfg.MaxInflight {
+		p.payloads = append(p.payloads, b)
+	}
+}

@@ -1,0 +1,142 @@
+package publisher
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mochi-mqtt/server/v2/hooks/auth"
+
+	"factorybridge/config"
+)
+
+// testPKI is a CA with a server certificate for 127.0.0.1 and a client
+// certificate, as PEM files in a temporary directory.
+type testPKI struct {
+	caFile, clientCert, clientKey string
+	server                        tls.Certificate
+	pool                          *x509.CertPool
+}
+
+func newTestPKI(t *testing.T) *testPKI {
+	t.Helper()
+	dir := t.TempDir()
+	caKey, caCert, caDER := newCert(t, "test CA", nil, nil, true)
+	p := &testPKI{caFile: writePEM(t, dir, "ca.pem", "CERTIFICATE", caDER), pool: x509.NewCertPool()}
+	p.pool.AddCert(caCert)
+	srvKey, _, srvDER := newCert(t, "broker", caCert, caKey, false)
+	p.server = tls.Certificate{Certificate: [][]byte{srvDER}, PrivateKey: srvKey}
+	cliKey, _, cliDER := newCert(t, "bridge-1", caCert, caKey, false)
+	keyDER, err := x509.MarshalECPrivateKey(cliKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.clientCert = writePEM(t, dir, "client.pem", "CERTIFICATE", cliDER)
+	p.clientKey = writePEM(t, dir, "client-key.pem", "EC PRIVATE KEY", keyDER)
+	return p
+}
+
+// newCert makes a certificate for name signed by parent (self-signed when nil).
+func newCert(t *testing.T, name string, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, ca bool) (*ecdsa.PrivateKey, *x509.Certificate, []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: ca, BasicConstraintsValid: true, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	}
+	if parent == nil {
+		parent, parentKey = tmpl, key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, cert, der
+}
+
+func writePEM(t *testing.T, dir, name, typ string, der []byte) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestTLSWithCAFileAndClientCertificate(t *testing.T) {
+	pki := newTestPKI(t)
+	b := startBrokerWith(t, brokerOptions{tls: &tls.Config{
+		Certificates: []tls.Certificate{pki.server}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pki.pool,
+	}})
+	q := newMemQueue()
+	want := withSeqs(testReadings(testNodes(3), 200))
+	last := q.append(want...)
+	cfg := testConfig(b.url())
+	cfg.CAFile, cfg.CertFile, cfg.KeyFile = pki.caFile, pki.clientCert, pki.clientKey
+	runPublisher(t, cfg, testOptions(t, q))
+
+	q.waitAcked(t, last, waitLong)
+	checkDelivery(t, b.rec.decoded(t), want, 0)
+}
+
+func TestTLSFilesUnreadableFailRun(t *testing.T) {
+	cfg := testConfig("ssl://127.0.0.1:1")
+	cfg.CAFile = filepath.Join(t.TempDir(), "missing.pem")
+	p, err := New(cfg, testOptions(t, newMemQueue()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = p.Run(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "ca_file") {
+		t.Fatalf("Run = %v; want an error naming ca_file", err)
+	}
+}
+
+func TestUsernamePasswordAndNoPasswordInLogs(t *testing.T) {
+	const secret = "s3cret-Pa55"
+	b := startBrokerWith(t, brokerOptions{ledger: &auth.Ledger{
+		Auth: auth.AuthRules{{Username: "bridge", Password: secret, Allow: true}},
+	}})
+	for _, tc := range []struct {
+		password string
+		works    bool
+	}{{secret, true}, {"wrong-" + secret, false}} {
+		q := newMemQueue()
+		last := q.append(testReadings(testNodes(1), 5)...)
+		cfg := testConfig(b.url())
+		cfg.Username, cfg.Password = "bridge", config.Secret(tc.password)
+		logger, logs := captureLogger()
+		opts := testOptions(t, q)
+		opts.Logger = logger
+		p := runPublisher(t, cfg, opts)
+		if tc.works {
+			q.waitAcked(t, last, waitLong)
+			continue
+		}
+		waitStats(t, p, "a refused connection logged", func(Stats) bool { return strings.Contains(logs.String(), "connect failed") })
+		if strings.Contains(logs.String(), secret) {
+			t.Fatalf("password in logs:\n%s", logs)
+		}
+	}
+}
