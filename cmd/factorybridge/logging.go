@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	stdlog "log"
 	"log/slog"
 )
 
@@ -31,4 +32,13 @@ func (l *logFlags) logger(w io.Writer) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("-log-format %q: want text or json", l.format)
+}
+
+// routeStdLog sends what libraries print to the standard logger (gopcua
+// does, for some connection events) through slog, so every line has the
+// same format; they are warnings at most, so they go out at that level.
+func routeStdLog(log *slog.Logger) {
+	w := slog.NewLogLogger(log.With("component", "gopcua").Handler(), slog.LevelWarn).Writer()
+	stdlog.SetFlags(0)
+	stdlog.SetOutput(w)
 }

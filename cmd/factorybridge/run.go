@@ -28,6 +28,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	routeStdLog(log)
 	cfg, err := loadConfig(ctx, *path)
 	if err != nil {
 		return err
