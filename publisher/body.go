@@ -2,6 +2,7 @@ package publisher
 
 import (
 	"strconv"
+	"time"
 
 	"factorybridge"
 )
@@ -78,6 +79,10 @@ func appendField(b []byte, key, value string) []byte {
 // samples in arrival order, so memory is bounded by the message size and
 // nothing is copied until the message is assembled.
 type compactBody struct {
+	// base and t0 are the first reading's seq and time (Unix ms): samples
+	// carry their differences, which keeps a counter reading near 20 bytes.
+	base    uint64
+	t0      int64
 	arena   []byte
 	entries []entry
 	groups  []group
@@ -110,10 +115,13 @@ func (c *compactBody) reset(maxKeep int) {
 	}
 	c.arena, c.entries, c.groups = c.arena[:0], c.entries[:0], c.groups[:0]
 	clear(c.index)
-	c.total = 0
+	c.total, c.base, c.t0 = 0, 0, 0
 }
 
 func (c *compactBody) tryAdd(r *factorybridge.Reading, room int) bool {
+	if len(c.groups) == 0 {
+		c.base, c.t0 = r.Seq, baseMillis(r)
+	}
 	key := groupKey{r.Name, r.NodeID, r.Server, r.Line, r.Station, r.Value.Type}
 	gi, found := c.index[key]
 	mark := len(c.arena)
@@ -128,7 +136,7 @@ func (c *compactBody) tryAdd(r *factorybridge.Reading, room int) bool {
 		extra++ // comma between samples
 	}
 	off := len(c.arena)
-	c.arena = appendSample(c.arena, r)
+	c.arena = appendSample(c.arena, r, c.base, c.t0)
 	extra += len(c.arena) - off
 	if c.total+extra > room {
 		c.arena = c.arena[:mark]
@@ -174,27 +182,46 @@ func (c *compactBody) appendTo(dst []byte) []byte {
 }
 
 // appendGroupHead appends a node object up to the opening of its samples.
+// Line and station are not repeated: they are segments of the name.
 func appendGroupHead(b []byte, r *factorybridge.Reading) []byte {
 	b = append(b, `{"name":`...)
 	b = appendString(b, r.Name)
 	b = appendField(b, "id", r.NodeID)
 	b = appendField(b, "server", r.Server)
-	b = appendField(b, "line", r.Line)
-	b = appendField(b, "station", r.Station)
 	b = appendField(b, "type", r.Value.Type.String())
 	return append(b, `,"samples":[`...)
 }
 
-// appendSample appends [seq,source_ms,server_ms,value] and a fifth element,
-// the status code, only when it is not Good (0).
-func appendSample(b []byte, r *factorybridge.Reading) []byte {
+// appendSample appends [seq-base,source_ms-t0,server_ms-t0,value] and a fifth
+// element, the status code, only when it is not Good (0).
+func appendSample(b []byte, r *factorybridge.Reading, base uint64, t0 int64) []byte {
 	b = append(b, '[')
-	b = strconv.AppendUint(b, r.Seq, 10)
-	b = appendMillis(append(b, ','), r.SourceTime)
-	b = appendMillis(append(b, ','), r.ServerTime)
+	b = strconv.AppendUint(b, r.Seq-base, 10)
+	b = appendDeltaMillis(append(b, ','), r.SourceTime, t0)
+	b = appendDeltaMillis(append(b, ','), r.ServerTime, t0)
 	b = appendValue(append(b, ','), &r.Value)
 	if r.Status != factorybridge.StatusGood {
 		b = strconv.AppendUint(append(b, ','), uint64(r.Status), 10)
 	}
 	return append(b, ']')
+}
+
+// baseMillis is the time a message's sample times are relative to: the
+// first reading's source time, else its server time, else 0.
+func baseMillis(r *factorybridge.Reading) int64 {
+	switch {
+	case !r.SourceTime.IsZero():
+		return r.SourceTime.UnixMilli()
+	case !r.ServerTime.IsZero():
+		return r.ServerTime.UnixMilli()
+	}
+	return 0
+}
+
+// appendDeltaMillis appends t as milliseconds after t0, or null for the zero time.
+func appendDeltaMillis(b []byte, t time.Time, t0 int64) []byte {
+	if t.IsZero() {
+		return append(b, "null"...)
+	}
+	return strconv.AppendInt(b, t.UnixMilli()-t0, 10)
 }

@@ -9,6 +9,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"factorybridge"
@@ -38,6 +39,7 @@ type envelope struct {
 	First    uint64       `json:"first"`
 	Last     uint64       `json:"last"`
 	Count    int          `json:"count"`
+	T0       int64        `json:"t0"`
 	Nodes    []nodeJSON   `json:"nodes"`
 	Readings []readingRaw `json:"readings"`
 }
@@ -90,7 +92,7 @@ func DecodeMessage(b []byte) (*Message, error) {
 	var err error
 	switch e.Encoding {
 	case EncodingCompact:
-		m.Readings, err = decodeNodes(e.Nodes)
+		m.Readings, err = decodeNodes(e.Nodes, e.First, e.T0)
 	case EncodingFlat:
 		m.Readings, err = decodeFlat(e.Readings)
 	default:
@@ -112,7 +114,7 @@ func checkEnvelope(m *Message) error {
 	return nil
 }
 
-func decodeNodes(nodes []nodeJSON) ([]factorybridge.Reading, error) {
+func decodeNodes(nodes []nodeJSON, base uint64, t0 int64) ([]factorybridge.Reading, error) {
 	var out []factorybridge.Reading
 	for _, n := range nodes {
 		typ, ok := typeByName[n.Type]
@@ -120,8 +122,9 @@ func decodeNodes(nodes []nodeJSON) ([]factorybridge.Reading, error) {
 			return nil, fmt.Errorf("node %s: unknown type %q", n.Name, n.Type)
 		}
 		for _, s := range n.Samples {
-			r := factorybridge.Reading{Name: n.Name, NodeID: n.ID, Server: n.Server, Line: n.Line, Station: n.Station}
-			if err := decodeSample(&r, typ, s); err != nil {
+			r := factorybridge.Reading{Name: n.Name, NodeID: n.ID, Server: n.Server}
+			r.Line, r.Station = lineAndStation(n.Name)
+			if err := decodeSample(&r, typ, s, base, t0); err != nil {
 				return nil, fmt.Errorf("node %s: %w", n.Name, err)
 			}
 			out = append(out, r)
@@ -130,8 +133,8 @@ func decodeNodes(nodes []nodeJSON) ([]factorybridge.Reading, error) {
 	return out, nil
 }
 
-// decodeSample fills r from [seq, source_ms, server_ms, value(, status)].
-func decodeSample(r *factorybridge.Reading, typ factorybridge.Type, s []json.RawMessage) error {
+// decodeSample fills r from [seq-base, source_ms-t0, server_ms-t0, value(, status)].
+func decodeSample(r *factorybridge.Reading, typ factorybridge.Type, s []json.RawMessage, base uint64, t0 int64) error {
 	if len(s) != 4 && len(s) != 5 {
 		return fmt.Errorf("sample has %d elements, want 4 or 5", len(s))
 	}
@@ -139,10 +142,11 @@ func decodeSample(r *factorybridge.Reading, typ factorybridge.Type, s []json.Raw
 	if r.Seq, err = strconv.ParseUint(string(s[0]), 10, 64); err != nil {
 		return fmt.Errorf("sample seq: %w", err)
 	}
-	if r.SourceTime, err = decodeMillis(s[1]); err != nil {
+	r.Seq += base
+	if r.SourceTime, err = decodeMillis(s[1], t0); err != nil {
 		return err
 	}
-	if r.ServerTime, err = decodeMillis(s[2]); err != nil {
+	if r.ServerTime, err = decodeMillis(s[2], t0); err != nil {
 		return err
 	}
 	if r.Value, err = decodeValue(typ, s[3]); err != nil {
@@ -158,7 +162,7 @@ func decodeSample(r *factorybridge.Reading, typ factorybridge.Type, s []json.Raw
 	return nil
 }
 
-func decodeMillis(raw json.RawMessage) (time.Time, error) {
+func decodeMillis(raw json.RawMessage, t0 int64) (time.Time, error) {
 	if string(raw) == "null" {
 		return time.Time{}, nil
 	}
@@ -166,7 +170,17 @@ func decodeMillis(raw json.RawMessage) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, fmt.Errorf("timestamp: %w", err)
 	}
-	return time.UnixMilli(ms).UTC(), nil
+	return time.UnixMilli(t0 + ms).UTC(), nil
+}
+
+// lineAndStation returns the line and station segments of a reading name
+// ([site/]line/station/node).
+func lineAndStation(name string) (line, station string) {
+	parts := strings.Split(name, "/")
+	if n := len(parts); n >= 3 {
+		return parts[n-3], parts[n-2]
+	}
+	return "", ""
 }
 
 func decodeFlat(rs []readingRaw) ([]factorybridge.Reading, error) {

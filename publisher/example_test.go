@@ -147,9 +147,9 @@ func scanJSON(b []byte, i int) (end int, hasObject bool) {
 
 func ExampleDecodeMessage() {
 	payload := []byte(`{"v":1,"bridge":"munich-1","type":"readings","encoding":"compact",` +
-		`"first":7,"last":8,"count":2,"nodes":[{"name":"munich/line1/assembly/Temperature",` +
-		`"id":"ns=2;s=Assembly.Temp","server":"plc-assembly","line":"line1","station":"assembly",` +
-		`"type":"Double","samples":[[7,1732775415120,1732775415123,21.5],[8,null,1732775415623,"NaN",1083310080]]}]}`)
+		`"first":7,"last":8,"count":2,"t0":1732775415120,"nodes":[{"name":"munich/line1/assembly/Temperature",` +
+		`"id":"ns=2;s=Assembly.Temp","server":"plc-assembly",` +
+		`"type":"Double","samples":[[0,0,3,21.5],[1,null,503,"NaN",1083310080]]}]}`)
 	m, err := DecodeMessage(payload)
 	if err != nil {
 		fmt.Println(err)

@@ -30,7 +30,7 @@ const keptBuilders = 8
 // message within max.
 func headerReserve(prefixLen int, arrayKey string) int {
 	const widest = len("18446744073709551615")
-	return prefixLen + 3*widest + len(`,"last":`) + len(`,"count":`) + len(arrayKey) + len("]}")
+	return prefixLen + 4*widest + len(`,"last":`) + len(`,"count":`) + len(`,"t0":`) + len(arrayKey) + len("]}")
 }
 
 // builder fills one message for one topic.
@@ -113,7 +113,7 @@ func (p *packer) add(b *builder, r *factorybridge.Reading) bool {
 func (p *packer) sizeAlone(r *factorybridge.Reading) int {
 	n := p.max - p.room
 	if p.compact {
-		return n + len(appendSample(appendGroupHead(nil, r), r)) + len(groupTail)
+		return n + len(appendSample(appendGroupHead(nil, r), r, r.Seq, baseMillis(r))) + len(groupTail)
 	}
 	return n + len(appendFlatReading(nil, r))
 }
@@ -143,6 +143,9 @@ func (p *packer) finish(b *builder, dst []byte) []byte {
 	dst = strconv.AppendUint(dst, b.first, 10)
 	dst = strconv.AppendUint(append(dst, `,"last":`...), b.last, 10)
 	dst = strconv.AppendInt(append(dst, `,"count":`...), int64(b.count), 10)
+	if c, ok := b.body.(*compactBody); ok {
+		dst = strconv.AppendInt(append(dst, `,"t0":`...), c.t0, 10)
+	}
 	dst = append(dst, p.arrayKey...)
 	dst = b.body.appendTo(dst)
 	dst = append(dst, "]}"...)

@@ -100,7 +100,8 @@ func randomReadings(rng *rand.Rand, n, max int) []fb.Reading {
 		r := &rs[i]
 		r.Seq = uint64(i + 1)
 		r.Name = names[rng.IntN(len(names))]
-		r.NodeID, r.Server, r.Line, r.Station = "ns=2;s="+r.Name, "plc", "l1", "s1"
+		r.NodeID, r.Server = "ns=2;s="+r.Name, "plc"
+		r.Line, r.Station = lineAndStation(r.Name) // compact carries them in the name
 		if rng.IntN(4) > 0 {
 			r.SourceTime = time.UnixMilli(rng.Int64N(4e12)).UTC()
 		}
