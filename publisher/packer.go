@@ -33,8 +33,27 @@ func headerReserve(prefixLen int, arrayKey string) int {
 	return prefixLen + 4*widest + len(`,"last":`) + len(`,"count":`) + len(`,"t0":`) + len(arrayKey) + len("]}")
 }
 
+// Sharding: a message holds one topic's readings, but with thousands of
+// nodes on one topic a message fills with one sample of each node, and the
+// node's head (name, id, server, type) dominates its size. When a compact
+// message fills with fewer than sparseRatio samples per node, the topic's
+// nodes are split over twice as many builders (by a hash of the node name),
+// up to maxShards, so each message holds fewer nodes with more samples each.
+// A node always maps to one builder of a topic, so its readings stay in order.
+const (
+	sparseRatio = 8
+	maxShards   = 64
+)
+
+// slotKey names a builder: its topic and its shard of the topic's nodes.
+type slotKey struct {
+	topic string
+	shard uint32
+}
+
 // builder fills one message for one topic.
 type builder struct {
+	slot        slotKey
 	topic       string
 	start       time.Time // when its first reading was read
 	first, last uint64    // seq of its first and last readings
@@ -50,12 +69,13 @@ type packer struct {
 	arrayKey string // `,"nodes":[` or `,"readings":[`
 	compact  bool
 	active   []*builder // by start, oldest first
-	byTopic  map[string]*builder
+	bySlot   map[slotKey]*builder
+	shards   map[string]uint32 // topics split over several builders
 	free     []*builder
 }
 
 func newPacker(bridge, encoding string, maxBytes int) *packer {
-	p := &packer{max: maxBytes, compact: encoding == EncodingCompact, byTopic: map[string]*builder{}}
+	p := &packer{max: maxBytes, compact: encoding == EncodingCompact, bySlot: map[slotKey]*builder{}, shards: map[string]uint32{}}
 	p.prefix = append(p.prefix, `{"v":1,"bridge":`...)
 	p.prefix = appendString(p.prefix, bridge)
 	p.prefix = append(p.prefix, `,"type":"readings","encoding":`...)
@@ -69,23 +89,71 @@ func newPacker(bridge, encoding string, maxBytes int) *packer {
 	return p
 }
 
-// get returns the topic's builder, or nil when none is being filled.
-func (p *packer) get(topic string) *builder { return p.byTopic[topic] }
+// get returns the topic's (unsharded) builder, or nil when none is being filled.
+func (p *packer) get(topic string) *builder { return p.bySlot[slotKey{topic: topic}] }
+
+// slotOf returns the builder slot of r, whose topic is topic.
+func (p *packer) slotOf(topic string, r *factorybridge.Reading) slotKey {
+	k := p.shards[topic]
+	if k <= 1 {
+		return slotKey{topic: topic}
+	}
+	return slotKey{topic: topic, shard: nodeHash(r.Name) % k}
+}
+
+// getSlot returns the builder of slot, or nil.
+func (p *packer) getSlot(slot slotKey) *builder { return p.bySlot[slot] }
+
+// sparse reports whether b, a full message, holds too few samples per node.
+func (p *packer) sparse(b *builder) bool {
+	c, ok := b.body.(*compactBody)
+	return ok && b.count < sparseRatio*len(c.groups) && p.shards[b.topic] < maxShards
+}
+
+// topicBuilders returns the builders of topic being filled.
+func (p *packer) topicBuilders(topic string) []*builder {
+	var bs []*builder
+	for _, b := range p.active {
+		if b.topic == topic {
+			bs = append(bs, b)
+		}
+	}
+	return bs
+}
+
+// split doubles the shards of topic; its builders must have been sent.
+func (p *packer) split(topic string) {
+	p.shards[topic] = max(1, p.shards[topic]) * 2
+}
+
+// nodeHash is FNV-1a of a node name.
+func nodeHash(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint32(s[i])) * 16777619
+	}
+	return h
+}
 
 // full reports whether no new builder may start until one is sent.
 func (p *packer) full() bool { return len(p.active) >= maxActiveBuilders }
 
-// start returns an empty builder for topic, started at now.
+// start returns an empty unsharded builder for topic, started at now.
 func (p *packer) start(topic string, now time.Time) *builder {
+	return p.startSlot(slotKey{topic: topic}, now)
+}
+
+// startSlot returns an empty builder for slot, started at now.
+func (p *packer) startSlot(slot slotKey, now time.Time) *builder {
 	var b *builder
 	if n := len(p.free); n > 0 {
 		b, p.free = p.free[n-1], p.free[:n-1]
 	} else {
 		b = &builder{body: p.newBody()}
 	}
-	b.topic, b.start = topic, now
+	b.slot, b.topic, b.start = slot, slot.topic, now
 	p.active = append(p.active, b)
-	p.byTopic[topic] = b
+	p.bySlot[slot] = b
 	return b
 }
 
@@ -155,12 +223,12 @@ func (p *packer) finish(b *builder, dst []byte) []byte {
 
 // release forgets b and keeps it for reuse.
 func (p *packer) release(b *builder) {
-	delete(p.byTopic, b.topic)
+	delete(p.bySlot, b.slot)
 	if i := slices.Index(p.active, b); i >= 0 {
 		p.active = slices.Delete(p.active, i, i+1)
 	}
 	b.body.reset(2 * p.max)
-	b.topic, b.count, b.first, b.last = "", 0, 0, 0
+	b.slot, b.topic, b.count, b.first, b.last = slotKey{}, "", 0, 0, 0
 	if len(p.free) < keptBuilders {
 		p.free = append(p.free, b)
 	}

@@ -175,7 +175,7 @@ func TestBuildersArePerTopicAndReleased(t *testing.T) {
 		t.Fatal("finished builder still active")
 	}
 	pk.reset()
-	if pk.oldest() != nil || len(pk.byTopic) != 0 || len(pk.free) > keptBuilders {
+	if pk.oldest() != nil || len(pk.bySlot) != 0 || len(pk.free) > keptBuilders {
 		t.Fatal("reset left builders")
 	}
 }

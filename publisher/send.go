@@ -30,7 +30,8 @@ func (s *session) pack() {
 func (s *session) place(r *factorybridge.Reading) bool {
 	pk := s.p.packer
 	topic := s.p.topics.render(r.Server, r.Line, r.Station)
-	b := pk.get(topic)
+	slot := pk.slotOf(topic, r)
+	b := pk.getSlot(slot)
 	if b == nil {
 		if pk.full() {
 			if !s.canSend() {
@@ -38,7 +39,7 @@ func (s *session) place(r *factorybridge.Reading) bool {
 			}
 			s.send(pk.oldest())
 		}
-		b = pk.start(topic, s.readAt)
+		b = pk.startSlot(slot, s.readAt)
 	}
 	if pk.add(b, r) {
 		s.p.endRejection(r)
@@ -48,8 +49,12 @@ func (s *session) place(r *factorybridge.Reading) bool {
 		if !s.canSend() {
 			return false
 		}
-		s.send(b)
-		b = pk.start(topic, s.readAt)
+		if pk.sparse(b) && s.split(topic) {
+			slot = pk.slotOf(topic, r)
+		} else {
+			s.send(b)
+		}
+		b = pk.startSlot(slot, s.readAt)
 		if pk.add(b, r) {
 			s.p.endRejection(r)
 			return true
@@ -57,6 +62,21 @@ func (s *session) place(r *factorybridge.Reading) bool {
 	}
 	pk.release(b)
 	s.p.reject(r)
+	return true
+}
+
+// split sends every builder of topic and doubles its shards, when the
+// window has room for all of them (sending them first keeps each node's
+// readings in order across the change). It reports whether it split.
+func (s *session) split(topic string) bool {
+	bs := s.p.packer.topicBuilders(topic)
+	if len(s.inflight)+len(bs) > s.p.cfg.MaxInflight {
+		return false
+	}
+	for _, b := range bs {
+		s.send(b)
+	}
+	s.p.packer.split(topic)
 	return true
 }
 
