@@ -14,6 +14,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			"commit what is in flight, publish for a bounded time and close the buffer.", stderr)
 	path := fs.String("config", "", "config file (required; see configs/ for examples)")
 	every := fs.Duration("status-interval", 30*time.Second, "how often to log a status line (0 = never)")
+	debugAddr := fs.String("debug-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (default off)")
 	var lf logFlags
 	lf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -37,6 +38,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	b, err := newBridge(cfg, log)
 	if err != nil {
 		return err
+	}
+	if *debugAddr != "" {
+		go func() {
+			if err := serveDebug(ctx, *debugAddr, log); err != nil {
+				log.Error("profiler not started", "err", err)
+			}
+		}()
 	}
 	go b.reportStatus(ctx, *every, func(s status) { log.Info("status", s.attrs()...) })
 	return b.run(ctx)
