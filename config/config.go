@@ -39,6 +39,8 @@ type Config struct {
 	MQTT    MQTT     `toml:"mqtt"`
 	Servers []Server `toml:"servers"`
 	Lines   []Line   `toml:"lines"`
+	// Calendars are shift calendars that lines' OEE refers to by name.
+	Calendars []Calendar `toml:"calendars"`
 
 	// File is the path the configuration was loaded from ("" when built in code).
 	File string `toml:"-"`
@@ -143,6 +145,8 @@ type Server struct {
 type Line struct {
 	Name     string    `toml:"name"`
 	Stations []Station `toml:"stations"`
+	// OEE configures the line's OEE; nil when none of its stations has OEE.
+	OEE *LineOEE `toml:"oee"`
 }
 
 // Station is one machine of a line; its nodes live on one server.
@@ -151,6 +155,8 @@ type Station struct {
 	// Server names the [[servers]] entry; may be omitted when there is one server.
 	Server string `toml:"server"`
 	Nodes  []Node `toml:"nodes"`
+	// OEE maps the station's nodes to OEE roles; nil computes no OEE.
+	OEE *StationOEE `toml:"oee"`
 }
 
 // Node is one OPC UA variable to subscribe to.

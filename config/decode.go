@@ -58,7 +58,11 @@ func (d *decoder) value(path string, v any, fv reflect.Value) {
 	case reflect.Struct:
 		d.subTable(path, v, fv)
 	case reflect.Slice:
-		d.tables(path, v, fv)
+		if fv.Type().Elem().Kind() == reflect.Struct {
+			d.tables(path, v, fv)
+		} else {
+			d.list(path, v, fv)
+		}
 	case reflect.String:
 		d.str(path, v, fv)
 	case reflect.Int, reflect.Int64, reflect.Uint32:
@@ -89,6 +93,19 @@ func (d *decoder) tables(path string, v any, fv reflect.Value) {
 	fv.Set(reflect.MakeSlice(fv.Type(), len(ms), len(ms)))
 	for i, m := range ms {
 		d.table(path+"["+strconv.Itoa(i)+"]", m, fv.Index(i))
+	}
+}
+
+// list decodes an array of scalars, such as days = ["mon", "tue"].
+func (d *decoder) list(path string, v any, fv reflect.Value) {
+	es, ok := v.([]any)
+	if !ok {
+		d.r.add(path, "%s is not an array (valid: [value, …])", describe(v))
+		return
+	}
+	fv.Set(reflect.MakeSlice(fv.Type(), len(es), len(es)))
+	for i, e := range es {
+		d.value(path+"["+strconv.Itoa(i)+"]", e, fv.Index(i))
 	}
 }
 

@@ -13,6 +13,12 @@ func (c *Config) ApplyDefaults() {
 	for i := range c.Servers {
 		c.Servers[i].applyDefaults()
 	}
+	for i := range c.Lines {
+		c.Lines[i].applyOEEDefaults()
+	}
+	for i := range c.Calendars {
+		setDefault(&c.Calendars[i].Zone, DefaultCalendarZone)
+	}
 }
 
 func (b *Buffer) applyDefaults(dataDir string) {

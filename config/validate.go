@@ -48,6 +48,7 @@ func (c *Config) validate(r *reporter) {
 	v.mqtt(c.MQTT)
 	v.servers(c.Servers)
 	v.lines(c)
+	v.oee(c)
 }
 
 // checker holds the rules shared by the sections.

@@ -1,0 +1,124 @@
+package oee
+
+import (
+	"math"
+
+	fb "factorybridge"
+)
+
+// counter turns successive raw values of a PLC counter into deltas, with
+// wrap-around at its declared width, reset detection and a plausibility
+// limit. Its fields are exported for gob, which persists them.
+type counter struct {
+	Last  uint64 // last raw value, masked to the width
+	At    int64  // source time of Last, Unix ns
+	Valid bool   // Last holds a value
+	Gap   bool   // the next delta spans a gap in the data
+	bits  uint8
+	sign  bool
+}
+
+// counterType maps a configured type name to width and signedness.
+func counterType(name string) (bits uint8, signed bool) {
+	switch name {
+	case "int16":
+		return 16, true
+	case "uint16":
+		return 16, false
+	case "int32":
+		return 32, true
+	case "uint32":
+		return 32, false
+	case "int64":
+		return 64, true
+	}
+	return 64, false
+}
+
+func (c *counter) mask() uint64 {
+	if c.bits >= 64 {
+		return math.MaxUint64
+	}
+	return 1<<c.bits - 1
+}
+
+// less compares two masked raw values as the PLC type orders them.
+func (c *counter) less(a, b uint64) bool {
+	if !c.sign {
+		return a < b
+	}
+	shift := 64 - c.bits
+	return int64(a<<shift)>>shift < int64(b<<shift)>>shift
+}
+
+// update takes a new raw value at time t and returns the parts it adds.
+// limit is the most parts plausible since the last value (0: no limit but
+// half the range). implausible reports a delta rejected as too large.
+func (c *counter) update(raw uint64, t int64, limit uint64) (delta uint64, implausible bool) {
+	v := raw & c.mask()
+	if !c.Valid {
+		c.Last, c.At, c.Valid = v, t, true
+		return 0, false
+	}
+	mod := (v - c.Last) & c.mask()
+	switch {
+	case mod == 0:
+	case !c.less(v, c.Last):
+		delta = mod
+	case limit != 0 && mod <= limit || limit == 0 && mod <= c.mask()>>1:
+		delta = mod // wrapped around its width
+	default:
+		delta = c.afterReset(v) // a drop from large to small: counting restarted
+	}
+	c.Last, c.At = v, t
+	if limit != 0 && delta > limit {
+		return 0, true
+	}
+	return delta, false
+}
+
+// afterReset is what a counter counted since it was reset to zero.
+func (c *counter) afterReset(v uint64) uint64 {
+	if c.sign && c.less(v, 0) {
+		return 0 // a signed counter reset to a negative value counted nothing yet
+	}
+	return v
+}
+
+// limit is the most parts an ideal cycle allows in elapsed ns, times the
+// plausibility factor, plus two for parts finishing at the edges.
+func partLimit(elapsed, ideal int64, factor float64) uint64 {
+	if ideal <= 0 {
+		return 0
+	}
+	return uint64(float64(max(elapsed, 0))*factor/float64(ideal)) + 2
+}
+
+// rawOf returns a numeric value's bits as a counter sees them.
+func rawOf(v fb.Value) (uint64, bool) {
+	switch v.Type.Kind() {
+	case fb.KindInt, fb.KindUint, fb.KindBool:
+		return v.Bits, !v.Array
+	case fb.KindFloat:
+		f := v.Float()
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return 0, false
+		}
+		return uint64(int64(math.Round(f))), !v.Array
+	}
+	return 0, false
+}
+
+// numberOf returns a numeric value as a float64.
+func numberOf(v fb.Value) (float64, bool) {
+	switch v.Type.Kind() {
+	case fb.KindInt:
+		return float64(v.Int()), !v.Array
+	case fb.KindUint, fb.KindBool:
+		return float64(v.Uint()), !v.Array
+	case fb.KindFloat:
+		f := v.Float()
+		return f, !v.Array && !math.IsNaN(f) && !math.IsInf(f, 0)
+	}
+	return 0, false
+}

@@ -1,0 +1,214 @@
+package oee
+
+import (
+	"strconv"
+	"time"
+
+	fb "factorybridge"
+	"factorybridge/config"
+)
+
+// role is what a node means to its station.
+type role uint8
+
+const (
+	roleState role = iota
+	roleMode
+	roleGood
+	roleTotal
+	roleReject
+	roleIdeal
+	roleActual
+	roleFault
+	roleEnergy
+	roleProduct
+)
+
+// station computes one station's time and counts. Its configuration is
+// fixed at New; S is what MarshalBinary persists.
+type station struct {
+	name      string
+	line      *line
+	idx       int
+	states    map[int64]Bucket
+	machinery bool
+	hasState  bool
+	hasMode   bool
+	counting  counting
+	producing [3]bool // per roleGood, roleTotal, roleReject: counts parts for performance
+	unit      int64   // ns per unit of time-valued nodes
+	smallStop int64
+	factor    float64
+	products  map[string]int64
+	S         stationState
+}
+
+// stationState is the part of a station that changes with its readings.
+type stationState struct {
+	Started      bool  // Cursor holds a time
+	Cursor       int64 // time accounted up to, Unix ns
+	Disconnected bool
+	Bucket       Bucket
+	StateVal     int64
+	ModeVal      int64
+	Pending      bool // an unplanned stop shorter than the threshold so far
+	PendingStart int64
+	Ideal        int64      // current ideal cycle time, ns; 0 unknown
+	Counters     [4]counter // good, total, reject, fault
+	Ring         []tally    // per-minute tallies of the rolling window
+	RingMin      []int64    // the minute each Ring entry holds
+}
+
+func newStation(l *line, idx int, st *config.Station, ringLen int) *station {
+	o := st.OEE
+	s := &station{name: st.Name, line: l, idx: idx, states: stateMap(o), machinery: o.Preset == "machinery",
+		hasState: o.Roles.State != "", hasMode: o.Roles.Mode != "", unit: int64(time.Second),
+		smallStop: int64(o.SmallStop.D()), factor: o.Plausibility, products: map[string]int64{}}
+	if o.TimeUnit == "ms" {
+		s.unit = int64(time.Millisecond)
+	}
+	s.counting, s.producing = countingOf(o.Roles)
+	for i, name := range []string{o.Counters.GoodCount, o.Counters.TotalCount, o.Counters.RejectCount, o.Counters.FaultTime} {
+		s.S.Counters[i].bits, s.S.Counters[i].sign = counterType(name)
+	}
+	for _, p := range o.Products {
+		s.products[p.ID] = int64(p.IdealCycleTime.D())
+	}
+	s.S.Ideal = int64(o.IdealCycleTime.D())
+	s.S.Ring, s.S.RingMin = make([]tally, ringLen), make([]int64, ringLen)
+	return s
+}
+
+// countingOf derives which counters count parts made (for performance).
+func countingOf(r config.Roles) (counting, [3]bool) {
+	switch {
+	case r.TotalCount != "" && r.GoodCount != "":
+		return countGoodTotal, [3]bool{false, true, false}
+	case r.TotalCount != "":
+		return countTotal, [3]bool{false, true, false}
+	}
+	return countGood, [3]bool{true, false, r.RejectCount != ""}
+}
+
+// observe takes one reading of the node playing role ro at time t.
+func (s *station) observe(ro role, r *fb.Reading, t int64) {
+	t = s.advance(t)
+	switch ro {
+	case roleState, roleMode:
+		s.onState(ro, r, t)
+	case roleGood, roleTotal, roleReject:
+		s.onCount(ro, r, t)
+	case roleFault:
+		s.onFault(r, t)
+	case roleIdeal:
+		if n, ok := numberOf(r.Value); ok && r.IsGood() && n > 0 {
+			s.S.Ideal = int64(n * float64(s.unit))
+		}
+	case roleProduct:
+		if ideal, ok := s.products[productKey(r.Value)]; ok && r.IsGood() {
+			s.S.Ideal = ideal
+		}
+	default:
+		s.onSample(ro, r, t)
+	}
+}
+
+func productKey(v fb.Value) string {
+	switch v.Type.Kind() {
+	case fb.KindInt:
+		return strconv.FormatInt(v.Int(), 10)
+	case fb.KindUint:
+		return strconv.FormatUint(v.Uint(), 10)
+	case fb.KindText:
+		return v.Str
+	}
+	if n, ok := numberOf(v); ok {
+		return strconv.FormatFloat(n, 'g', -1, 64)
+	}
+	return ""
+}
+
+// onSample adds an actual cycle time or an energy value.
+func (s *station) onSample(ro role, r *fb.Reading, t int64) {
+	n, ok := numberOf(r.Value)
+	if !ok || !r.IsGood() {
+		return
+	}
+	for _, tg := range s.targets(t) {
+		if tg == nil {
+			continue
+		}
+		if ro == roleEnergy {
+			tg.Energy += n
+		} else {
+			tg.ActualSum += int64(n * float64(s.unit))
+			tg.ActualN++
+		}
+	}
+}
+
+// onState maps a state (or machinery mode) value to its bucket.
+func (s *station) onState(ro role, r *fb.Reading, t int64) {
+	raw, ok := rawOf(r.Value)
+	if !ok || !r.IsGood() {
+		s.setBucket(BucketUnknown, t)
+		return
+	}
+	if ro == roleMode {
+		s.S.ModeVal = int64(raw)
+	} else {
+		s.S.StateVal = int64(raw)
+	}
+	key := s.S.StateVal
+	if s.machinery {
+		mode := int64(moProcessing)
+		if s.hasMode {
+			mode = s.S.ModeVal
+		}
+		key = machineryKey(s.S.StateVal, mode)
+	}
+	s.setBucket(s.states[key], t) // a value no map lists is unknown
+}
+
+// setBucket changes the station's state at t, ending and starting stops.
+func (s *station) setBucket(b Bucket, t int64) {
+	if b == s.S.Bucket {
+		return
+	}
+	if s.S.Pending {
+		s.resolve(t-s.S.PendingStart < s.smallStop)
+	}
+	s.S.Bucket = b
+	switch {
+	case b == BucketUnplannedStop && s.smallStop > 0:
+		s.S.Pending, s.S.PendingStart = true, t
+	case b == BucketUnplannedStop:
+		s.countStop(t, false)
+	case b == BucketSmallStop:
+		s.countStop(t, true)
+	}
+}
+
+// resolve classifies the pending stop, in every tally that holds its time.
+func (s *station) resolve(small bool) {
+	s.S.Pending = false
+	for i := range s.S.Ring {
+		s.S.Ring[i].resolve(small)
+	}
+	for _, p := range s.line.S.Open {
+		p.St[s.idx].resolve(small)
+	}
+	s.countStop(s.S.PendingStart, small)
+}
+
+func (s *station) countStop(at int64, small bool) {
+	for _, tg := range s.targets(at) {
+		switch {
+		case tg == nil:
+		case small:
+			tg.SmallStops++
+		default:
+			tg.Stops++
+		}
+	}
+}

@@ -1,0 +1,82 @@
+package oee
+
+// cat is where a stretch of a station's time goes.
+type cat uint8
+
+const (
+	catRun       cat = iota // running
+	catUnplanned            // unplanned stop at least the small-stop threshold long
+	catPlanned              // planned stop (state, or planned downtime under Nakajima)
+	catSmall                // small stop: a performance loss (Nakajima) or a delay (ISO)
+	catUnknown              // no data: disconnected, Bad or unmapped state
+	catExcluded             // excluded state: no order, no shift
+	catPending              // a stop shorter than the threshold so far; becomes small or unplanned
+	numCats
+)
+
+// tally is what happened at one station in one stretch of time: a minute of
+// the rolling window, an hour or a shift. Durations are in ns. Its fields
+// are exported for gob.
+type tally struct {
+	Dur [numCats]int64
+	// Counts as the counters delivered them; which of total and good is
+	// derived depends on the station's roles (see counts).
+	Total, Good, Reject int64
+	GapParts            int64 // parts counted across a data gap (no run time to match)
+	IdealWork           int64 // Σ ideal cycle × parts with a known ideal, ns
+	NoIdeal             int64 // parts counted while no ideal cycle time was known
+	ActualSum           int64 // Σ actual cycle time samples, ns
+	ActualN             int64
+	Energy              float64
+	Stops, SmallStops   int64
+	Implausible         int64 // counter deltas rejected as implausible
+}
+
+func (t *tally) add(o *tally) {
+	for i := range t.Dur {
+		t.Dur[i] += o.Dur[i]
+	}
+	t.Total += o.Total
+	t.Good += o.Good
+	t.Reject += o.Reject
+	t.GapParts += o.GapParts
+	t.IdealWork += o.IdealWork
+	t.NoIdeal += o.NoIdeal
+	t.ActualSum += o.ActualSum
+	t.ActualN += o.ActualN
+	t.Energy += o.Energy
+	t.Stops += o.Stops
+	t.SmallStops += o.SmallStops
+	t.Implausible += o.Implausible
+}
+
+// resolve moves the pending stop time to small or unplanned.
+func (t *tally) resolve(small bool) {
+	to := catUnplanned
+	if small {
+		to = catSmall
+	}
+	t.Dur[to] += t.Dur[catPending]
+	t.Dur[catPending] = 0
+}
+
+// counting says which counters a station has, so the third count can be
+// derived from the other two.
+type counting uint8
+
+const (
+	countTotal     counting = iota // total [+ reject]
+	countGood                      // good [+ reject]
+	countGoodTotal                 // good and total
+)
+
+// counts returns total, good and reject as a station's roles define them.
+func (t *tally) counts(c counting) (total, good, reject int64) {
+	switch c {
+	case countGood:
+		return t.Good + t.Reject, t.Good, t.Reject
+	case countGoodTotal:
+		return t.Total, t.Good, t.Total - t.Good
+	}
+	return t.Total, t.Total - t.Reject, t.Reject
+}
