@@ -33,6 +33,28 @@ type Reading struct {
 	// zero time means the server did not send one.
 	SourceTime time.Time
 	ServerTime time.Time
+	// Class says what the entry is: a reading of a node (the zero value) or
+	// a record the bridge derived, such as OEE. The buffer stores it and the
+	// publisher routes by it.
+	Class Class
+}
+
+// Class tells the entries of the buffer apart. The zero value is a reading.
+type Class uint8
+
+// The classes. An OEE entry carries one oee.Record as JSON text in Value;
+// its Name is the record's scope, line[/station].
+const (
+	ClassReading Class = iota
+	ClassOEE
+)
+
+// OEEName is the Name of an OEE entry: its scope, "line" or "line/station".
+func OEEName(line, station string) string {
+	if station == "" {
+		return line
+	}
+	return line + "/" + station
 }
 
 // StatusGood is the OPC UA status code of a good value.

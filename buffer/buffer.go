@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	fb "factorybridge"
@@ -64,13 +65,20 @@ type Buffer struct {
 
 	kick  chan struct{}   // pending reached CommitMaxReadings
 	flush chan chan error // Flush requests
+	cons  consumers       // consumers' cursors and save requests (consumer.go)
 
 	mu       sync.Mutex
 	pending  []fb.Reading
 	spare    []fb.Reading
+	retrying int           // readings of the commit in progress while commits fail
 	commitCh chan struct{} // closed and replaced after every commit
 	closed   bool
 	st       state
+
+	// failCommit, when a test stores an error in it, fails every commit with
+	// that error after the transaction's writes, as a full or read-only disk
+	// does; the transaction rolls back.
+	failCommit atomic.Pointer[error]
 }
 
 // state is the buffer's view of what is committed, guarded by mu.
@@ -104,7 +112,7 @@ func Open(opts Options) (*Buffer, error) {
 	}
 	b := &Buffer{
 		opts: opts, db: db, log: opts.Logger,
-		kick: make(chan struct{}, 1), flush: make(chan chan error),
+		kick: make(chan struct{}, 1), flush: make(chan chan error), cons: newConsumers(),
 		commitCh: make(chan struct{}),
 	}
 	if err := b.load(); err != nil {
@@ -157,7 +165,9 @@ func (b *Buffer) load() error {
 
 // Append queues readings for the next group commit. It blocks while more
 // than PendingLimit readings wait (backpressure) and returns ctx.Err() if
-// ctx ends first. It does not wait for the commit: use Flush for that.
+// ctx ends first. While commits fail, the batch being retried counts as
+// waiting, so the readings held in memory stay bounded. It does not wait
+// for the commit: use Flush for that.
 func (b *Buffer) Append(ctx context.Context, readings []fb.Reading) error {
 	for {
 		b.mu.Lock()
@@ -165,7 +175,7 @@ func (b *Buffer) Append(ctx context.Context, readings []fb.Reading) error {
 			b.mu.Unlock()
 			return ErrClosed
 		}
-		if len(b.pending) == 0 || len(b.pending)+len(readings) <= b.opts.PendingLimit {
+		if waiting := len(b.pending) + b.retrying; waiting == 0 || waiting+len(readings) <= b.opts.PendingLimit {
 			b.pending = append(b.pending, readings...)
 			full := len(b.pending) >= b.opts.CommitMaxReadings
 			b.mu.Unlock()

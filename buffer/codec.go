@@ -36,6 +36,7 @@ const (
 	flagStatus     = 1 << 0
 	flagSourceTime = 1 << 1
 	flagServerTime = 1 << 2
+	flagClassOEE   = 1 << 3 // Reading.Class is ClassOEE
 
 	arrayBit = 0x80
 )
@@ -111,6 +112,9 @@ func readingFlags(r *fb.Reading) byte {
 	}
 	if !r.ServerTime.IsZero() {
 		f |= flagServerTime
+	}
+	if r.Class == fb.ClassOEE {
+		f |= flagClassOEE
 	}
 	return f
 }
@@ -298,6 +302,9 @@ func (d *decoder) reading() fb.Reading {
 	}
 	if flags[0]&flagServerTime != 0 {
 		r.ServerTime = fb.TicksToTime(d.varint() + d.base)
+	}
+	if flags[0]&flagClassOEE != 0 {
+		r.Class = fb.ClassOEE
 	}
 	r.Value = d.value()
 	return r

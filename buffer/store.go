@@ -1,12 +1,15 @@
 package buffer
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -28,16 +31,18 @@ const formatVersion = 1
 // ErrLocked reports a buffer file held by another process.
 var ErrLocked = errors.New("buffer file is in use by another process")
 
-// openStore opens (or creates) the bbolt file. A file that bbolt cannot
-// open, or that fails its consistency check after an unclean shutdown, is
-// moved aside and replaced by a fresh one: losing the backlog is bad, but a
-// bridge that will not start loses everything that follows.
+// openStore opens (or creates) the bbolt file. A damaged file — one bbolt
+// cannot open, whose pages do not walk, or that fails its consistency check
+// after an unclean shutdown — is moved aside and replaced by a fresh one:
+// losing the backlog is bad, but a bridge that will not start loses
+// everything that follows. An I/O error (read-only or full disk, no
+// permission) is returned instead: the file may be fine.
 func openStore(path string, lockWait time.Duration, log *slog.Logger) (*bolt.DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("create buffer directory: %w", err)
 	}
 	db, err := openChecked(path, lockWait)
-	if err == nil || errors.Is(err, ErrLocked) || errors.Is(err, os.ErrPermission) {
+	if err == nil || !errors.Is(err, errDamaged) {
 		return db, err
 	}
 	aside, qerr := quarantine(path)
@@ -49,8 +54,14 @@ func openStore(path string, lockWait time.Duration, log *slog.Logger) (*bolt.DB,
 	return openChecked(path, lockWait)
 }
 
+// errDamaged marks errors that say the file's contents are bad.
+var errDamaged = errors.New("damaged")
+
 func openChecked(path string, lockWait time.Duration) (*bolt.DB, error) {
-	db, err := openBolt(path, lockWait)
+	if err := walkFile(path, lockWait); err != nil {
+		return nil, err
+	}
+	db, err := openBolt(path, lockWait, false)
 	if err != nil {
 		return nil, err
 	}
@@ -61,20 +72,24 @@ func openChecked(path string, lockWait time.Duration) (*bolt.DB, error) {
 	return db, nil
 }
 
-func openBolt(path string, lockWait time.Duration) (db *bolt.DB, err error) {
+func openBolt(path string, lockWait time.Duration, readOnly bool) (db *bolt.DB, err error) {
 	defer func() {
 		// bbolt panics on some kinds of corruption while reading pages.
 		if p := recover(); p != nil {
-			err = fmt.Errorf("open %s: bbolt panicked: %v", path, p)
+			err = fmt.Errorf("open %s: %w: bbolt panicked: %v", path, errDamaged, p)
 		}
 	}()
 	db, err = bolt.Open(path, 0o640, &bolt.Options{
 		Timeout:        lockWait,
 		NoFreelistSync: true,
 		FreelistType:   bolt.FreelistMapType,
+		ReadOnly:       readOnly,
 	})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("open buffer %s: %w (waited %s for its lock; is another factorybridge running with the same data directory?)", path, ErrLocked, lockWait)
+	}
+	if errno := syscall.Errno(0); err != nil && !errors.As(err, &errno) {
+		err = fmt.Errorf("%w: %w", errDamaged, err) // not the disk's error: the contents'
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open buffer %s: %w", path, err)
@@ -82,25 +97,73 @@ func openBolt(path string, lockWait time.Duration) (db *bolt.DB, err error) {
 	return db, nil
 }
 
+// walkFile reads every page of the tree of an existing file, read-only and
+// in this goroutine. A writable bbolt.Open rebuilds the freelist by walking
+// the tree in a goroutine of its own, where a damaged page's panic cannot be
+// recovered and would crash the bridge at every start; here it is
+// recovered, and a bad address (SetPanicOnFault) too. Values are not read:
+// segments carry their own crc. This reads only the branch and leaf pages'
+// headers and keys — a few thousand pages for a 1 GiB file.
+func walkFile(path string, lockWait time.Duration) (err error) {
+	if fi, serr := os.Stat(path); serr != nil || fi.Size() == 0 {
+		return nil // a new file: bbolt creates it
+	}
+	db, err := openBolt(path, lockWait, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("walk buffer %s: %w: bbolt panicked: %v", path, errDamaged, p)
+		}
+	}()
+	return db.View(walkTree)
+}
+
+// walkTree checks that keys strictly increase, which a page referenced
+// twice or out of place breaks; bbolt's freelist walk would report it and
+// then panic with its own goroutine still running.
+func walkTree(tx *bolt.Tx) error {
+	return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+		c := b.Cursor()
+		var prev []byte
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			if bytes.Equal(name, bucketSegments) && len(k) != 8 {
+				return fmt.Errorf("%w: a segment key of %d bytes", errDamaged, len(k))
+			}
+			if prev != nil && bytes.Compare(k, prev) <= 0 {
+				return fmt.Errorf("%w: keys out of order in bucket %q", errDamaged, name)
+			}
+			prev = k
+		}
+		return nil
+	})
+}
+
 // checkStore verifies the file's format, and its page structure when the
 // last shutdown was not clean.
 func checkStore(db *bolt.DB) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("check buffer: bbolt panicked: %v", p)
+			err = fmt.Errorf("%w: bbolt panicked: %v", errDamaged, p)
 		}
 	}()
 	return db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if meta == nil {
-			return initStore(tx)
+			if err := initStore(tx); err != nil {
+				return fmt.Errorf("%w: %w", errDamaged, err)
+			}
+			return nil
 		}
 		if v := getUint(meta, keyFormat); v != formatVersion {
-			return fmt.Errorf("buffer format %d, want %d", v, formatVersion)
+			return fmt.Errorf("%w: buffer format %d, want %d", errDamaged, v, formatVersion)
 		}
 		if getUint(meta, keyClean) != 1 {
 			for cerr := range tx.Check() {
-				return fmt.Errorf("consistency check after unclean shutdown: %w", cerr)
+				return fmt.Errorf("%w: consistency check after unclean shutdown: %w", errDamaged, cerr)
 			}
 		}
 		return putUint(meta, keyClean, 0)

@@ -28,6 +28,9 @@ func (b *Buffer) Run(ctx context.Context) error {
 		case reply := <-b.flush:
 			reply <- b.commit()
 			continue
+		case req := <-b.cons.save:
+			req.reply <- b.saveConsumer(req)
+			continue
 		}
 		_ = b.commit() // failures are logged once per episode by commit
 	}
@@ -64,10 +67,16 @@ func (b *Buffer) commit() error {
 	}
 	batch, ack := b.pending, b.st.ackTarget
 	b.pending = b.spare[:0]
+	if b.st.failing {
+		b.retrying = len(batch)
+	}
 	b.mu.Unlock()
 	var res commitResult
 	err := b.db.Update(func(tx *bolt.Tx) (err error) {
 		res, err = b.write(tx, batch, ack)
+		if injected := b.failCommit.Load(); injected != nil && err == nil {
+			err = *injected
+		}
 		return err
 	})
 	if err != nil {
@@ -124,25 +133,27 @@ func (b *Buffer) encodeSegment(batch []fb.Reading, now time.Time) (int, []byte) 
 	return n, bytes.Clone(b.enc.finish())
 }
 
-// trim deletes segments that are fully acknowledged, then the oldest
-// segments while the total is over MaxBytes (keeping the newest one).
+// trim deletes segments that are fully acknowledged and consumed by every
+// consumer (consumer.go), then the oldest segments while the total is over
+// MaxBytes (keeping the newest one).
 func (b *Buffer) trim(segs *bolt.Bucket, res *commitResult) error {
-	c := segs.Cursor()
+	c, held := segs.Cursor(), b.cons.floor()
 	for k, v := c.First(); k != nil; k, v = c.First() {
 		first := seqFromKey(k)
 		info, _, err := readHeader(v)
 		last := first + info.count - 1
-		acked := last <= res.ackedStored
+		done := min(res.ackedStored, held)
+		acked := last <= done
 		if err != nil {
 			// A damaged header: readers skip the segment, so it goes once
 			// anything at or past its start is acknowledged.
-			last, acked = first, first <= res.ackedStored
+			last, acked = first, first <= done
 		}
 		over := res.bytes > uint64(b.opts.MaxBytes) && last < res.lastSeq
 		if !acked && !over {
 			return nil
 		}
-		if !acked {
+		if !acked && last > res.ackedStored { // not when only a consumer held it
 			res.dropped += last - max(res.ackedStored, first-1)
 			res.ackedStored = last
 		}
@@ -158,6 +169,7 @@ func (b *Buffer) committed(batch []fb.Reading, res commitResult) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.st.committed += uint64(len(batch))
+	b.retrying = 0
 	b.st.lastSeq, b.st.ackedStored, b.st.bytes = res.lastSeq, res.ackedStored, res.bytes
 	b.st.dropped += res.dropped
 	b.noteDrops(res.dropped)
@@ -193,6 +205,7 @@ func (b *Buffer) commitFailed(batch []fb.Reading, err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.pending = append(batch, b.pending...)
+	b.retrying = 0
 	if !b.st.failing {
 		b.st.failing = true
 		b.log.Error("buffer commit failed; readings stay pending and new ones wait",

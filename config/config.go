@@ -21,6 +21,7 @@ const (
 	DefaultSecurityMode       = "None"
 	DefaultAuth               = "anonymous"
 	DefaultTopic              = "factorybridge/{bridge}/{line}/readings"
+	DefaultOEETopic           = "factorybridge/{bridge}/{line}/oee"
 	DefaultQoS                = 1
 	DefaultMaxMessageBytes    = 256 << 10
 	DefaultMaxBatchDelay      = 100 * time.Millisecond
@@ -80,6 +81,10 @@ type MQTT struct {
 	// Topic is a template; {bridge}, {server}, {line} and {station} are
 	// replaced per message. Default DefaultTopic.
 	Topic string `toml:"topic"`
+	// OEETopic is the template of OEE record messages, with the same
+	// placeholders ({station} is empty for a line's records); it must differ
+	// from Topic. Default DefaultOEETopic.
+	OEETopic string `toml:"oee_topic"`
 	// QoS is 0 or 1 (default 1). With 0 readings are deleted on send.
 	QoS *int `toml:"qos"`
 	// Username and the password source (env var or file, never inline).

@@ -31,6 +31,7 @@ func (b *Buffer) applyDefaults(dataDir string) {
 func (m *MQTT) applyDefaults(bridgeID string) {
 	setDefault(&m.ClientID, "factorybridge-"+bridgeID)
 	setDefault(&m.Topic, DefaultTopic)
+	setDefault(&m.OEETopic, DefaultOEETopic)
 	if m.QoS == nil {
 		qos := DefaultQoS
 		m.QoS = &qos

@@ -152,6 +152,10 @@ func (v checker) mqtt(m MQTT) {
 	scheme := v.broker("mqtt.broker", m.Broker)
 	v.required("mqtt.client_id", m.ClientID, "")
 	v.topic("mqtt.topic", m.Topic)
+	v.topic("mqtt.oee_topic", m.OEETopic)
+	if m.OEETopic == m.Topic && m.Topic != "" {
+		v.r.add("mqtt.oee_topic", "%q is also mqtt.topic (valid: a template of its own, so that OEE records and readings are told apart)", m.OEETopic)
+	}
 	if m.QoS != nil && *m.QoS != 0 && *m.QoS != 1 {
 		v.r.add("mqtt.qos", "%d is not a supported QoS (valid: 0, 1)", *m.QoS)
 	}

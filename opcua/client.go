@@ -81,6 +81,12 @@ type Options struct {
 	FlushTimeout time.Duration
 	// Now is the clock of Stats and log timestamps; nil means time.Now.
 	Now func() time.Time
+	// OnState, when set, is told when the server's data starts to flow
+	// (connected: a session with its subscriptions is up) and when it stops
+	// (the session failed or no connection could be made), at the time it
+	// happened. The readings of a lost session have been handed to the Sink
+	// before it is told. It runs on Run's goroutine and must not block.
+	OnState func(server string, connected bool, at time.Time)
 }
 
 // Client reads one OPC UA server. Create it with New and start it with Run.

@@ -26,6 +26,7 @@ func (c *Client) failed(err error) {
 	}
 	*o = outage{down: true, since: c.now(), ever: o.ever}
 	c.log.Error("server down", "err", err)
+	c.tellState(false, o.since)
 }
 
 // connecting counts an attempt of the current outage.
@@ -56,6 +57,7 @@ func (c *Client) established(ok, failed int) {
 	}
 	c.log.Info("monitored items", "items_ok", ok, "items_failed", failed, "subscriptions", len(c.groups))
 	*o = outage{ever: true}
+	c.tellState(true, c.now())
 }
 
 // itemResult logs a node's create result when it differs from the last one
@@ -77,4 +79,11 @@ func (c *Client) logItemStatus(last []ua.StatusCode, i int, status ua.StatusCode
 	}
 	c.log.Warn("monitored item failed", "node", n.ref.Name, "node_id", n.ref.Node.ID,
 		"status", statusString(status), "reason", reason)
+}
+
+// tellState calls Options.OnState, if set.
+func (c *Client) tellState(connected bool, at time.Time) {
+	if c.opts.OnState != nil {
+		c.opts.OnState(c.srv.Name, connected, at)
+	}
 }

@@ -22,6 +22,9 @@ const (
 	// maxCloseTime bounds the polite CloseSession of a failed session: a
 	// silent server must not delay the rebuild by a whole request timeout.
 	maxCloseTime = 2 * time.Second
+	// connectTimeouts is how many request timeouts a whole connect (TCP,
+	// HEL/ACK, secure channel, session, namespaces) may take.
+	connectTimeouts = 2
 )
 
 // errWatchdog marks a session rebuilt because it went silent.
@@ -86,8 +89,13 @@ func (c *Client) runSession(ctx, deliver context.Context) error {
 	return err
 }
 
-// connect builds a gopcua client for this session and connects it.
+// connect builds a gopcua client for this session and connects it. It
+// gives up after connectTimeouts request timeouts: gopcua bounds each request
+// but not the HEL/ACK handshake, which honours only a context deadline and
+// otherwise waits for ever on a server that accepts TCP and never answers.
 func (s *session) connect(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, connectTimeouts*s.c.requestTimeout())
+	defer cancel()
 	opts, err := s.clientOptions(ctx)
 	if err != nil {
 		return err

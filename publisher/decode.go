@@ -19,8 +19,8 @@ import (
 type Message struct {
 	V        int    // format version, 1
 	Bridge   string // id of the bridge that sent it
-	Type     string // "readings"
-	Encoding string // "compact" or "flat"
+	Type     string // "readings" or "oee"
+	Encoding string // "compact" or "flat"; "" for "oee"
 	First    uint64 // smallest seq in the message
 	Last     uint64 // largest seq in the message
 	Count    int    // number of readings
@@ -28,20 +28,25 @@ type Message struct {
 	// UTF-8 replaced on encoding stays replaced, and arrays of Variant
 	// decode with the array's type.
 	Readings []factorybridge.Reading
+	// Records are an "oee" message's records as sent, "seq" included. Its
+	// Readings then hold one ClassOEE entry per record: the seq, line,
+	// station and the record's JSON without "seq" as a String value.
+	Records []json.RawMessage
 }
 
 // envelope is the JSON shape of both encodings.
 type envelope struct {
-	V        int          `json:"v"`
-	Bridge   string       `json:"bridge"`
-	Type     string       `json:"type"`
-	Encoding string       `json:"encoding"`
-	First    uint64       `json:"first"`
-	Last     uint64       `json:"last"`
-	Count    int          `json:"count"`
-	T0       int64        `json:"t0"`
-	Nodes    []nodeJSON   `json:"nodes"`
-	Readings []readingRaw `json:"readings"`
+	V        int               `json:"v"`
+	Bridge   string            `json:"bridge"`
+	Type     string            `json:"type"`
+	Encoding string            `json:"encoding"`
+	First    uint64            `json:"first"`
+	Last     uint64            `json:"last"`
+	Count    int               `json:"count"`
+	T0       int64             `json:"t0"`
+	Nodes    []nodeJSON        `json:"nodes"`
+	Readings []readingRaw      `json:"readings"`
+	Records  []json.RawMessage `json:"records"`
 }
 
 type nodeJSON struct {
@@ -84,16 +89,19 @@ func DecodeMessage(b []byte) (*Message, error) {
 	if err := json.Unmarshal(b, &e); err != nil {
 		return nil, fmt.Errorf("decode message: %w", err)
 	}
-	if e.V != 1 || e.Type != "readings" {
-		return nil, fmt.Errorf("decode message: version %d type %q, want 1 and readings", e.V, e.Type)
+	if e.V != 1 || (e.Type != "readings" && e.Type != "oee") {
+		return nil, fmt.Errorf("decode message: version %d type %q, want 1 and readings or oee", e.V, e.Type)
 	}
 	m := &Message{V: e.V, Bridge: e.Bridge, Type: e.Type, Encoding: e.Encoding,
 		First: e.First, Last: e.Last, Count: e.Count}
 	var err error
-	switch e.Encoding {
-	case EncodingCompact:
+	switch {
+	case e.Type == "oee":
+		m.Records = e.Records
+		m.Readings, err = decodeOEE(e.Records)
+	case e.Encoding == EncodingCompact:
 		m.Readings, err = decodeNodes(e.Nodes, e.First, e.T0)
-	case EncodingFlat:
+	case e.Encoding == EncodingFlat:
 		m.Readings, err = decodeFlat(e.Readings)
 	default:
 		err = fmt.Errorf("unknown encoding %q", e.Encoding)

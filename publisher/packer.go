@@ -49,6 +49,7 @@ const (
 type slotKey struct {
 	topic string
 	shard uint32
+	oee   bool // OEE records: their own builders and envelope (oee.go)
 }
 
 // builder fills one message for one topic.
@@ -63,15 +64,17 @@ type builder struct {
 
 // packer owns the builders: at most one per topic, ordered by start.
 type packer struct {
-	max      int    // MaxMessageBytes
-	room     int    // max less the envelope: what a body may take
-	prefix   []byte // envelope up to the value of "first"
-	arrayKey string // `,"nodes":[` or `,"readings":[`
-	compact  bool
-	active   []*builder // by start, oldest first
-	bySlot   map[slotKey]*builder
-	shards   map[string]uint32 // topics split over several builders
-	free     []*builder
+	max       int    // MaxMessageBytes
+	room      int    // max less the envelope: what a body may take
+	prefix    []byte // envelope up to the value of "first"
+	arrayKey  string // `,"nodes":[` or `,"readings":[`
+	oeePrefix []byte // envelope of OEE messages up to "first"
+	oeeRoom   int    // what an OEE message's body may take
+	compact   bool
+	active    []*builder // by start, oldest first
+	bySlot    map[slotKey]*builder
+	shards    map[string]uint32 // topics split over several builders
+	free      []*builder
 }
 
 func newPacker(bridge, encoding string, maxBytes int) *packer {
@@ -86,6 +89,7 @@ func newPacker(bridge, encoding string, maxBytes int) *packer {
 		p.arrayKey = `,"nodes":[`
 	}
 	p.room = maxBytes - headerReserve(len(p.prefix), p.arrayKey)
+	p.initOEE(bridge)
 	return p
 }
 
@@ -94,6 +98,9 @@ func (p *packer) get(topic string) *builder { return p.bySlot[slotKey{topic: top
 
 // slotOf returns the builder slot of r, whose topic is topic.
 func (p *packer) slotOf(topic string, r *factorybridge.Reading) slotKey {
+	if r.Class == factorybridge.ClassOEE {
+		return slotKey{topic: topic, oee: true}
+	}
 	k := p.shards[topic]
 	if k <= 1 {
 		return slotKey{topic: topic}
@@ -146,9 +153,12 @@ func (p *packer) start(topic string, now time.Time) *builder {
 // startSlot returns an empty builder for slot, started at now.
 func (p *packer) startSlot(slot slotKey, now time.Time) *builder {
 	var b *builder
-	if n := len(p.free); n > 0 {
+	switch n := len(p.free); {
+	case slot.oee:
+		b = &builder{body: &oeeBody{}}
+	case n > 0:
 		b, p.free = p.free[n-1], p.free[:n-1]
-	} else {
+	default:
 		b = &builder{body: p.newBody()}
 	}
 	b.slot, b.topic, b.start = slot, slot.topic, now
@@ -166,7 +176,11 @@ func (p *packer) newBody() body {
 
 // add puts r into b if the message stays within max; false leaves b as it was.
 func (p *packer) add(b *builder, r *factorybridge.Reading) bool {
-	if !b.body.tryAdd(r, p.room) {
+	room := p.room
+	if b.slot.oee {
+		room = p.oeeRoom
+	}
+	if !b.body.tryAdd(r, room) {
 		return false
 	}
 	if b.count == 0 {
@@ -180,7 +194,10 @@ func (p *packer) add(b *builder, r *factorybridge.Reading) bool {
 // sizeAlone is the size of a message holding only r.
 func (p *packer) sizeAlone(r *factorybridge.Reading) int {
 	n := p.max - p.room
-	if p.compact {
+	switch {
+	case r.Class == factorybridge.ClassOEE:
+		return p.max - p.oeeRoom + len(appendOEERecord(nil, r))
+	case p.compact:
 		return n + len(appendSample(appendGroupHead(nil, r), r, r.Seq, baseMillis(r))) + len(groupTail)
 	}
 	return n + len(appendFlatReading(nil, r))
@@ -207,14 +224,18 @@ func (p *packer) minFirst() (uint64, bool) {
 
 // finish appends b's message to dst and releases b.
 func (p *packer) finish(b *builder, dst []byte) []byte {
-	dst = append(dst, p.prefix...)
+	prefix, arrayKey := p.prefix, p.arrayKey
+	if b.slot.oee {
+		prefix, arrayKey = p.oeePrefix, oeeArrayKey
+	}
+	dst = append(dst, prefix...)
 	dst = strconv.AppendUint(dst, b.first, 10)
 	dst = strconv.AppendUint(append(dst, `,"last":`...), b.last, 10)
 	dst = strconv.AppendInt(append(dst, `,"count":`...), int64(b.count), 10)
 	if c, ok := b.body.(*compactBody); ok {
 		dst = strconv.AppendInt(append(dst, `,"t0":`...), c.t0, 10)
 	}
-	dst = append(dst, p.arrayKey...)
+	dst = append(dst, arrayKey...)
 	dst = b.body.appendTo(dst)
 	dst = append(dst, "]}"...)
 	p.release(b)
@@ -228,8 +249,9 @@ func (p *packer) release(b *builder) {
 		p.active = slices.Delete(p.active, i, i+1)
 	}
 	b.body.reset(2 * p.max)
+	oee := b.slot.oee
 	b.slot, b.topic, b.count, b.first, b.last = slotKey{}, "", 0, 0, 0
-	if len(p.free) < keptBuilders {
+	if len(p.free) < keptBuilders && !oee { // reused builders have a readings body
 		p.free = append(p.free, b)
 	}
 }

@@ -19,6 +19,7 @@
 package publisher
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -82,8 +83,10 @@ type Publisher struct {
 	clientID string
 	qos      byte
 	topics   *topicTemplate
-	packer   *packer
-	stats    counters
+	// oeeTopics renders the topics of OEE records (oee.go).
+	oeeTopics *topicTemplate
+	packer    *packer
+	stats     counters
 
 	running   atomic.Bool
 	done      chan struct{} // closed when Run returns
@@ -114,9 +117,13 @@ func New(cfg config.MQTT, opts Options) (*Publisher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mqtt.topic: %w", err)
 	}
+	oeeTopics, err := parseTopic(cmp.Or(cfg.OEETopic, config.DefaultOEETopic), opts.BridgeID)
+	if err != nil {
+		return nil, fmt.Errorf("mqtt.oee_topic: %w", err)
+	}
 	applyDefaults(&opts, &cfg)
 	p := &Publisher{
-		cfg: cfg, opts: opts, log: opts.Logger, broker: broker, qos: qos, topics: topics,
+		cfg: cfg, opts: opts, log: opts.Logger, broker: broker, qos: qos, topics: topics, oeeTopics: oeeTopics,
 		clientID:  cfg.ClientID,
 		packer:    newPacker(opts.BridgeID, cfg.Encoding, cfg.MaxMessageBytes),
 		done:      make(chan struct{}),

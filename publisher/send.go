@@ -29,7 +29,7 @@ func (s *session) pack() {
 // and the window is full.
 func (s *session) place(r *factorybridge.Reading) bool {
 	pk := s.p.packer
-	topic := s.p.topics.render(r.Server, r.Line, r.Station)
+	topic := s.p.topicOf(r)
 	slot := pk.slotOf(topic, r)
 	b := pk.getSlot(slot)
 	if b == nil {

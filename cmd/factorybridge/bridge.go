@@ -27,6 +27,7 @@ type bridge struct {
 	buf          *buffer.Buffer
 	clients      []*opcua.Client
 	pub          *publisher.Publisher
+	oee          *oeeRunner // nil when no line computes OEE (oee.go)
 	drainTimeout time.Duration
 }
 
@@ -51,9 +52,13 @@ func newBridge(cfg *config.Config, log *slog.Logger) (*bridge, error) {
 }
 
 func (b *bridge) build(cfg *config.Config) error {
+	var err error
+	if b.oee, err = newOEERunner(cfg, b.buf, b.log.With("component", "oee")); err != nil {
+		return err
+	}
 	for _, srv := range cfg.Servers {
 		c, err := opcua.New(srv, cfg.Nodes(srv.Name), opcua.Options{
-			Sink: b.buf, Logger: b.log.With("component", "opcua"),
+			Sink: b.buf, Logger: b.log.With("component", "opcua"), OnState: b.oeeOnState(),
 		})
 		if err != nil {
 			return fmt.Errorf("server %s: %w", srv.Name, err)
@@ -81,6 +86,7 @@ func (b *bridge) run(ctx context.Context) error {
 	defer stopPub()
 	var bufWG, pubWG, srcWG sync.WaitGroup
 	goRun(&bufWG, "buffer", b.buf.Run, bufCtx, fail)
+	stopOEE := b.startOEE(fail)
 	goRun(&pubWG, "publisher", b.pub.Run, pubCtx, fail)
 	for _, c := range b.clients {
 		goRun(&srcWG, "opcua", c.Run, ctx, fail)
@@ -90,13 +96,15 @@ func (b *bridge) run(ctx context.Context) error {
 	b.log.Info("stopping: no new readings; committing and publishing what is buffered")
 	srcWG.Wait()
 	b.flush()
+	stopOEE() // its final records and state are committed before the drain
 	b.drain()
 	stopPub()
 	pubWG.Wait()
 	stopBuf()
 	bufWG.Wait()
 	err := b.buf.Close()
-	b.log.Info("stopped", "buffer_depth", b.buf.Stats().Depth)
+	st := b.buf.Stats()
+	b.log.Info("stopped", "buffer_depth", st.Depth, "last_seq", st.LastSeq)
 	if errors.Is(cause, context.Canceled) {
 		cause = nil
 	}

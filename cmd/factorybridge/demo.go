@@ -55,7 +55,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintf(stdout, "factorybridge demo\n  OPC UA server  %s (line1: assembly → test → packaging)\n  MQTT broker    %s (topics %s)\n  buffer         %s\nPress Ctrl-C to stop.\n\n",
 		srv.Endpoint, broker.URL, cfg.MQTT.Topic, cfg.Buffer.Path)
-	go b.reportStatus(ctx, *every, summaryPrinter(stdout, broker))
+	go b.reportStatus(ctx, *every, summaryPrinter(stdout, broker, b.oee))
 	return b.run(ctx)
 }
 
@@ -71,8 +71,9 @@ func demoDataDir(dir string) (string, func(), error) {
 	return filepath.Clean(tmp), func() { os.RemoveAll(tmp) }, nil
 }
 
-// summaryPrinter prints one line per status with rates since the last one.
-func summaryPrinter(w io.Writer, broker *demo.Broker) func(status) {
+// summaryPrinter prints one line per status with rates since the last one,
+// and each line's OEE.
+func summaryPrinter(w io.Writer, broker *demo.Broker, o *oeeRunner) func(status) {
 	var prev status
 	return func(s status) {
 		msgs, bytes := broker.Received()
@@ -85,6 +86,7 @@ func summaryPrinter(w io.Writer, broker *demo.Broker) func(status) {
 		fmt.Fprintf(w, "%s  received %d (%.0f/s)  committed %d  published %d (%.0f/s)  buffer %d  broker got %d messages, %d bytes  servers %d/%d  mqtt %v\n",
 			s.at.Format("15:04:05"), s.received, rate(s.received, prev.received), s.buf.Committed,
 			s.published, rate(s.published, prev.published), s.buf.Depth, msgs, bytes, s.servers, s.total, s.connected)
+		o.printSummary(w)
 		prev = s
 	}
 }

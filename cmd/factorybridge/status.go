@@ -14,6 +14,7 @@ type status struct {
 	received  uint64 // readings delivered by the OPC UA clients
 	buf       fb.BufferStats
 	published uint64 // readings acknowledged by the broker
+	rejected  uint64 // readings too large for a message, skipped
 	connected bool   // MQTT connection up
 	servers   int    // OPC UA servers connected
 	total     int    // OPC UA servers configured
@@ -29,7 +30,7 @@ func (b *bridge) status() status {
 		}
 	}
 	ps := b.pub.Stats()
-	s.published, s.connected = ps.ReadingsAcked, ps.Connected
+	s.published, s.connected, s.rejected = ps.ReadingsAcked, ps.Connected, ps.ReadingsRejected
 	return s
 }
 
@@ -39,6 +40,7 @@ func (s status) attrs() []any {
 		"received", s.received, "committed", s.buf.Committed, "published", s.published,
 		"buffer_depth", s.buf.Depth, "buffer_bytes", s.buf.Bytes,
 		"oldest_age", s.buf.OldestAge.Round(time.Millisecond), "dropped", s.buf.Dropped,
+		"last_seq", s.buf.LastSeq, "rejected", s.rejected,
 	}
 }
 

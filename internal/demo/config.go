@@ -17,6 +17,8 @@ const (
 	demoQueueSize          = 10
 	demoRequestTimeout     = 5 * time.Second
 	demoBufferMaxBytes     = 64 << 20 // a demo needs no 1 GiB default
+	// demoOEEInterval makes the summary's OEE figures move while one watches.
+	demoOEEInterval = 2 * time.Second
 )
 
 // Config returns the bridge configuration for the demo line: bridge "demo"
@@ -44,7 +46,8 @@ func Config(endpoint, brokerURL, dataDir string) *config.Config {
 			QueueSize:          demoQueueSize,
 			RequestTimeout:     config.Duration(demoRequestTimeout),
 		}},
-		Lines: []config.Line{{Name: "line1", Stations: demoStations()}},
+		Lines: []config.Line{{Name: "line1", Stations: demoStations(),
+			OEE: &config.LineOEE{Interval: config.Duration(demoOEEInterval)}}}, // 24/7: no calendar
 	}
 	cfg.ApplyDefaults()
 	return cfg
@@ -53,7 +56,7 @@ func Config(endpoint, brokerURL, dataDir string) *config.Config {
 func demoStations() []config.Station {
 	var stations []config.Station
 	for _, name := range Stations() {
-		st := config.Station{Name: name, Server: DemoServerName}
+		st := config.Station{Name: name, Server: DemoServerName, OEE: demoStationOEE()}
 		for _, v := range Variables(name) {
 			st.Nodes = append(st.Nodes, config.Node{
 				Name: v,
@@ -63,4 +66,15 @@ func demoStations() []config.Station {
 		stations = append(stations, st)
 	}
 	return stations
+}
+
+// demoStationOEE computes a station's OEE from its Connected Factory
+// variables; the ideal cycle time comes from the IdealCycleTime node.
+func demoStationOEE() *config.StationOEE {
+	return &config.StationOEE{
+		Preset:   "connected-factory",
+		TimeUnit: "ms",
+		Roles: config.Roles{State: VarStatus, GoodCount: VarManufactured, RejectCount: VarDiscarded,
+			IdealCycleTime: VarIdealCycle, ActualCycleTime: VarActualCycle, FaultTime: VarFaultyTime, Energy: VarEnergy},
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -30,11 +31,21 @@ type Mosquitto struct {
 	// LogFile is mosquitto's log, shown when it fails to start.
 	LogFile string
 
-	t    testing.TB
-	bin  string
-	conf string
-	cmd  *exec.Cmd
-	done chan struct{} // closed when cmd has exited
+	t       testing.TB
+	bin     string
+	conf    string
+	persist bool
+	cmd     *exec.Cmd
+	done    chan struct{} // closed when cmd has exited
+}
+
+// MosquittoOptions configure StartMosquittoWith.
+type MosquittoOptions struct {
+	// Persistence keeps subscriptions and queued messages of clients with a
+	// persistent session (clean session false) across Stop and Start, in a
+	// file in the test's directory. A consumer that must not miss what a
+	// publisher sends right after a broker restart needs it. Off by default.
+	Persistence bool
 }
 
 // StartMosquitto starts a broker for t: anonymous access, no persistence,
@@ -43,12 +54,19 @@ type Mosquitto struct {
 // required.
 func StartMosquitto(t testing.TB) *Mosquitto {
 	t.Helper()
+	return StartMosquittoWith(t, MosquittoOptions{})
+}
+
+// StartMosquittoWith is StartMosquitto with options.
+func StartMosquittoWith(t testing.TB, opts MosquittoOptions) *Mosquitto {
+	t.Helper()
 	bin := findMosquitto()
 	if bin == "" {
 		Unavailable(t, "mosquitto not found in PATH or "+mosquittoPaths[0])
 	}
 	dir := t.TempDir()
-	m := &Mosquitto{t: t, bin: bin, conf: filepath.Join(dir, "mosquitto.conf"), LogFile: filepath.Join(dir, "mosquitto.log")}
+	m := &Mosquitto{t: t, bin: bin, conf: filepath.Join(dir, "mosquitto.conf"), LogFile: filepath.Join(dir, "mosquitto.log"),
+		persist: opts.Persistence}
 	t.Cleanup(m.Stop)
 	for attempt := 1; ; attempt++ {
 		m.Port = FreePort(t)
@@ -96,6 +114,10 @@ log_timestamp_format %%Y-%%m-%%dT%%H:%%M:%%S
 	// it (the option is ignored when not root).
 	if u, err := user.Current(); err == nil {
 		conf += "user " + u.Username + "\n"
+	}
+	if m.persist {
+		conf = strings.Replace(conf, "persistence false\n", fmt.Sprintf("persistence true\npersistence_location %s/\n",
+			filepath.Dir(m.conf)), 1)
 	}
 	if err := os.WriteFile(m.conf, []byte(conf), 0o600); err != nil {
 		m.t.Fatalf("write mosquitto config: %v", err)

@@ -45,6 +45,13 @@ type SimOptions struct {
 	// Speed makes the line's simulated time run Speed times faster than real
 	// time; 0 = 1.
 	Speed float64
+	// Hostile adds the urn:factorybridge:hostile namespace: oversized,
+	// invalid and type-changing values (testdata/simulator/hostile.c).
+	Hostile bool
+	// Truth, when set, is the file the simulator appends its ground-truth
+	// log to (testdata/simulator/README.md, "Ground truth"); it is kept
+	// across Stop and Start, so one file holds every run.
+	Truth string
 }
 
 // Simulator is a running factorysim process owned by one test. It is stopped
@@ -116,6 +123,12 @@ func (o SimOptions) args(port int) []string {
 	}
 	if o.Speed != 0 {
 		args = append(args, "-speed", strconv.FormatFloat(o.Speed, 'g', -1, 64))
+	}
+	if o.Hostile {
+		args = append(args, "-hostile", "1")
+	}
+	if o.Truth != "" {
+		args = append(args, "-truth", o.Truth)
 	}
 	return args
 }

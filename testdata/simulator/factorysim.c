@@ -3,7 +3,7 @@
  * into .cache/bin/factorysim; started by internal/testenv.StartSimulator.
  *
  * Usage: factorysim [-port N] [-seed N] [-load-nodes N] [-rate R] [-speed F]
- *                   [-log-level L]
+ *                   [-hostile 0|1] [-truth FILE] [-log-level L]
  *   -port N        TCP port on 127.0.0.1 (default 4840). Only loopback is bound.
  *   -seed N        seed of the stations' PRNGs (default 1). Same seed, same
  *                  sequence of states and values.
@@ -11,6 +11,9 @@
  *   -rate R        changes per second of every load node (default 10).
  *   -speed F       simulated time runs F times faster than real time for the
  *                  line (default 1; 50 turns a 5 s cycle into 0.1 s).
+ *   -hostile 0|1   add the hostile namespace (d) (default 0).
+ *   -truth FILE    append the line's ground truth to FILE: one JSON line per
+ *                  station state change (README.md, "Ground truth").
  *   -log-level L   trace|debug|info|warning|error|fatal (default warning).
  *                  The open62541 log goes to stderr; info logs every
  *                  MonitoredItem, hence the default.
@@ -78,6 +81,9 @@
  *       types.StringArray    String[3]      "alpha", "", "Ωmega"
  *       types.NotReadable    Int32          42, access level 0: Read and
  *                                           monitoring give BadNotReadable
+ *
+ * (d) urn:factorybridge:hostile, only with -hostile 1 — Objects/Hostile
+ *     (s=hostile): oversized, invalid and changing values; see hostile.c.
  */
 #include "factorysim.h"
 
@@ -101,6 +107,8 @@ typedef struct {
     double rate;
     double speed;
     UA_LogLevel logLevel;
+    int hostile;
+    const char *truth; /* -truth FILE, or NULL */
 } Options;
 
 static volatile sig_atomic_t running = 1;
@@ -162,6 +170,10 @@ setFlag(Options *o, const char *name, const char *val) {
     double x;
     if(strcmp(name, "log-level") == 0)
         return parseLevel(val, &o->logLevel);
+    if(strcmp(name, "truth") == 0) {
+        o->truth = val;
+        return val[0] != '\0';
+    }
     if(strcmp(name, "port") == 0 && parseNumber(val, 1, 65535, &x))
         o->port = (long)x;
     else if(strcmp(name, "seed") == 0 && parseNumber(val, 0, 0x1p64, &x))
@@ -173,6 +185,8 @@ setFlag(Options *o, const char *name, const char *val) {
         o->rate = x;
     else if(strcmp(name, "speed") == 0 && parseNumber(val, 1e-3, 1e6, &x))
         o->speed = x;
+    else if(strcmp(name, "hostile") == 0 && parseNumber(val, 0, 1, &x))
+        o->hostile = x == 1;
     else
         return 0;
     return 1;
@@ -181,7 +195,7 @@ setFlag(Options *o, const char *name, const char *val) {
 /* parseArgs accepts -name value, --name value and -name=value. */
 static int
 parseArgs(int argc, char **argv, Options *o) {
-    *o = (Options){4840, 1, 0, 10.0, 1.0, UA_LOGLEVEL_WARNING};
+    *o = (Options){4840, 1, 0, 10.0, 1.0, UA_LOGLEVEL_WARNING, 0, NULL};
     for(int i = 1; i < argc; i++) {
         char name[32];
         const char *arg = argv[i], *val;
@@ -301,6 +315,7 @@ newServer(const Options *o, UA_Logger *logger) {
 typedef struct {
     Line *line;
     Load *load;
+    Hostile *hostile;
 } Sim;
 
 static int
@@ -310,6 +325,11 @@ buildAddressSpace(UA_Server *server, const Options *o, Sim *sim) {
     UA_UInt16 nsTypes = UA_Server_addNamespace(server, NS_URI_TYPES);
     sim->line = line_new(server, nsStation, o->seed, o->speed);
     sim->load = load_new(server, nsLoad, (size_t)o->loadNodes, o->rate);
+    if(o->hostile) {
+        UA_UInt16 nsHostile = UA_Server_addNamespace(server, NS_URI_HOSTILE);
+        if(!(sim->hostile = hostile_new(server, nsHostile)))
+            return 0;
+    }
     return sim->line && sim->load &&
            types_add(server, nsTypes) == UA_STATUSCODE_GOOD;
 }
@@ -338,14 +358,21 @@ startup(UA_Server *server, long port) {
 
 static int
 serve(UA_Server *server, const Options *o, Sim *sim) {
+    if(o->truth && !line_truth(sim->line, o->truth)) {
+        fprintf(stderr, "factorysim: open -truth %s\n", o->truth);
+        return 1;
+    }
     if(!startup(server, o->port))
         return 1;
-    UA_StatusCode res = line_start(server, sim->line) | load_start(server, sim->load);
+    UA_StatusCode res = line_start(server, sim->line) |
+                        load_start(server, sim->load) |
+                        hostile_start(server, sim->hostile);
     if(res == UA_STATUSCODE_GOOD) {
         printf("READY opc.tcp://127.0.0.1:%ld\n", o->port);
         fflush(stdout);
         while(running)
             UA_Server_run_iterate(server, true);
+        line_stop(sim->line);
     }
     UA_Server_run_shutdown(server);
     return res == UA_STATUSCODE_GOOD ? 0 : 1;
@@ -374,7 +401,7 @@ main(int argc, char **argv) {
         fprintf(stderr, "factorysim: configure server\n");
         return 1;
     }
-    Sim sim = {NULL, NULL};
+    Sim sim = {NULL, NULL, NULL};
     int rc = 1;
     if(buildAddressSpace(server, &o, &sim))
         rc = serve(server, &o, &sim);
@@ -383,5 +410,6 @@ main(int argc, char **argv) {
     UA_Server_delete(server);
     line_delete(sim.line);
     load_delete(sim.load);
+    hostile_delete(sim.hostile);
     return rc;
 }

@@ -16,6 +16,7 @@
 #define NS_URI_STATION "http://opcfoundation.org/UA/Station/"
 #define NS_URI_LOAD "urn:factorybridge:load"
 #define NS_URI_TYPES "urn:factorybridge:types"
+#define NS_URI_HOSTILE "urn:factorybridge:hostile" /* only with -hostile 1 */
 
 /* nodes.c: thin wrappers that fill in the attributes every node here shares. */
 UA_StatusCode addObject(UA_Server *server, UA_UInt16 ns, const char *id,
@@ -33,6 +34,10 @@ typedef struct Line Line;
 Line *line_new(UA_Server *server, UA_UInt16 ns, uint64_t seed, double speed);
 UA_StatusCode line_start(UA_Server *server, Line *line);
 void line_delete(Line *line);
+/* -truth: append the ground-truth log to path (0 when it cannot be opened);
+ * line_stop logs the end of the run. */
+int line_truth(Line *line, const char *path);
+void line_stop(Line *line);
 
 /* load.c: count variables that each change rate times per second. */
 typedef struct Load Load;
@@ -42,5 +47,11 @@ void load_delete(Load *load);
 
 /* types.c: one variable per built-in type with fixed values. */
 UA_StatusCode types_add(UA_Server *server, UA_UInt16 ns);
+
+/* hostile.c: values that break careless clients (-hostile 1). */
+typedef struct Hostile Hostile;
+Hostile *hostile_new(UA_Server *server, UA_UInt16 ns);
+UA_StatusCode hostile_start(UA_Server *server, Hostile *hostile); /* NULL: no-op */
+void hostile_delete(Hostile *hostile);
 
 #endif

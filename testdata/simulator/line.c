@@ -49,12 +49,14 @@ typedef struct {
     StationStatus status;
     double next;            /* simulated ms of the next transition */
     UA_UInt64 good, bad, serial, faultyMs, idealMs, actualMs, faultMs;
+    FILE *truth;            /* -truth: the ground-truth log, or NULL */
 } Station;
 
 struct Line {
     Station stations[3];
     double speed;
     UA_DateTime startMono;
+    FILE *truth;
 };
 
 /* splitmix64 spreads a small seed over all 64 bits (xorshift must not start
@@ -99,12 +101,30 @@ writeDouble(UA_Server *server, Station *st, StationVar v, UA_Double x) {
                     UA_DateTime_now());
 }
 
+/* writeTruth appends one line of the ground-truth log (README.md, "Ground
+ * truth"): the station's state and counters from `at` on. It flushes, so the
+ * log is complete up to the last change whenever the process ends. */
+static void
+writeTruth(const Station *st, const char *event, UA_DateTime at) {
+    if(!st->truth)
+        return;
+    fprintf(st->truth,
+            "{\"t_ns\":%lld,\"event\":\"%s\",\"station\":\"%s\",\"status\":%d,"
+            "\"good\":%llu,\"bad\":%llu,\"faulty_ms\":%llu}\n",
+            (long long)(at - UA_DATETIME_UNIX_EPOCH) * 100, event, st->name,
+            (int)st->status, (unsigned long long)st->good,
+            (unsigned long long)st->bad, (unsigned long long)st->faultyMs);
+    fflush(st->truth);
+}
+
+/* setStatus writes Status; the truth log gets the same source timestamp. */
 static void
 setStatus(UA_Server *server, Station *st, StationStatus s) {
     st->status = s;
     UA_Int32 x = (UA_Int32)s;
-    writeScalar(server, &st->ids[V_STATUS], &x, &UA_TYPES[UA_TYPES_INT32],
-                UA_DateTime_now());
+    UA_DateTime now = UA_DateTime_now();
+    writeScalar(server, &st->ids[V_STATUS], &x, &UA_TYPES[UA_TYPES_INT32], now);
+    writeTruth(st, "state", now);
 }
 
 /* readIdeal picks up a client's write to IdealCycleTime at the start of the
@@ -267,8 +287,26 @@ line_new(UA_Server *server, UA_UInt16 ns, uint64_t seed, double speed) {
     return line;
 }
 
+int
+line_truth(Line *line, const char *path) {
+    line->truth = fopen(path, "a");
+    for(size_t i = 0; i < 3; i++)
+        line->stations[i].truth = line->truth;
+    return line->truth != NULL;
+}
+
+void
+line_stop(Line *line) {
+    UA_DateTime now = UA_DateTime_now();
+    for(size_t i = 0; line && i < 3; i++)
+        writeTruth(&line->stations[i], "stop", now);
+}
+
 UA_StatusCode
 line_start(UA_Server *server, Line *line) {
+    UA_DateTime now = UA_DateTime_now();
+    for(size_t i = 0; i < 3; i++)
+        writeTruth(&line->stations[i], "start", now);
     line->startMono = UA_DateTime_nowMonotonic();
     double tick = TICK_SIM_MS / line->speed;
     return UA_Server_addRepeatedCallback(
@@ -279,6 +317,8 @@ void
 line_delete(Line *line) {
     if(!line)
         return;
+    if(line->truth)
+        fclose(line->truth);
     for(size_t i = 0; i < 3; i++)
         for(size_t v = 0; v < V_COUNT; v++)
             UA_NodeId_clear(&line->stations[i].ids[v]);

@@ -1,0 +1,23 @@
+package main
+
+import "github.com/gopcua/opcua/ua"
+
+// decoderMaxArrayLen replaces gopcua's decoder limit on the elements of one
+// array variant (ua.MaxVariantArrayLength, 65535). At gopcua's limit a
+// single longer array fails the decoding of the whole response it is in —
+// every notification of a Publish response — and the session is rebuilt,
+// only to fail again at the next change of that node: one hostile node
+// stops every node of its server. Above the limit the array reaches
+// opcua's per-node check (opcua.Options.MaxArrayLen, default 65535) and
+// becomes one Null reading with BadEncodingLimitsExceeded.
+//
+// The bound: gopcua accepts responses up to 2 MiB (its default maximum
+// message size; open62541 announces none), so no array of 1-byte elements
+// in one can be longer than 2 Mi. gopcua allocates the slice before it
+// reads the elements, so a corrupt length costs at most 2 Mi elements of
+// at most 24 bytes (48 MiB) for the moment it takes to fail.
+const decoderMaxArrayLen = 2 << 20
+
+// init sets the limit once for the process, before any session decodes a
+// message (a later write would race with the decoders).
+func init() { ua.MaxVariantArrayLength = decoderMaxArrayLen }
