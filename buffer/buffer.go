@@ -62,6 +62,7 @@ type Buffer struct {
 	db   *bolt.DB
 	log  *slog.Logger
 	enc  encoder
+	dict dictionary
 
 	kick  chan struct{}   // pending reached CommitMaxReadings
 	flush chan chan error // Flush requests
@@ -115,6 +116,7 @@ func Open(opts Options) (*Buffer, error) {
 		kick: make(chan struct{}, 1), flush: make(chan chan error), cons: newConsumers(),
 		commitCh: make(chan struct{}),
 	}
+	b.enc.dict = &b.dict
 	if err := b.load(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open buffer %s: %w", opts.Path, err)
@@ -159,7 +161,7 @@ func (b *Buffer) load() error {
 		b.st.ackedStored = getUint(meta, keyAcked)
 		b.st.ackTarget = b.st.ackedStored
 		b.st.bytes = getUint(meta, keyBytes)
-		return nil
+		return b.dict.load(tx)
 	})
 }
 

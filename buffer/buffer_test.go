@@ -282,3 +282,59 @@ func TestAppendBlocksWhenPendingIsFull(t *testing.T) {
 		t.Fatalf("append beyond the pending limit: %v, want a deadline", err)
 	}
 }
+
+// TestManyNodesCostFewBytes: with thousands of distinct nodes every segment
+// holds nearly every node once; names stored per segment would cost ~80
+// bytes a reading. The dictionary stores them once per file.
+func TestManyNodesCostFewBytes(t *testing.T) {
+	path := testPath(t)
+	h := open(t, Options{Path: path})
+	const nodes = 30000
+	for step := 0; step < 3; step++ {
+		h.append(loadReadings(nodes, nodes))
+	}
+	if per := float64(h.buf.Stats().Bytes) / (3 * nodes); per > 20 {
+		t.Fatalf("%.1f stored bytes per reading", per)
+	}
+	h.close()
+	h2 := open(t, Options{Path: path})
+	h2.append(loadReadings(10, 10)) // known origins keep their numbers after a reopen
+	got := h2.readAll(0, 100000)
+	want := loadReadings(nodes, nodes)
+	for i, r := range got {
+		w := want[i%nodes]
+		if i >= 3*nodes {
+			w = loadReadings(10, 10)[i-3*nodes]
+		}
+		if r.Name != w.Name || r.NodeID != w.NodeID || r.Station != w.Station {
+			t.Fatalf("reading %d: %s %s, want %s %s", i, r.Name, r.NodeID, w.Name, w.NodeID)
+		}
+	}
+}
+
+// TestFailedCommitForgetsNewOrigins: origins first seen in a commit that
+// fails must not keep numbers the file never stored.
+func TestFailedCommitForgetsNewOrigins(t *testing.T) {
+	h := open(t, Options{Path: testPath(t)})
+	h.append(loadReadings(2, 2))
+	diskFull := errors.New("no space left on device")
+	h.buf.failCommit.Store(&diskFull)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	fresh := loadReadings(5, 5) // nodes 2..4 are new
+	if err := h.buf.Append(ctx, fresh); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.buf.Flush(ctx); err == nil {
+		t.Fatal("commit succeeded despite the injected error")
+	}
+	if n := len(h.buf.dict.snapshot()); n != 2 {
+		t.Fatalf("dictionary holds %d stored origins after a failed commit, want 2", n)
+	}
+	h.buf.failCommit.Store(nil)
+	h.append(nil)
+	got := h.readAll(0, 100)
+	if len(got) != 7 || got[6].Name != fresh[4].Name {
+		t.Fatalf("after recovery read %d readings, last %q", len(got), got[len(got)-1].Name)
+	}
+}

@@ -19,18 +19,17 @@ import (
 //
 // A reading is
 //
-//	uvarint origin ref | flags byte | [uvarint status] | [varint source Δ] |
+//	uvarint origin | flags byte | [uvarint status] | [varint source Δ] |
 //	[varint server Δ] | value
 //
-// where an origin ref equal to the table size introduces a new origin (five
-// length-prefixed strings: name, server, line, station, node id) and smaller
-// refs repeat an earlier one, so the strings of a node are stored once per
-// segment. Timestamps are deltas from the commit time in ticks (100 ns).
+// where origin is the number of the reading's (name, server, line, station,
+// node id) in the file's dictionary (dict.go). Timestamps are deltas from
+// the commit time in ticks (100 ns).
 // A value is a type byte (0x80 set for arrays, then a uvarint length) and
 // the payload of each scalar per its Kind.
 const (
 	segMagic   = 'S'
-	segVersion = 1
+	segVersion = 2
 	segHeader  = 6
 
 	flagStatus     = 1 << 0
@@ -58,18 +57,14 @@ func originOf(r *fb.Reading) origin {
 
 // encoder builds one segment; reuse it across commits to avoid allocation.
 type encoder struct {
-	buf     []byte // readings of the segment being built
-	out     []byte // the finished segment
-	origins map[origin]uint64
-	base    int64
-	count   int
+	buf   []byte // readings of the segment being built
+	out   []byte // the finished segment
+	dict  *dictionary
+	base  int64
+	count int
 }
 
 func (e *encoder) reset(commit time.Time) {
-	if e.origins == nil {
-		e.origins = make(map[origin]uint64)
-	}
-	clear(e.origins)
 	e.base = fb.TimeToTicks(commit)
 	e.count = 0
 	e.buf = e.buf[:0]
@@ -78,17 +73,7 @@ func (e *encoder) reset(commit time.Time) {
 // add appends one reading; the count and commit time are written by finish.
 func (e *encoder) add(r *fb.Reading) {
 	e.count++
-	o := originOf(r)
-	if ref, ok := e.origins[o]; ok {
-		e.buf = binary.AppendUvarint(e.buf, ref)
-	} else {
-		ref = uint64(len(e.origins))
-		e.origins[o] = ref
-		e.buf = binary.AppendUvarint(e.buf, ref)
-		for _, s := range [...]string{o.name, o.server, o.line, o.station, o.nodeID} {
-			e.buf = appendString(e.buf, s)
-		}
-	}
+	e.buf = binary.AppendUvarint(e.buf, e.dict.id(r))
 	e.buf = append(e.buf, readingFlags(r))
 	if r.Status != 0 {
 		e.buf = binary.AppendUvarint(e.buf, uint64(r.Status))
@@ -196,7 +181,7 @@ func verify(seg []byte) error {
 // decodeSegment appends to dst the readings of seg whose sequence (first+i)
 // is greater than after, at most max of them. Strings are copied: the result
 // does not alias seg (bbolt memory is only valid inside its transaction).
-func decodeSegment(dst []fb.Reading, seg []byte, first, after uint64, max int) ([]fb.Reading, error) {
+func decodeSegment(dst []fb.Reading, seg []byte, origins []origin, first, after uint64, max int) ([]fb.Reading, error) {
 	if err := verify(seg); err != nil {
 		return dst, err
 	}
@@ -204,7 +189,7 @@ func decodeSegment(dst []fb.Reading, seg []byte, first, after uint64, max int) (
 	if err != nil {
 		return dst, err
 	}
-	d := decoder{b: body, base: fb.TimeToTicks(info.commit)}
+	d := decoder{b: body, base: fb.TimeToTicks(info.commit), origins: origins}
 	for i := uint64(0); i < info.count && max > 0; i++ {
 		r := d.reading()
 		if d.err != nil {
@@ -275,16 +260,11 @@ func (d *decoder) string() string {
 
 func (d *decoder) origin() origin {
 	ref := d.uvarint()
-	if ref < uint64(len(d.origins)) {
-		return d.origins[ref]
-	}
-	if ref != uint64(len(d.origins)) {
-		d.fail(fmt.Errorf("origin ref %d beyond table of %d", ref, len(d.origins)))
+	if ref >= uint64(len(d.origins)) {
+		d.fail(fmt.Errorf("origin %d beyond the dictionary's %d", ref, len(d.origins)))
 		return origin{}
 	}
-	o := origin{d.string(), d.string(), d.string(), d.string(), d.string()}
-	d.origins = append(d.origins, o)
-	return o
+	return d.origins[ref]
 }
 
 func (d *decoder) reading() fb.Reading {

@@ -59,13 +59,13 @@ func sampleReadings() []fb.Reading {
 
 func TestSegmentRoundTrip(t *testing.T) {
 	want := sampleReadings()
-	var e encoder
+	e := newTestEncoder()
 	e.reset(time.Date(2026, 11, 28, 4, 31, 0, 0, time.UTC))
 	for i := range want {
 		e.add(&want[i])
 	}
 	seg := e.finish()
-	got, err := decodeSegment(nil, seg, 100, 0, len(want))
+	got, err := decodeSegment(nil, seg, e.dict.names, 100, 0, len(want))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestSegmentRoundTrip(t *testing.T) {
 
 func TestDecodeSegmentSkipsAndLimits(t *testing.T) {
 	rs := sampleReadings()
-	var e encoder
+	e := newTestEncoder()
 	e.reset(time.Now())
 	for i := range rs {
 		e.add(&rs[i])
@@ -99,7 +99,7 @@ func TestDecodeSegmentSkipsAndLimits(t *testing.T) {
 		{after: 10 + uint64(len(rs)), max: 100, wantLen: 0},
 	}
 	for _, tt := range tests {
-		got, err := decodeSegment(nil, seg, 10, tt.after, tt.max)
+		got, err := decodeSegment(nil, seg, e.dict.names, 10, tt.after, tt.max)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,7 +114,7 @@ func TestDecodeSegmentSkipsAndLimits(t *testing.T) {
 
 func TestDecodeSegmentRejectsDamage(t *testing.T) {
 	rs := sampleReadings()
-	var e encoder
+	e := newTestEncoder()
 	e.reset(time.Now())
 	for i := range rs {
 		e.add(&rs[i])
@@ -129,7 +129,7 @@ func TestDecodeSegmentRejectsDamage(t *testing.T) {
 		{"bit flip", flip(seg, len(seg)/2)},
 		{"bad magic", flip(seg, 0)},
 	} {
-		if _, err := decodeSegment(nil, tc.seg, 1, 0, 1000); err == nil {
+		if _, err := decodeSegment(nil, tc.seg, e.dict.names, 1, 0, 1000); err == nil {
 			t.Errorf("%s: decoded without error", tc.name)
 		}
 	}
@@ -146,7 +146,7 @@ func flip(b []byte, i int) []byte {
 // recomputed so the fuzzer reaches the reading decoder.
 func FuzzDecodeSegment(f *testing.F) {
 	rs := sampleReadings()
-	var e encoder
+	e := newTestEncoder()
 	e.reset(time.Now())
 	for i := range rs {
 		e.add(&rs[i])
@@ -156,13 +156,13 @@ func FuzzDecodeSegment(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		seg := append([]byte{segMagic, segVersion, 0, 0, 0, 0}, body...)
 		putCRC(seg)
-		_, _ = decodeSegment(nil, seg, 1, 0, 1<<16)
+		_, _ = decodeSegment(nil, seg, e.dict.names, 1, 0, 1<<16)
 	})
 }
 
 func BenchmarkEncodeSegment(b *testing.B) {
 	rs := loadReadings(4096, 100)
-	var e encoder
+	e := newTestEncoder()
 	b.ReportAllocs()
 	for b.Loop() {
 		e.reset(time.Now())
@@ -177,7 +177,7 @@ func BenchmarkEncodeSegment(b *testing.B) {
 
 func BenchmarkDecodeSegment(b *testing.B) {
 	rs := loadReadings(4096, 100)
-	var e encoder
+	e := newTestEncoder()
 	e.reset(time.Now())
 	for i := range rs {
 		e.add(&rs[i])
@@ -186,7 +186,10 @@ func BenchmarkDecodeSegment(b *testing.B) {
 	out := make([]fb.Reading, 0, len(rs))
 	b.ReportAllocs()
 	for b.Loop() {
-		out, _ = decodeSegment(out[:0], seg, 1, 0, len(rs))
+		out, _ = decodeSegment(out[:0], seg, e.dict.names, 1, 0, len(rs))
 	}
 	b.ReportMetric(float64(b.N*len(rs))/b.Elapsed().Seconds(), "readings/s")
 }
+
+// newTestEncoder returns an encoder with a dictionary of its own.
+func newTestEncoder() *encoder { return &encoder{dict: &dictionary{}} }

@@ -135,7 +135,7 @@ func (b *Buffer) saveConsumer(r *saveRequest) error {
 	old, had := b.cons.set(r.name, r.cursor)
 	batch := slices.Clone(r.records) // committed keeps it as its spare slice
 	var res commitResult
-	err := b.db.Update(func(tx *bolt.Tx) (err error) {
+	err := b.updateTx(func(tx *bolt.Tx) (err error) {
 		if err := putConsumer(tx, r.name, r.cursor, r.state); err != nil {
 			return err
 		}

@@ -45,13 +45,14 @@ func maxU(a, b uint64) uint64 {
 
 func (b *Buffer) read(after uint64, max int) ([]fb.Reading, error) {
 	var out []fb.Reading
+	origins := b.dict.snapshot()
 	err := b.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketSegments).Cursor()
 		k, v := segmentAt(c, after+1)
 		for ; k != nil && len(out) < max; k, v = c.Next() {
 			var err error
 			first := seqFromKey(k)
-			out, err = decodeSegment(out, v, first, after, max-len(out))
+			out, err = decodeSegment(out, v, origins, first, after, max-len(out))
 			if err != nil {
 				b.noteCorrupt(first, err)
 			}

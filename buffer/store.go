@@ -26,7 +26,7 @@ var (
 	keyFormat = []byte("format") // on-disk format version
 )
 
-const formatVersion = 1
+const formatVersion = 2 // 2: readings name their origin in a dictionary
 
 // ErrLocked reports a buffer file held by another process.
 var ErrLocked = errors.New("buffer file is in use by another process")

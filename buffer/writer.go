@@ -72,7 +72,7 @@ func (b *Buffer) commit() error {
 	}
 	b.mu.Unlock()
 	var res commitResult
-	err := b.db.Update(func(tx *bolt.Tx) (err error) {
+	err := b.updateTx(func(tx *bolt.Tx) (err error) {
 		res, err = b.write(tx, batch, ack)
 		if injected := b.failCommit.Load(); injected != nil && err == nil {
 			err = *injected
@@ -105,6 +105,9 @@ func (b *Buffer) write(tx *bolt.Tx, batch []fb.Reading, ack uint64) (commitResul
 		res.lastSeq += uint64(n)
 		res.bytes += uint64(len(seg))
 		batch = batch[n:]
+	}
+	if err := b.dict.store(tx); err != nil {
+		return res, err
 	}
 	if err := b.trim(segs, &res); err != nil {
 		return res, err
@@ -211,4 +214,17 @@ func (b *Buffer) commitFailed(batch []fb.Reading, err error) {
 		b.log.Error("buffer commit failed; readings stay pending and new ones wait",
 			"path", b.opts.Path, "pending", len(b.pending), "err", err)
 	}
+}
+
+// updateTx runs fn in a write transaction and settles the origin dictionary:
+// the origins fn added are kept when the transaction commits and forgotten
+// when it fails, so their numbers are given again.
+func (b *Buffer) updateTx(fn func(*bolt.Tx) error) error {
+	err := b.db.Update(fn)
+	if err != nil {
+		b.dict.rollback()
+	} else {
+		b.dict.committed()
+	}
+	return err
 }

@@ -35,7 +35,7 @@ import (
 
 // Option defaults.
 const (
-	DefaultReadBatch     = 1024
+	DefaultReadBatch     = 4096 // one group commit at most, so a segment is decoded once
 	DefaultIdlePoll      = 250 * time.Millisecond
 	DefaultMinBackoff    = 500 * time.Millisecond
 	DefaultMaxBackoff    = 30 * time.Second
