@@ -86,7 +86,9 @@ type compactBody struct {
 	arena   []byte
 	entries []entry
 	groups  []group
+	keys    []groupKey // by group
 	index   map[groupKey]int32
+	byName  map[string]int32 // a name's first group: hashes one string, not six fields
 	total   int // bytes the groups add to the message
 }
 
@@ -105,16 +107,29 @@ type groupKey struct {
 
 const groupTail = "]}"
 
-func newCompactBody() *compactBody { return &compactBody{index: map[groupKey]int32{}} }
+func newCompactBody() *compactBody {
+	return &compactBody{index: map[groupKey]int32{}, byName: map[string]int32{}}
+}
+
+// lookup returns the group of key. Names come from configuration, so
+// comparing the other fields is mostly a pointer comparison.
+func (c *compactBody) lookup(key groupKey) (int32, bool) {
+	if gi, ok := c.byName[key.name]; ok && c.keys[gi] == key {
+		return gi, true
+	}
+	gi, ok := c.index[key]
+	return gi, ok
+}
 
 func (c *compactBody) size() int { return c.total }
 
 func (c *compactBody) reset(maxKeep int) {
 	if cap(c.arena) > maxKeep {
-		c.arena, c.entries, c.index = nil, nil, map[groupKey]int32{}
+		c.arena, c.entries, c.index, c.byName = nil, nil, map[groupKey]int32{}, map[string]int32{}
 	}
-	c.arena, c.entries, c.groups = c.arena[:0], c.entries[:0], c.groups[:0]
+	c.arena, c.entries, c.groups, c.keys = c.arena[:0], c.entries[:0], c.groups[:0], c.keys[:0]
 	clear(c.index)
+	clear(c.byName)
 	c.total, c.base, c.t0 = 0, 0, 0
 }
 
@@ -123,7 +138,7 @@ func (c *compactBody) tryAdd(r *factorybridge.Reading, room int) bool {
 		c.base, c.t0 = r.Seq, baseMillis(r)
 	}
 	key := groupKey{r.Name, r.NodeID, r.Server, r.Line, r.Station, r.Value.Type}
-	gi, found := c.index[key]
+	gi, found := c.lookup(key)
 	mark := len(c.arena)
 	extra := 0
 	if !found {
@@ -154,7 +169,11 @@ func (c *compactBody) link(key groupKey, gi int32, found bool, mark, off int32) 
 	if !found {
 		gi = int32(len(c.groups))
 		c.groups = append(c.groups, group{headOff: mark, headEnd: off, first: ei, last: ei})
+		c.keys = append(c.keys, key)
 		c.index[key] = gi
+		if _, ok := c.byName[key.name]; !ok {
+			c.byName[key.name] = gi
+		}
 		return
 	}
 	g := &c.groups[gi]

@@ -15,6 +15,10 @@ const maxCachedTopics = 4096
 type topicTemplate struct {
 	parts []topicPart
 	cache map[topicKey]string
+	// last is the previous reading's key and topic: consecutive readings
+	// mostly share them, and comparing config strings is cheaper than hashing.
+	last      topicKey
+	lastTopic string
 }
 
 // topicPart is literal text, or a placeholder when field is non-zero.
@@ -86,7 +90,11 @@ func (t *topicTemplate) addLiteral(s string) {
 // render returns the topic for a reading from server, line and station.
 func (t *topicTemplate) render(server, line, station string) string {
 	k := topicKey{server, line, station}
+	if k == t.last && t.lastTopic != "" {
+		return t.lastTopic
+	}
 	if s, ok := t.cache[k]; ok {
+		t.last, t.lastTopic = k, s
 		return s
 	}
 	if len(t.cache) >= maxCachedTopics {
