@@ -89,7 +89,7 @@ type compactBody struct {
 	keys    []groupKey // by group
 	index   map[groupKey]int32
 	byName  map[string]int32 // a name's first group: hashes one string, not six fields
-	total   int // bytes the groups add to the message
+	total   int              // bytes the groups add to the message
 }
 
 // entry is one sample's bytes in the arena and the next sample of its group.
