@@ -40,8 +40,8 @@ const (
 	VarStatus       = "Status"                       // Int32, a Status
 	VarEnergy       = "EnergyConsumption"            // Double kWh of the last cycle
 	VarPressure     = "Pressure"                     // Double mbar, assembly only
-	VarIdealCycle   = "IdealCycleTime"               // UInt64 ms, constant per station
-	VarActualCycle  = "ActualCycleTime"              // UInt64 ms of the last cycle, 0 before the first
+	VarIdealCycle   = "IdealCycleTime"               // UInt64 wall-clock ms, constant per station
+	VarActualCycle  = "ActualCycleTime"              // UInt64 wall-clock ms of the last cycle, 0 before the first
 )
 
 // Stations returns the demo line's station names in material-flow order.
@@ -135,7 +135,7 @@ func (l *Line) Snapshot() []Change {
 	var out []Change
 	for _, st := range l.stations {
 		for _, v := range Variables(st.name) {
-			out = append(out, Change{Station: st.name, Variable: v, Value: st.value(v), Time: l.now()})
+			out = append(out, Change{Station: st.name, Variable: v, Value: st.value(v, l.speed), Time: l.now()})
 		}
 	}
 	return out
@@ -241,7 +241,7 @@ func (l *Line) reset(st *station) {
 
 func (l *Line) emit(st *station, vars ...string) {
 	for _, v := range vars {
-		l.out = append(l.out, Change{Station: st.name, Variable: v, Value: st.value(v), Time: l.now()})
+		l.out = append(l.out, Change{Station: st.name, Variable: v, Value: st.value(v, l.speed), Time: l.now()})
 	}
 }
 

@@ -126,7 +126,11 @@ func roundTo(x float64, decimals int) float64 {
 }
 
 // value returns variable v as the Go type of its OPC UA type.
-func (st *station) value(v string) any {
+// Durations are published in wall-clock milliseconds (simulated time ÷
+// speed) so that they agree with the timestamps: an OEE engine dividing an
+// ideal cycle time by the time between readings must get the same units.
+func (st *station) value(v string, speed float64) any {
+	wall := func(d time.Duration) uint64 { return uint64(math.Round(float64(d.Milliseconds()) / speed)) }
 	switch v {
 	case VarManufactured:
 		return st.good
@@ -135,7 +139,7 @@ func (st *station) value(v string) any {
 	case VarSerial:
 		return st.serial
 	case VarFaultyTime:
-		return uint64(st.faulty.Milliseconds())
+		return wall(st.faulty)
 	case VarStatus:
 		return int32(st.status)
 	case VarEnergy:
@@ -143,9 +147,9 @@ func (st *station) value(v string) any {
 	case VarPressure:
 		return st.pressure
 	case VarIdealCycle:
-		return uint64(st.ideal.Milliseconds())
+		return wall(st.ideal)
 	case VarActualCycle:
-		return uint64(st.actual.Milliseconds())
+		return wall(st.actual)
 	}
 	return nil
 }
