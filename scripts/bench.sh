@@ -7,7 +7,7 @@
 #
 # Knobs (environment): FB_BENCH_NODES (30000), FB_BENCH_RATE (10),
 # FB_BENCH_WARMUP (10s), FB_BENCH_STEADY (30s), FB_BENCH_OUTAGE (60s),
-# FB_BENCH_PUBLISHING (1s), FB_BENCH_BATCH_DELAY (100ms), FB_BENCH_QUEUE
+# FB_BENCH_PUBLISHING (1s), FB_BENCH_BATCH_DELAY (1s), FB_BENCH_QUEUE
 # (2 × rate × publishing interval), FB_BENCH_COMMIT_MS (20).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -31,7 +31,7 @@ func benchParamsFromEnv() benchParams {
 		steady:       envDuration("FB_BENCH_STEADY", 30*time.Second),
 		outage:       envDuration("FB_BENCH_OUTAGE", 60*time.Second),
 		publishing:   envString("FB_BENCH_PUBLISHING", "1s"),
-		batchDelay:   envString("FB_BENCH_BATCH_DELAY", "100ms"),
+		batchDelay:   envString("FB_BENCH_BATCH_DELAY", "1s"),
 		queueSize:    envInt("FB_BENCH_QUEUE", 0),
 		commitMillis: envInt("FB_BENCH_COMMIT_MS", 20),
 	}
@@ -73,11 +73,15 @@ type steadyResult struct {
 	elapsed        time.Duration
 	rss, peakRSS   int64
 	p50, p99       time.Duration
-	overflow, dups uint64
+	overflow       uint64
+	ingested       uint64 // the bridge's own count of readings received from OPC UA
+	acked          uint64 // the bridge's own count of readings the broker acknowledged
+	rssAnon        int64
 }
 
 func measureSteady(b *testing.B, p benchParams, bridge *testenv.Bridge, cons *benchConsumer) steadyResult {
 	r0, w0, _ := cons.snapshot(true)
+	in0, ack0 := lastStatus(bridge, "received"), lastStatus(bridge, "published")
 	cpu0, t0 := processCPU(b, bridge.PID()), time.Now()
 	var rss []int64
 	for time.Since(t0) < p.steady {
@@ -89,9 +93,11 @@ func measureSteady(b *testing.B, p benchParams, bridge *testenv.Bridge, cons *be
 		readings: r1 - r0, wire: w1 - w0, cpu: processCPU(b, bridge.PID()) - cpu0,
 		elapsed: time.Since(t0), rss: median(rss), peakRSS: procStatusKB(bridge.PID(), "VmHWM:") << 10,
 		p50: percentile(lat, 50), p99: percentile(lat, 99),
+		ingested: lastStatus(bridge, "received") - in0, acked: lastStatus(bridge, "published") - ack0,
+		rssAnon: bridge.RSSAnon(),
 	}
 	cons.mu.Lock()
-	res.overflow, res.dups = cons.overflow, cons.dups
+	res.overflow = cons.overflow
 	cons.mu.Unlock()
 	return res
 }
@@ -147,9 +153,10 @@ func report(b *testing.B, p benchParams, st steadyResult, out outageResult) {
 	fmt.Fprintf(os.Stdout, `
 factorybridge end-to-end benchmark
   load            %d nodes × %d Hz = %d readings/s offered; publishing %s, batch delay %s
-  delivered       %.0f readings/s over %s (duplicates %d, server queue overflows seen %d)
+  delivered       %.0f readings/s over %s at the subscriber (server queue overflows seen %d)
+  bridge counters %.0f readings/s received from OPC UA, %.0f readings/s acknowledged by the broker
   bridge CPU      %.2f µs/reading (%.1f%% of one core)
-  bridge RSS      steady %.1f MB, peak %.1f MB
+  bridge RSS      steady %.1f MB, peak %.1f MB, anonymous %.1f MB
   wire            %.1f bytes/reading (MQTT PUBLISH packets)
   latency         p50 %s, p99 %s (source timestamp → subscriber)
   broker outage   %s: backlog %d readings; RSS %.1f MB → %.1f MB during the outage
@@ -157,9 +164,10 @@ factorybridge end-to-end benchmark
   memory          anonymous RSS %.1f MB after the drain (the rest of RSS is the bbolt file's mapped pages)
 `,
 		p.nodes, p.rate, p.nodes*p.rate, p.publishing, p.batchDelay,
-		rate, st.elapsed.Round(time.Second), st.dups, st.overflow,
+		rate, st.elapsed.Round(time.Second), st.overflow,
+		float64(st.ingested)/st.elapsed.Seconds(), float64(st.acked)/st.elapsed.Seconds(),
 		cpuPer, 100*st.cpu.Seconds()/st.elapsed.Seconds(),
-		float64(st.rss)/(1<<20), float64(st.peakRSS)/(1<<20),
+		float64(st.rss)/(1<<20), float64(st.peakRSS)/(1<<20), float64(st.rssAnon)/(1<<20),
 		wirePer, st.p50, st.p99,
 		p.outage, out.backlog, float64(out.rssStart)/(1<<20), float64(out.rssEnd)/(1<<20),
 		out.drain.Round(100*time.Millisecond), drainRate, out.remaining, float64(out.rssAnon)/(1<<20))

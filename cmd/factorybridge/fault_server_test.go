@@ -148,9 +148,10 @@ func attemptBounds(d time.Duration, prior int) (lo, hi int) {
 		}
 	}
 	// The longest delays make the fewest failed attempts; one more may
-	// fail while the server starts, and one succeeds.
-	return count(func(c time.Duration) time.Duration { return c }) + 1,
-		count(func(c time.Duration) time.Duration { return c / 2 }) + 2
+	// fail while the server starts, and one succeeds. One more either way
+	// for a loaded machine, where an attempt's own time shifts the schedule.
+	return max(1, count(func(c time.Duration) time.Duration { return c })),
+		count(func(c time.Duration) time.Duration { return c / 2 }) + 3
 }
 
 // lifetimes splits the samples by the simulator's lifetimes: sampled (server
