@@ -176,23 +176,5 @@ func putConsumer(tx *bolt.Tx, name string, cursor uint64, state []byte) error {
 // acknowledged, which the consumer's cursor keeps in the file. When entries
 // after `after` were dropped (buffer cap), it returns the oldest that remain.
 func (b *Buffer) ReadConsumer(ctx context.Context, after uint64, max int) ([]fb.Reading, error) {
-	for {
-		b.mu.Lock()
-		if b.closed {
-			b.mu.Unlock()
-			return nil, ErrClosed
-		}
-		last, wait := b.st.lastSeq, b.commitCh
-		b.mu.Unlock()
-		if last > after {
-			if rs, err := b.read(after, max); err != nil || len(rs) > 0 {
-				return rs, err
-			}
-		}
-		select {
-		case <-wait:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
+	return b.readWait(ctx, after, max, false)
 }

@@ -14,6 +14,13 @@ import (
 // acknowledged or dropped are skipped. A segment that fails its checksum is
 // logged, counted and skipped.
 func (b *Buffer) ReadAfter(ctx context.Context, after uint64, max int) ([]fb.Reading, error) {
+	return b.readWait(ctx, after, max, true)
+}
+
+// readWait returns up to max committed readings after `after`, waiting for
+// a commit while there are none; skipAcked skips what the publisher has
+// acknowledged or the cap dropped.
+func (b *Buffer) readWait(ctx context.Context, after uint64, max int, skipAcked bool) ([]fb.Reading, error) {
 	for {
 		b.mu.Lock()
 		if b.closed {
@@ -22,7 +29,9 @@ func (b *Buffer) ReadAfter(ctx context.Context, after uint64, max int) ([]fb.Rea
 		}
 		last, floor, wait := b.st.lastSeq, b.st.ackedStored, b.commitCh
 		b.mu.Unlock()
-		after = maxU(after, floor)
+		if skipAcked {
+			after = maxU(after, floor)
+		}
 		if last > after {
 			if rs, err := b.read(after, max); err != nil || len(rs) > 0 {
 				return rs, err
@@ -34,13 +43,6 @@ func (b *Buffer) ReadAfter(ctx context.Context, after uint64, max int) ([]fb.Rea
 			return nil, ctx.Err()
 		}
 	}
-}
-
-func maxU(a, b uint64) uint64 {
-	if a > b {
-		return a
-	}
-	return b
 }
 
 func (b *Buffer) read(after uint64, max int) ([]fb.Reading, error) {
@@ -87,3 +89,10 @@ func (b *Buffer) noteCorrupt(first uint64, err error) {
 }
 
 func seqFromKey(k []byte) uint64 { return binary.BigEndian.Uint64(k) }
+
+func maxU(a, b uint64) uint64 {
+	if a > b {
+		return a
+	}
+	return b
+}
