@@ -17,27 +17,31 @@ type body interface {
 	reset(maxKeep int)
 }
 
-// flatBody holds one JSON object per reading, comma-separated, in one buffer.
-type flatBody struct{ buf []byte }
-
-func (f *flatBody) size() int                  { return len(f.buf) }
-func (f *flatBody) appendTo(dst []byte) []byte { return append(dst, f.buf...) }
-
-func (f *flatBody) reset(maxKeep int) {
-	if cap(f.buf) > maxKeep {
-		f.buf = nil
-	}
-	f.buf = f.buf[:0]
+// listBody holds one JSON object per entry, comma-separated, in one buffer:
+// the flat encoding (appendFlatReading) and OEE records (appendOEERecord).
+type listBody struct {
+	buf  []byte
+	item func(b []byte, r *factorybridge.Reading) []byte
 }
 
-func (f *flatBody) tryAdd(r *factorybridge.Reading, room int) bool {
-	mark := len(f.buf)
-	if mark > 0 {
-		f.buf = append(f.buf, ',')
+func (l *listBody) size() int                  { return len(l.buf) }
+func (l *listBody) appendTo(dst []byte) []byte { return append(dst, l.buf...) }
+
+func (l *listBody) reset(maxKeep int) {
+	if cap(l.buf) > maxKeep {
+		l.buf = nil
 	}
-	f.buf = appendFlatReading(f.buf, r)
-	if len(f.buf) > room {
-		f.buf = f.buf[:mark]
+	l.buf = l.buf[:0]
+}
+
+func (l *listBody) tryAdd(r *factorybridge.Reading, room int) bool {
+	mark := len(l.buf)
+	if mark > 0 {
+		l.buf = append(l.buf, ',')
+	}
+	l.buf = l.item(l.buf, r)
+	if len(l.buf) > room {
+		l.buf = l.buf[:mark]
 		return false
 	}
 	return true

@@ -35,26 +35,6 @@ func (p *Publisher) topicOf(r *factorybridge.Reading) string {
 	return p.topics.render(r.Server, r.Line, r.Station)
 }
 
-// oeeBody holds the records of one OEE message, comma-separated.
-type oeeBody struct{ buf []byte }
-
-func (o *oeeBody) size() int                  { return len(o.buf) }
-func (o *oeeBody) appendTo(dst []byte) []byte { return append(dst, o.buf...) }
-func (o *oeeBody) reset(int)                  { o.buf = o.buf[:0] }
-
-func (o *oeeBody) tryAdd(r *factorybridge.Reading, room int) bool {
-	mark := len(o.buf)
-	if mark > 0 {
-		o.buf = append(o.buf, ',')
-	}
-	o.buf = appendOEERecord(o.buf, r)
-	if len(o.buf) > room {
-		o.buf = o.buf[:mark]
-		return false
-	}
-	return true
-}
-
 // appendOEERecord appends the record r carries with "seq" put first. A
 // value that is not a JSON object (a damaged buffer) is replaced by an
 // "error" field rather than making the message invalid JSON.

@@ -155,7 +155,7 @@ func (p *packer) startSlot(slot slotKey, now time.Time) *builder {
 	var b *builder
 	switch n := len(p.free); {
 	case slot.oee:
-		b = &builder{body: &oeeBody{}}
+		b = &builder{body: &listBody{item: appendOEERecord}}
 	case n > 0:
 		b, p.free = p.free[n-1], p.free[:n-1]
 	default:
@@ -171,7 +171,7 @@ func (p *packer) newBody() body {
 	if p.compact {
 		return newCompactBody()
 	}
-	return &flatBody{}
+	return &listBody{item: appendFlatReading}
 }
 
 // add puts r into b if the message stays within max; false leaves b as it was.
