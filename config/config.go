@@ -10,6 +10,7 @@ import "time"
 const (
 	DefaultDataDir            = "/var/lib/factorybridge"
 	DefaultBufferFile         = "buffer.db"
+	DefaultPKIDir             = "pki"   // under data_dir
 	DefaultBufferMaxBytes     = 1 << 30 // 1 GiB
 	DefaultCommitInterval     = 20 * time.Millisecond
 	DefaultCommitMaxReadings  = 4096
@@ -57,6 +58,13 @@ type Bridge struct {
 	Site string `toml:"site"`
 	// DataDir holds the buffer file and other state. Default DefaultDataDir.
 	DataDir string `toml:"data_dir"`
+	// PKIDir holds the OPC UA certificates in OPC UA's layout (own/,
+	// trusted/, rejected/, issuers/). Default <data_dir>/pki.
+	PKIDir string `toml:"pki_dir"`
+	// ApplicationURI is the bridge's OPC UA application URI, written into
+	// the certificate it generates. Empty means urn:<hostname>:factorybridge,
+	// resolved when the certificate is made (config does no I/O).
+	ApplicationURI string `toml:"application_uri"`
 }
 
 // Buffer configures the bbolt store-and-forward buffer.
@@ -92,9 +100,13 @@ type MQTT struct {
 	PasswordEnv  string `toml:"password_env"`
 	PasswordFile string `toml:"password_file"`
 	// TLS: CA bundle to verify the broker, client certificate and key.
+	// Without ca_file the system's roots verify the broker.
 	CAFile   string `toml:"ca_file"`
 	CertFile string `toml:"cert_file"`
 	KeyFile  string `toml:"key_file"`
+	// InsecureSkipVerify accepts any broker certificate. For tests only: it
+	// logs a WARN on every connect. False by default.
+	InsecureSkipVerify bool `toml:"insecure_skip_verify"`
 	// MaxMessageBytes caps one MQTT payload. Default 256 KiB.
 	MaxMessageBytes int `toml:"max_message_bytes"`
 	// MaxBatchDelay is the longest a committed reading waits to be packed.
@@ -118,18 +130,29 @@ type Server struct {
 	// Endpoint is the server's opc.tcp:// URL. Required.
 	Endpoint string `toml:"endpoint"`
 	// SecurityPolicy: None, Basic128Rsa15, Basic256, Basic256Sha256,
-	// Aes128_Sha256_RsaOaep, Aes256_Sha256_RsaPss. Default None.
+	// Aes128_Sha256_RsaOaep, Aes256_Sha256_RsaPss, or auto (the strongest
+	// the server offers). Default None.
 	SecurityPolicy string `toml:"security_policy"`
-	// SecurityMode: None, Sign, SignAndEncrypt. Default None.
+	// SecurityMode: None, Sign, SignAndEncrypt, or auto (with policy auto).
+	// Default None.
 	SecurityMode string `toml:"security_mode"`
 	// Auth: "anonymous" (default) or "username".
 	Auth         string `toml:"auth"`
 	Username     string `toml:"username"`
 	PasswordEnv  string `toml:"password_env"`
 	PasswordFile string `toml:"password_file"`
-	// Certificate and Key: the client's application instance certificate.
+	// Certificate and Key: the client's application instance certificate
+	// (PEM or DER; key PKCS#1 or PKCS#8). Empty means the bridge's own
+	// certificate in <pki_dir>/own, generated on first use.
 	Certificate string `toml:"certificate"`
 	Key         string `toml:"key"`
+	// TrustOnFirstUse trusts a server certificate not in trusted/ yet (with
+	// a loud WARN). For commissioning only; false by default.
+	TrustOnFirstUse bool `toml:"trust_on_first_use"`
+	// AllowPlaintextPassword lets auth = "username" send the password over a
+	// channel with security mode None. Off by default: only for a network
+	// the operator trusts completely.
+	AllowPlaintextPassword bool `toml:"allow_plaintext_password"`
 	// PublishingInterval is the default for subscriptions (default 1 s).
 	PublishingInterval Duration `toml:"publishing_interval"`
 	// SamplingInterval and QueueSize are defaults for this server's nodes.

@@ -69,9 +69,20 @@ func (d *decoder) value(path string, v any, fv reflect.Value) {
 		d.integer(path, v, fv)
 	case reflect.Float64:
 		d.float(path, v, fv)
+	case reflect.Bool:
+		d.boolean(path, v, fv)
 	default:
 		d.r.add(path, "cannot decode into %s", fv.Type()) // a schema change missed here
 	}
+}
+
+func (d *decoder) boolean(path string, v any, fv reflect.Value) {
+	b, ok := v.(bool)
+	if !ok {
+		d.r.add(path, "%s is not a boolean (valid: true or false)", describe(v))
+		return
+	}
+	fv.SetBool(b)
 }
 
 func (d *decoder) subTable(path string, v any, fv reflect.Value) {

@@ -18,6 +18,7 @@ func TestDecodeTypes(t *testing.T) {
 		{`bridge.id = ["a"]`, `c.toml:1: bridge.id: an array is not a string (valid: a quoted string)`},
 		{`buffer.max_bytes = 1.5`, `c.toml:1: buffer.max_bytes: float 1.5 is not an integer`},
 		{`mqtt.qos = "1"`, `c.toml:1: mqtt.qos: string "1" is not an integer`},
+		{`mqtt.insecure_skip_verify = "yes"`, `c.toml:1: mqtt.insecure_skip_verify: string "yes" is not a boolean (valid: true or false)`},
 		{`buffer.commit_interval = { x = 1 }`, `c.toml:1: buffer.commit_interval: a table is not a duration (valid:`},
 		{"\n\n[[servers]]\nqueue_size = 4294967296", `c.toml:4: servers[0].queue_size: 4294967296 is out of range (valid: 0–4294967295)`},
 		{`mqtt.qos = "` + strings.Repeat("x", 50) + `"`, `mqtt.qos: string "` + strings.Repeat("x", 40) + `…" is not an integer`},
@@ -44,5 +45,17 @@ func TestDecodeFloatFromInteger(t *testing.T) {
 	}
 	if got := c.Lines[0].Stations[0].Nodes[0].DeadbandValue; got != 2 {
 		t.Errorf("deadband_value = %v, want 2", got)
+	}
+}
+
+// TestDecodeBoolean checks that booleans are taken where wanted.
+func TestDecodeBoolean(t *testing.T) {
+	text := strings.Replace(strings.Replace(secretBase, "%s", "", 1), "[[servers]]", "[[servers]]\ntrust_on_first_use = true", 1)
+	c, err := Parse("c.toml", []byte(text), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Servers[0].TrustOnFirstUse {
+		t.Error("trust_on_first_use = true decoded as false")
 	}
 }

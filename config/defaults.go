@@ -8,6 +8,7 @@ import "path/filepath"
 // as fast as the server can); in a Config built in code, zero means default.
 func (c *Config) ApplyDefaults() {
 	setDefault(&c.Bridge.DataDir, DefaultDataDir)
+	setDefault(&c.Bridge.PKIDir, filepath.Join(c.Bridge.DataDir, DefaultPKIDir))
 	c.Buffer.applyDefaults(c.Bridge.DataDir)
 	c.MQTT.applyDefaults(c.Bridge.ID)
 	for i := range c.Servers {

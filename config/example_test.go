@@ -29,7 +29,7 @@ nodes = [{ name = "Status", id = "ns=2;s=Status", trigers = "status" }]
 `), env)
 	fmt.Println(err)
 	// Output:
-	// bridge.toml:8: servers[0].security_mode: "sign" is not a valid security mode (valid: None, Sign, SignAndEncrypt)
+	// bridge.toml:8: servers[0].security_mode: "sign" is not a valid security mode (valid: None, Sign, SignAndEncrypt, auto)
 	// bridge.toml:15: lines[0].stations[0].nodes[0].trigers: unknown key; did you mean "trigger"?
 }
 

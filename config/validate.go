@@ -12,8 +12,8 @@ import (
 
 // The valid values of the enumerated settings, in the order messages list them.
 var (
-	securityPolicies = []string{"None", "Basic128Rsa15", "Basic256", "Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss"}
-	securityModes    = []string{"None", "Sign", "SignAndEncrypt"}
+	securityPolicies = []string{"None", "Basic128Rsa15", "Basic256", "Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss", "auto"}
+	securityModes    = []string{"None", "Sign", "SignAndEncrypt", "auto"}
 	authMethods      = []string{"anonymous", "username"}
 	brokerSchemes    = []string{"tcp", "ssl", "tls", "ws", "wss"}
 	encodings        = []string{"compact", "flat"}
@@ -66,6 +66,12 @@ func (v checker) bridge(b Bridge) {
 		v.name("bridge.site", b.Site)
 	}
 	v.required("bridge.data_dir", b.DataDir, "")
+	v.required("bridge.pki_dir", b.PKIDir, "")
+	if b.ApplicationURI != "" {
+		if u, err := url.Parse(b.ApplicationURI); err != nil || u.Scheme == "" {
+			v.r.add("bridge.application_uri", "%q is not a URI (valid: e.g. urn:<host>:factorybridge)", b.ApplicationURI)
+		}
+	}
 }
 
 func (v checker) buffer(b Buffer) {
@@ -93,11 +99,7 @@ func (v checker) servers(servers []Server) {
 
 func (v checker) server(path string, s Server) {
 	v.endpoint(path+".endpoint", s.Endpoint)
-	okPolicy := v.oneOf(path+".security_policy", s.SecurityPolicy, "security policy", securityPolicies)
-	okMode := v.oneOf(path+".security_mode", s.SecurityMode, "security mode", securityModes)
-	if okPolicy && okMode && (s.SecurityPolicy == "None") != (s.SecurityMode == "None") {
-		v.r.add(path+".security_mode", "%q does not go with security_policy %q (valid: None with None, Sign or SignAndEncrypt with any other policy)", s.SecurityMode, s.SecurityPolicy)
-	}
+	v.security(path, s)
 	if v.oneOf(path+".auth", s.Auth, "auth method", authMethods) {
 		v.credentials(path, s)
 	}
@@ -105,6 +107,19 @@ func (v checker) server(path string, s Server) {
 	v.positive(path+".publishing_interval", s.PublishingInterval)
 	v.notNegative(path+".sampling_interval", s.SamplingInterval)
 	v.positive(path+".request_timeout", s.RequestTimeout)
+}
+
+// security checks the policy and mode and that they go together; auto
+// leaves the choice (of either, or both) to the server's offer.
+func (v checker) security(path string, s Server) {
+	okPolicy := v.oneOf(path+".security_policy", s.SecurityPolicy, "security policy", securityPolicies)
+	okMode := v.oneOf(path+".security_mode", s.SecurityMode, "security mode", securityModes)
+	if !okPolicy || !okMode || s.SecurityPolicy == "auto" || s.SecurityMode == "auto" {
+		return
+	}
+	if (s.SecurityPolicy == "None") != (s.SecurityMode == "None") {
+		v.r.add(path+".security_mode", "%q does not go with security_policy %q (valid: None with None, Sign or SignAndEncrypt with any other policy)", s.SecurityMode, s.SecurityPolicy)
+	}
 }
 
 func (v checker) endpoint(path, endpoint string) {
@@ -136,6 +151,10 @@ func (v checker) credentials(path string, s Server) {
 		return
 	}
 	v.required(path+".username", s.Username, "")
+	if s.SecurityMode == "None" && !s.AllowPlaintextPassword {
+		v.r.add(path+".security_mode", "a password is never sent over a channel without encryption "+
+			"(valid: security_mode = SignAndEncrypt, Sign or auto; or allow_plaintext_password = true on a network you trust)")
+	}
 	if s.PasswordEnv == "" && s.PasswordFile == "" {
 		v.r.add(path+".password_env", "required with auth = \"username\" (valid: password_env or password_file)")
 	}
@@ -164,6 +183,9 @@ func (v checker) mqtt(m MQTT) {
 	}
 	v.onePassword("mqtt", m.PasswordEnv, m.PasswordFile)
 	v.pair("mqtt", "cert_file", m.CertFile, "key_file", m.KeyFile)
+	if m.InsecureSkipVerify && (scheme == "tcp" || scheme == "ws") {
+		v.r.add("mqtt.insecure_skip_verify", "set, but broker %q does not use TLS (valid: ssl://, tls:// or wss:// broker)", m.Broker)
+	}
 	for _, kv := range [][2]string{{"ca_file", m.CAFile}, {"cert_file", m.CertFile}} {
 		if kv[1] != "" && (scheme == "tcp" || scheme == "ws") {
 			v.r.add("mqtt."+kv[0], "set, but broker %q does not use TLS (valid: ssl://, tls:// or wss:// broker)", m.Broker)

@@ -55,8 +55,8 @@ func TestValidate(t *testing.T) {
 		{"endpoint port", func(c *Config) { c.Servers[0].Endpoint = "opc.tcp://h" }, "servers[0].endpoint", "not an OPC UA endpoint"},
 		{"endpoint port range", func(c *Config) { c.Servers[0].Endpoint = "opc.tcp://h:70000" }, "servers[0].endpoint", "not an OPC UA endpoint"},
 		{"endpoint with path", func(c *Config) { c.Servers[0].Endpoint = "opc.tcp://h:4840/UA/Server" }, "", ""},
-		{"policy enum", func(c *Config) { c.Servers[0].SecurityPolicy = "basic256" }, "servers[0].security_policy", "(valid: None, Basic128Rsa15, Basic256, Basic256Sha256, Aes128_Sha256_RsaOaep, Aes256_Sha256_RsaPss)"},
-		{"mode enum", func(c *Config) { c.Servers[0].SecurityMode = "Encrypt" }, "servers[0].security_mode", "(valid: None, Sign, SignAndEncrypt)"},
+		{"policy enum", func(c *Config) { c.Servers[0].SecurityPolicy = "basic256" }, "servers[0].security_policy", "(valid: None, Basic128Rsa15, Basic256, Basic256Sha256, Aes128_Sha256_RsaOaep, Aes256_Sha256_RsaPss, auto)"},
+		{"mode enum", func(c *Config) { c.Servers[0].SecurityMode = "Encrypt" }, "servers[0].security_mode", "(valid: None, Sign, SignAndEncrypt, auto)"},
 		{"mode none with policy", func(c *Config) { c.Servers[0].SecurityPolicy = "Basic256Sha256" }, "servers[0].security_mode", `"None" does not go with security_policy "Basic256Sha256"`},
 		{"policy none with mode", func(c *Config) { c.Servers[0].SecurityMode = "Sign" }, "servers[0].security_mode", `"Sign" does not go with security_policy "None"`},
 		{"secured", func(c *Config) {
@@ -75,6 +75,14 @@ func TestValidate(t *testing.T) {
 		}, "servers[0].password_file", "only one"},
 		{"username auth ok", func(c *Config) {
 			c.Servers[0].Auth, c.Servers[0].Username, c.Servers[0].PasswordFile = "username", "u", "/pw"
+			c.Servers[0].SecurityPolicy, c.Servers[0].SecurityMode = "Basic256Sha256", "SignAndEncrypt"
+		}, "", ""},
+		{"username over None refused", func(c *Config) {
+			c.Servers[0].Auth, c.Servers[0].Username, c.Servers[0].PasswordFile = "username", "u", "/pw"
+		}, "servers[0].security_mode", "never sent over a channel without encryption"},
+		{"username over None allowed", func(c *Config) {
+			c.Servers[0].Auth, c.Servers[0].Username, c.Servers[0].PasswordFile = "username", "u", "/pw"
+			c.Servers[0].AllowPlaintextPassword = true
 		}, "", ""},
 		{"anonymous with username", func(c *Config) { c.Servers[0].Username = "u" }, "servers[0].username", `only used with auth = "username"`},
 		{"certificate without key", func(c *Config) { c.Servers[0].Certificate = "c.der" }, "servers[0].key", "required when certificate is set"},
@@ -145,6 +153,15 @@ func TestValidate(t *testing.T) {
 			c.MQTT.Broker, c.MQTT.CAFile, c.MQTT.CertFile, c.MQTT.KeyFile = "tls://h:8883", "ca", "c", "k"
 		}, "", ""},
 		{"mqtt keep alive", func(c *Config) { c.MQTT.KeepAlive = -1 }, "mqtt.keep_alive", "greater than 0"},
+		{"mqtt insecure without tls", func(c *Config) { c.MQTT.InsecureSkipVerify = true }, "mqtt.insecure_skip_verify", "does not use TLS"},
+		{"mqtt insecure with tls", func(c *Config) { c.MQTT.Broker, c.MQTT.InsecureSkipVerify = "ssl://h:8883", true }, "", ""},
+		{"policy auto", func(c *Config) { c.Servers[0].SecurityPolicy, c.Servers[0].SecurityMode = "auto", "auto" }, "", ""},
+		{"policy auto, mode set", func(c *Config) { c.Servers[0].SecurityPolicy, c.Servers[0].SecurityMode = "auto", "Sign" }, "", ""},
+		{"policy set, mode auto", func(c *Config) { c.Servers[0].SecurityPolicy, c.Servers[0].SecurityMode = "Basic256Sha256", "auto" }, "", ""},
+		{"trust on first use", func(c *Config) { c.Servers[0].TrustOnFirstUse = true }, "", ""},
+		{"application uri", func(c *Config) { c.Bridge.ApplicationURI = "urn:gw:factorybridge" }, "", ""},
+		{"application uri not a uri", func(c *Config) { c.Bridge.ApplicationURI = "gateway" }, "bridge.application_uri", "not a URI"},
+		{"pki dir required", func(c *Config) { c.Bridge.PKIDir = "" }, "bridge.pki_dir", "required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -201,5 +218,13 @@ func TestValidateProblemFormat(t *testing.T) {
 	want := `mqtt.encoding: "json" is not a valid encoding (valid: compact, flat)`
 	if got != want {
 		t.Errorf("got %q\nwant %q", got, want)
+	}
+}
+
+func TestPKIDirDefault(t *testing.T) {
+	c := &Config{Bridge: Bridge{DataDir: "/srv/fb"}}
+	c.ApplyDefaults()
+	if got, want := c.Bridge.PKIDir, "/srv/fb/pki"; got != want {
+		t.Errorf("pki_dir %q, want %q", got, want)
 	}
 }

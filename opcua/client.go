@@ -20,6 +20,7 @@ package opcua
 import (
 	"cmp"
 	"context"
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -51,12 +52,20 @@ type Options struct {
 	Sink factorybridge.Sink
 	// Logger receives the client's logs; nil discards them.
 	Logger *slog.Logger
-	// VerifyServerCert, when set, is called with the DER certificate of the
-	// endpoint chosen by GetEndpoints before a secured session is created; an
-	// error fails the connection attempt. It is not called with security
-	// policy None, where no certificate is used. gopcua itself does not
-	// validate server certificates at all.
-	VerifyServerCert func(der []byte) error
+	// VerifyServerCert, when set, is called with the DER certificate (chain)
+	// of the endpoint chosen by GetEndpoints and the server's application URI
+	// from that endpoint, before every secured session is created; an error
+	// fails the connection attempt. It is not called with security policy
+	// None, where no certificate is used. gopcua itself does not validate
+	// server certificates at all.
+	VerifyServerCert func(der []byte, serverURI string) error
+	// Certificate (DER), PrivateKey and ApplicationURI are the client's
+	// application instance identity for secured sessions; ApplicationURI must
+	// be the URI in the certificate. A nil Certificate means the server's
+	// configured certificate and key files.
+	Certificate    []byte
+	PrivateKey     *rsa.PrivateKey
+	ApplicationURI string
 	// KeepAlive is the requested keep-alive period of every subscription
 	// (MaxKeepAliveCount = KeepAlive / publishing interval, at least 1).
 	// Zero means DefaultKeepAlive.
@@ -99,8 +108,11 @@ type Client struct {
 	stats  statsRecorder
 
 	// Owned by Run's goroutine.
-	outage     outage
-	itemStatus []ua.StatusCode // last logged create result per node
+	outage       outage
+	weakWarned   bool            // the weaker-than-offered security warning was logged
+	offerChecked bool            // a security None session listed the server's endpoints
+	security     string          // policy/mode of the current session, for logs
+	itemStatus   []ua.StatusCode // last logged create result per node
 	// Owned by the running session's drain goroutine (sessions never overlap).
 	valueStatus []ua.StatusCode // last logged conversion failure per node
 	dataStatus  []ua.StatusCode // last logged item failure seen in data per node

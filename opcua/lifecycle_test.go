@@ -115,6 +115,7 @@ func TestRejectedLoginLoggedOnce(t *testing.T) {
 	srv := testServer("login", sim.Endpoint)
 	const password = "s3cret-pw"
 	srv.Auth, srv.Username, srv.Password = "username", "operator", password
+	srv.AllowPlaintextPassword = true // the server, not the client, refuses here
 	logs := &logBuffer{}
 	c := newClient(t, srv, nodeRefs(srv, loadIDs(1)...), testOptions(newRecordSink(), logs))
 	runClient(t, c)
@@ -125,6 +126,25 @@ func TestRejectedLoginLoggedOnce(t *testing.T) {
 	if s := c.Stats(); s.State != StateDown {
 		t.Errorf("state %s, want down", s.State)
 	}
+	if strings.Contains(logs.String(), password) {
+		t.Errorf("password in the log:\n%s", logs)
+	}
+}
+
+// TestPlaintextPasswordRefused: with security mode None and no explicit
+// allowance, the client never sends the password; it says why.
+func TestPlaintextPasswordRefused(t *testing.T) {
+	sim := testenv.StartSimulator(t, testenv.SimOptions{LoadNodes: 1})
+	srv := testServer("plain", sim.Endpoint)
+	const password = "s3cret-pw"
+	srv.Auth, srv.Username, srv.Password = "username", "operator", password
+	logs := &logBuffer{}
+	c := newClient(t, srv, nodeRefs(srv, loadIDs(1)...), testOptions(newRecordSink(), logs))
+	runClient(t, c)
+	waitUntil(t, 10*time.Second, "the refusal", func() bool {
+		return strings.Contains(logs.String(), "without encryption")
+	})
+	checkLoggedOnce(t, logs, "server down", "ERROR")
 	if strings.Contains(logs.String(), password) {
 		t.Errorf("password in the log:\n%s", logs)
 	}

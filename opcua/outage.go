@@ -51,9 +51,9 @@ func (c *Client) established(ok, failed int) {
 	})
 	switch {
 	case o.down:
-		c.log.Info("server back", "outage", c.now().Sub(o.since), "attempts", o.attempts)
+		c.log.Info("server back", "outage", c.now().Sub(o.since), "attempts", o.attempts, "security", c.security)
 	default:
-		c.log.Info("connected", "endpoint", c.srv.Endpoint)
+		c.log.Info("connected", "endpoint", c.srv.Endpoint, "security", c.security)
 	}
 	c.log.Info("monitored items", "items_ok", ok, "items_failed", failed, "subscriptions", len(c.groups))
 	*o = outage{ever: true}

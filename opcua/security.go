@@ -1,6 +1,7 @@
 package opcua
 
 import (
+	"errors"
 	"context"
 	"fmt"
 
@@ -15,13 +16,7 @@ var securityModes = map[string]ua.MessageSecurityMode{
 	"None":           ua.MessageSecurityModeNone,
 	"Sign":           ua.MessageSecurityModeSign,
 	"SignAndEncrypt": ua.MessageSecurityModeSignAndEncrypt,
-}
-
-// securityPolicies are the policy names of the configuration: the fragments
-// of the policy URIs, which gopcua's SelectEndpoint completes with the prefix.
-var securityPolicies = map[string]bool{
-	"None": true, "Basic128Rsa15": true, "Basic256": true, "Basic256Sha256": true,
-	"Aes128_Sha256_RsaOaep": true, "Aes256_Sha256_RsaPss": true,
+	Auto:             ua.MessageSecurityModeInvalid,
 }
 
 // checkSecurity rejects settings New cannot turn into gopcua options.
@@ -30,11 +25,11 @@ func checkSecurity(srv config.Server) error {
 		return fmt.Errorf("endpoint is required")
 	}
 	if _, ok := securityModes[srv.SecurityMode]; !ok {
-		return fmt.Errorf("unknown security_mode %q (None, Sign, SignAndEncrypt)", srv.SecurityMode)
+		return fmt.Errorf("unknown security_mode %q (None, Sign, SignAndEncrypt, auto)", srv.SecurityMode)
 	}
-	if !securityPolicies[policyName(srv)] {
+	if _, ok := policyRank[policyName(srv)]; !ok && policyName(srv) != Auto {
 		return fmt.Errorf("unknown security_policy %q (None, Basic128Rsa15, Basic256, Basic256Sha256, "+
-			"Aes128_Sha256_RsaOaep, Aes256_Sha256_RsaPss)", srv.SecurityPolicy)
+			"Aes128_Sha256_RsaOaep, Aes256_Sha256_RsaPss, auto)", srv.SecurityPolicy)
 	}
 	if srv.Auth != "" && srv.Auth != "anonymous" && srv.Auth != "username" {
 		return fmt.Errorf("unknown auth %q (anonymous, username)", srv.Auth)
@@ -47,6 +42,13 @@ func policyName(srv config.Server) string {
 		return "None"
 	}
 	return srv.SecurityPolicy
+}
+
+func modeSetting(srv config.Server) string {
+	if srv.SecurityMode == "" {
+		return "None"
+	}
+	return srv.SecurityMode
 }
 
 // clientOptions returns the gopcua options of one session. AutoReconnect is
@@ -64,27 +66,39 @@ func (s *session) clientOptions(ctx context.Context) ([]opcua.Option, error) {
 	return append(opts, sec...), err
 }
 
+// errPlaintextPassword refuses to send a password over a channel with
+// security mode None (the endpoint chosen offers nothing better).
+var errPlaintextPassword = errors.New("refusing to send the password over a channel without encryption " +
+	"(security mode None); configure a secured endpoint, or allow_plaintext_password = true on a network you trust")
+
 // securityOptions picks the endpoint matching the configured policy and mode
-// and sets the credentials. Security None with anonymous auth needs no
-// endpoint: gopcua takes the anonymous policy id from CreateSession.
+// (the strongest one for auto), verifies the server's certificate and sets
+// the credentials. Security None with anonymous auth needs no endpoint:
+// gopcua takes the anonymous policy id from CreateSession.
 func (s *session) securityOptions(ctx context.Context) ([]opcua.Option, error) {
 	srv := s.c.srv
-	policy, user := policyName(srv), srv.Auth == "username"
-	if policy == "None" && !user {
+	user := srv.Auth == "username"
+	s.c.security = "None/None"
+	if policyName(srv) == "None" && !user {
 		return nil, nil
 	}
-	ep, err := s.endpoint(ctx, policy, securityModes[srv.SecurityMode])
+	ep, err := s.endpoint(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if verify := s.c.opts.VerifyServerCert; verify != nil && policy != "None" {
-		if err := verify(ep.ServerCertificate); err != nil {
+	s.c.security = shortPolicy(ep.SecurityPolicyURI) + "/" + modeName(ep.SecurityMode)
+	if user && ep.SecurityMode == ua.MessageSecurityModeNone && !srv.AllowPlaintextPassword {
+		return nil, errPlaintextPassword
+	}
+	secured := shortPolicy(ep.SecurityPolicyURI) != "None"
+	if verify := s.c.opts.VerifyServerCert; verify != nil && secured {
+		if err := verify(ep.ServerCertificate, ep.Server.ApplicationURI); err != nil {
 			return nil, fmt.Errorf("verify server certificate: %w", err)
 		}
 	}
 	var opts []opcua.Option
-	if policy != "None" {
-		opts = append(opts, opcua.CertificateFile(srv.Certificate), opcua.PrivateKeyFile(srv.Key))
+	if secured {
+		opts = s.c.identityOptions()
 	}
 	auth := ua.UserTokenTypeAnonymous
 	if user {
@@ -94,17 +108,64 @@ func (s *session) securityOptions(ctx context.Context) ([]opcua.Option, error) {
 	return append(opts, opcua.SecurityFromEndpoint(ep, auth)), nil
 }
 
+// identityOptions are the client's certificate, key and application URI:
+// those of Options when set, else the configured files.
+func (c *Client) identityOptions() []opcua.Option {
+	if c.opts.Certificate == nil {
+		return []opcua.Option{opcua.CertificateFile(c.srv.Certificate), opcua.PrivateKeyFile(c.srv.Key)}
+	}
+	opts := []opcua.Option{opcua.Certificate(c.opts.Certificate), opcua.PrivateKey(c.opts.PrivateKey)}
+	if c.opts.ApplicationURI != "" {
+		opts = append(opts, opcua.ApplicationURI(c.opts.ApplicationURI))
+	}
+	return opts
+}
+
 // endpoint asks the server for its endpoints (on a separate, short-lived
-// connection) and selects the one with the configured policy and mode.
-func (s *session) endpoint(ctx context.Context, policy string, mode ua.MessageSecurityMode) (*ua.EndpointDescription, error) {
+// connection) and selects the one to use, warning when it is weaker than
+// what the server offers.
+func (s *session) endpoint(ctx context.Context) (*ua.EndpointDescription, error) {
 	rt := s.c.requestTimeout()
 	eps, err := opcua.GetEndpoints(ctx, s.c.srv.Endpoint, opcua.RequestTimeout(rt), opcua.DialTimeout(rt))
 	if err != nil {
 		return nil, fmt.Errorf("get endpoints: %w", err)
 	}
-	ep, err := opcua.SelectEndpoint(eps, policy, mode)
+	ep, err := pickEndpoint(eps, policyName(s.c.srv), modeSetting(s.c.srv))
 	if err != nil {
-		return nil, fmt.Errorf("select endpoint: %w", err)
+		return nil, err
 	}
+	s.c.warnWeak(ep, eps)
 	return ep, nil
+}
+
+// checkOffer asks, once per Client, a server reached without GetEndpoints
+// (security None, anonymous) what it offers, to warn when it offers better.
+// A failure only skips the warning.
+func (s *session) checkOffer(ctx context.Context) {
+	if s.c.offerChecked || policyName(s.c.srv) != "None" {
+		return
+	}
+	s.c.offerChecked = true
+	ctx, cancel := context.WithTimeout(ctx, min(s.c.requestTimeout(), maxCloseTime))
+	defer cancel()
+	res, err := s.ua.GetEndpoints(ctx)
+	if err != nil {
+		s.c.log.Debug("cannot list the server's endpoints", "err", err)
+		return
+	}
+	used := &ua.EndpointDescription{SecurityPolicyURI: ua.SecurityPolicyURINone, SecurityMode: ua.MessageSecurityModeNone}
+	s.c.warnWeak(used, res.Endpoints)
+}
+
+// warnWeak logs, once per Client, that the session uses a deprecated policy
+// or no security while the server offers better.
+func (c *Client) warnWeak(ep *ua.EndpointDescription, eps []*ua.EndpointDescription) {
+	best := weaker(ep, eps)
+	if best == nil || c.weakWarned {
+		return
+	}
+	c.weakWarned = true
+	c.log.Warn("OPC UA security weaker than the server offers; set security_policy and security_mode to the stronger pair, or auto",
+		"using", shortPolicy(ep.SecurityPolicyURI)+"/"+modeName(ep.SecurityMode),
+		"offered", shortPolicy(best.SecurityPolicyURI)+"/"+modeName(best.SecurityMode))
 }

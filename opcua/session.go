@@ -107,6 +107,7 @@ func (s *session) connect(ctx context.Context) error {
 	if err := s.ua.Connect(ctx); err != nil {
 		return fmt.Errorf("connect %s: %w", s.c.srv.Endpoint, err)
 	}
+	s.checkOffer(ctx)
 	return nil
 }
 

@@ -57,7 +57,7 @@ func (p *Publisher) tlsConfig() (*tls.Config, error) {
 	if !tlsSchemes[p.broker.Scheme] {
 		return nil, nil
 	}
-	c := &tls.Config{MinVersion: tls.VersionTLS12}
+	c := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: p.cfg.InsecureSkipVerify}
 	if p.cfg.CAFile != "" {
 		pem, err := os.ReadFile(p.cfg.CAFile)
 		if err != nil {
@@ -192,6 +192,10 @@ func (p *Publisher) failed(st *linkState, err error) {
 
 func (p *Publisher) recovered(st *linkState) {
 	p.stats.connected.Store(true)
+	if p.cfg.InsecureSkipVerify && tlsSchemes[p.broker.Scheme] {
+		p.log.Warn("mqtt.insecure_skip_verify is on: the broker's certificate was not verified; anyone on the network path can read and alter the data (for tests only)",
+			"broker", p.broker.Redacted())
+	}
 	switch {
 	case st.down:
 		p.log.Info("mqtt connection restored", "broker", p.broker.Redacted(),

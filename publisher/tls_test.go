@@ -140,3 +140,47 @@ func TestUsernamePasswordAndNoPasswordInLogs(t *testing.T) {
 		}
 	}
 }
+
+// TestTLSInsecureSkipVerifyWarnsOnEveryConnect connects to a broker whose
+// certificate nobody trusts: refused by default, accepted with
+// insecure_skip_verify, with a WARN at each connection.
+func TestTLSInsecureSkipVerifyWarnsOnEveryConnect(t *testing.T) {
+	pki := newTestPKI(t)
+	b := startBrokerWith(t, brokerOptions{tls: &tls.Config{Certificates: []tls.Certificate{pki.server}}})
+	q := newMemQueue()
+	last := q.append(testReadings(testNodes(1), 5)...)
+	cfg := testConfig(b.url())
+	cfg.InsecureSkipVerify = true
+	logger, logs := captureLogger()
+	opts := testOptions(t, q)
+	opts.Logger = logger
+	runPublisher(t, cfg, opts)
+	q.waitAcked(t, last, waitLong)
+	if got := strings.Count(logs.String(), "insecure_skip_verify is on"); got != 1 {
+		t.Fatalf("%d warnings after one connect, want 1:\n%s", got, logs)
+	}
+	if !strings.Contains(logs.String(), "level=WARN") {
+		t.Errorf("not logged at WARN:\n%s", logs)
+	}
+
+	strict := testConfig(b.url())
+	logger, logs = captureLogger()
+	opts = testOptions(t, newMemQueue())
+	opts.Logger = logger
+	runPublisher(t, strict, opts)
+	waitLogged(t, logs, "connect failed")
+	if !strings.Contains(logs.String(), "certificate") {
+		t.Errorf("the refusal does not mention the certificate:\n%s", logs)
+	}
+}
+
+func waitLogged(t *testing.T, logs *syncBuffer, substr string) {
+	t.Helper()
+	deadline := time.Now().Add(waitLong)
+	for !strings.Contains(logs.String(), substr) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%q not logged within %s:\n%s", substr, waitLong, logs)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

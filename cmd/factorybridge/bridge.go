@@ -56,10 +56,13 @@ func (b *bridge) build(cfg *config.Config) error {
 	if b.oee, err = newOEERunner(cfg, b.buf, b.log.With("component", "oee")); err != nil {
 		return err
 	}
+	sec := &security{cfg: cfg, log: b.log.With("component", "pki")}
 	for _, srv := range cfg.Servers {
-		c, err := opcua.New(srv, cfg.Nodes(srv.Name), opcua.Options{
-			Sink: b.buf, Logger: b.log.With("component", "opcua"), OnState: b.oeeOnState(),
-		})
+		opts := opcua.Options{Sink: b.buf, Logger: b.log.With("component", "opcua"), OnState: b.oeeOnState()}
+		if err := sec.apply(srv, &opts); err != nil {
+			return err
+		}
+		c, err := opcua.New(srv, cfg.Nodes(srv.Name), opts)
 		if err != nil {
 			return fmt.Errorf("server %s: %w", srv.Name, err)
 		}

@@ -24,14 +24,16 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 	}
 }
 
-// startBridge runs "factorybridge run" in-process until the test stops it.
-func startBridge(t *testing.T, cfgPath string) (stop func() error, logs *bytes.Buffer) {
+// startBridge runs "factorybridge run" in-process, with extra flags, until
+// the test stops it.
+func startBridge(t *testing.T, cfgPath string, extra ...string) (stop func() error, logs *bytes.Buffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs = &bytes.Buffer{}
 	lw := &lockedWriter{w: logs}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"run", "-config", cfgPath, "-status-interval", "1s"}, lw, lw) }()
+	args := append([]string{"run", "-config", cfgPath, "-status-interval", "1s"}, extra...)
+	go func() { done <- run(ctx, args, lw, lw) }()
 	var once sync.Once
 	var err error
 	stop = func() error {

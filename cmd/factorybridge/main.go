@@ -22,6 +22,8 @@ Commands:
   run       run the bridge described by a config file
   validate  check a config file and print every problem with its line
   demo      run a simulated line, an embedded broker and the bridge (no setup)
+  pki       create (pki init) or list (pki list) the OPC UA certificates
+  trust     trust a server's rejected OPC UA certificate
   version   print the version
 
 Run "factorybridge <command> -h" for a command's flags.
@@ -65,6 +67,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdValidate(args[1:], stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, args[1:], stdout, stderr)
+	case "pki":
+		return cmdPKI(args[1:], stdout, stderr)
+	case "trust":
+		return cmdTrust(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "factorybridge", version)
 		return nil

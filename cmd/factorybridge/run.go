@@ -35,6 +35,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	log.Info("starting", "version", version, "config", *path, "summary", cfg.Summary())
+	warnReadableSecrets(cfg, log)
 	b, err := newBridge(cfg, log)
 	if err != nil {
 		return err

@@ -52,6 +52,26 @@ type SimOptions struct {
 	// log to (testdata/simulator/README.md, "Ground truth"); it is kept
 	// across Stop and Start, so one file holds every run.
 	Truth string
+	// Secure, when set, runs the simulator in secure mode: encrypted
+	// endpoints, a client trust list and username logins
+	// (testdata/simulator/secure.c). Nil keeps security None, anonymous.
+	Secure *SimSecurity
+}
+
+// SimAppURI is the application URI of the simulator in secure mode: its
+// certificate must carry it in the subjectAltName.
+const SimAppURI = "urn:factorybridge:factorysim"
+
+// SimSecurity is the secure mode of the simulator. The files are read at
+// every Start, so a test may replace them between Stop and Start.
+type SimSecurity struct {
+	// Cert and Key are the server's certificate and RSA key, DER. Required.
+	Cert, Key string
+	// TrustDir holds the client certificates (*.der) it trusts; empty
+	// trusts none.
+	TrustDir string
+	// Users are "user:password" logins; none keeps anonymous access.
+	Users []string
 }
 
 // Simulator is a running factorysim process owned by one test. It is stopped
@@ -129,6 +149,15 @@ func (o SimOptions) args(port int) []string {
 	}
 	if o.Truth != "" {
 		args = append(args, "-truth", o.Truth)
+	}
+	if sec := o.Secure; sec != nil {
+		args = append(args, "-secure", "1", "-cert", sec.Cert, "-key", sec.Key)
+		if sec.TrustDir != "" {
+			args = append(args, "-trust-dir", sec.TrustDir)
+		}
+		if len(sec.Users) > 0 {
+			args = append(args, "-users", strings.Join(sec.Users, ","))
+		}
 	}
 	return args
 }

@@ -109,6 +109,7 @@ typedef struct {
     UA_LogLevel logLevel;
     int hostile;
     const char *truth; /* -truth FILE, or NULL */
+    SecureOptions sec;
 } Options;
 
 static volatile sig_atomic_t running = 1;
@@ -163,6 +164,26 @@ parseNumber(const char *s, double lo, double hi, double *out) {
     return 1;
 }
 
+/* setSecureFlag applies a flag of secure mode; it returns 0 for other names. */
+static int
+setSecureFlag(SecureOptions *s, const char *name, const char *val) {
+    const char **dst = strcmp(name, "cert") == 0        ? &s->cert
+                       : strcmp(name, "key") == 0       ? &s->key
+                       : strcmp(name, "trust-dir") == 0 ? &s->trustDir
+                       : strcmp(name, "users") == 0     ? &s->users
+                       : strcmp(name, "app-uri") == 0   ? &s->appUri
+                                                        : NULL;
+    if(dst) {
+        *dst = val;
+        return 1;
+    }
+    if(strcmp(name, "secure") == 0 && (strcmp(val, "0") == 0 || strcmp(val, "1") == 0)) {
+        s->on = val[0] == '1';
+        return 1;
+    }
+    return 0;
+}
+
 /* setFlag applies one -name value pair; it returns 0 for an unknown name or a
  * bad value. */
 static int
@@ -174,6 +195,8 @@ setFlag(Options *o, const char *name, const char *val) {
         o->truth = val;
         return val[0] != '\0';
     }
+    if(setSecureFlag(&o->sec, name, val))
+        return 1;
     if(strcmp(name, "port") == 0 && parseNumber(val, 1, 65535, &x))
         o->port = (long)x;
     else if(strcmp(name, "seed") == 0 && parseNumber(val, 0, 0x1p64, &x))
@@ -195,7 +218,8 @@ setFlag(Options *o, const char *name, const char *val) {
 /* parseArgs accepts -name value, --name value and -name=value. */
 static int
 parseArgs(int argc, char **argv, Options *o) {
-    *o = (Options){4840, 1, 0, 10.0, 1.0, UA_LOGLEVEL_WARNING, 0, NULL};
+    *o = (Options){4840, 1, 0, 10.0, 1.0, UA_LOGLEVEL_WARNING, 0, NULL,
+                   {0, NULL, NULL, NULL, NULL, SIM_APP_URI}};
     for(int i = 1; i < argc; i++) {
         char name[32];
         const char *arg = argv[i], *val;
@@ -299,9 +323,15 @@ newServer(const Options *o, UA_Logger *logger) {
     UA_ServerConfig cfg;
     memset(&cfg, 0, sizeof(cfg));
     cfg.logging = logger; /* before setMinimal, so its EventLoop logs here too */
-    if(UA_ServerConfig_setMinimal(&cfg, (UA_UInt16)o->port, NULL) !=
-           UA_STATUSCODE_GOOD ||
-       bindLoopback(&cfg, o->port) != UA_STATUSCODE_GOOD) {
+    UA_StatusCode res = o->sec.on
+        ? secure_configure(&cfg, o->port, &o->sec)
+        : UA_ServerConfig_setMinimal(&cfg, (UA_UInt16)o->port, NULL);
+    if(res != UA_STATUSCODE_GOOD) {
+        fprintf(stderr, "factorysim: configure: %s\n", UA_StatusCode_name(res));
+        UA_ServerConfig_clean(&cfg);
+        return NULL;
+    }
+    if(bindLoopback(&cfg, o->port) != UA_STATUSCODE_GOOD) {
         UA_ServerConfig_clean(&cfg);
         return NULL;
     }

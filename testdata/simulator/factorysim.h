@@ -54,4 +54,18 @@ Hostile *hostile_new(UA_Server *server, UA_UInt16 ns);
 UA_StatusCode hostile_start(UA_Server *server, Hostile *hostile); /* NULL: no-op */
 void hostile_delete(Hostile *hostile);
 
+/* secure.c: -secure 1 replaces the minimal (security None, anonymous)
+ * configuration by encrypted endpoints, a client trust list and logins. */
+#define SIM_APP_URI "urn:factorybridge:factorysim"
+typedef struct {
+    int on;               /* -secure 1 */
+    const char *cert;     /* -cert FILE: server certificate, DER */
+    const char *key;      /* -key FILE: its private key, DER */
+    const char *trustDir; /* -trust-dir DIR: trusted client certificates (*.der) */
+    const char *users;    /* -users user:pass[,user:pass]: no anonymous access */
+    const char *appUri;   /* -app-uri URI: must be the certificate's URI */
+} SecureOptions;
+UA_StatusCode secure_configure(UA_ServerConfig *cfg, long port,
+                               const SecureOptions *s);
+
 #endif
