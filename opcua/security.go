@@ -1,8 +1,8 @@
 package opcua
 
 import (
-	"errors"
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/gopcua/opcua"
