@@ -59,7 +59,7 @@ func runEndToEnd(b *testing.B, p benchParams) {
 	consumeBench(b, broker.URL, cons)
 	bridge := testenv.StartBridge(b, writeBenchConfig(b, p, sim.Endpoint, broker.URL))
 	bridge.WaitLog(b, `"msg":"monitored items"`, 5*time.Minute)
-	waitForBench(b, 2*time.Minute, "first readings", func() bool { r, _, _ := cons.snapshot(false); return r > 0 })
+	testenv.Wait(b, 2*time.Minute, "first readings", func() bool { r, _, _ := cons.snapshot(false); return r > 0 })
 	time.Sleep(p.warmup) // let rates, queues and the heap settle
 
 	st := measureSteady(b, p, bridge, cons)
@@ -253,16 +253,6 @@ func median(xs []int64) int64 {
 		}
 	}
 	return s[len(s)/2]
-}
-
-func waitForBench(b *testing.B, within time.Duration, what string, cond func() bool) {
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			b.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 func envInt(key string, def int) int {

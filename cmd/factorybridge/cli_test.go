@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"factorybridge/internal/testenv"
 )
 
 func TestValidateCommand(t *testing.T) {
@@ -71,7 +73,7 @@ func TestDemoPublishes(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"demo", "-every", "300ms", "-speed", "20"}, out, out) }()
 	published := regexp.MustCompile(`published [1-9]\d*`)
-	waitFor(t, 90*time.Second, "the demo to publish readings", func() bool {
+	testenv.Wait(t, 90*time.Second, "the demo to publish readings", func() bool {
 		out.mu.Lock()
 		defer out.mu.Unlock()
 		return published.Match(out.w.Bytes())

@@ -12,18 +12,6 @@ import (
 	"factorybridge/internal/testenv/consumer"
 )
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // startBridge runs "factorybridge run" in-process, with extra flags, until
 // the test stops it.
 func startBridge(t *testing.T, cfgPath string, extra ...string) (stop func() error, logs *bytes.Buffer) {

@@ -134,7 +134,7 @@ func runUntilConnected(t *testing.T, cfg string, n int) string {
 	}
 	t.Cleanup(func() { _ = stop() })
 	read := func() string { out.mu.Lock(); defer out.mu.Unlock(); return out.w.String() }
-	waitFor(t, 60*time.Second, fmt.Sprintf("%d servers connected", n), func() bool {
+	testenv.Wait(t, 60*time.Second, fmt.Sprintf("%d servers connected", n), func() bool {
 		return strings.Count(read(), "msg=\"monitored items\"") >= n
 	})
 	if err := stop(); err != nil {
