@@ -36,9 +36,12 @@ const (
 
 // Config is one factorybridge configuration file.
 type Config struct {
-	Bridge  Bridge   `toml:"bridge"`
-	Buffer  Buffer   `toml:"buffer"`
-	MQTT    MQTT     `toml:"mqtt"`
+	Bridge Bridge `toml:"bridge"`
+	Buffer Buffer `toml:"buffer"`
+	MQTT   MQTT   `toml:"mqtt"`
+	// IoTHub, when present, publishes to Azure IoT Hub or IoT Edge in
+	// place of [mqtt]'s broker.
+	IoTHub  *IoTHub  `toml:"iothub"`
 	Servers []Server `toml:"servers"`
 	Lines   []Line   `toml:"lines"`
 	// Calendars are shift calendars that lines' OEE refers to by name.
@@ -136,11 +139,20 @@ type Server struct {
 	// SecurityMode: None, Sign, SignAndEncrypt, or auto (with policy auto).
 	// Default None.
 	SecurityMode string `toml:"security_mode"`
-	// Auth: "anonymous" (default) or "username".
+	// Auth: "anonymous" (default), "username" or "certificate".
 	Auth         string `toml:"auth"`
 	Username     string `toml:"username"`
 	PasswordEnv  string `toml:"password_env"`
 	PasswordFile string `toml:"password_file"`
+	// UserCertificate and UserKey: with auth = "certificate", the X.509 user
+	// certificate (PEM or DER) the session is activated with, and its RSA
+	// private key (PEM or DER, PKCS#1 or PKCS#8), which signs the server's
+	// nonce and is never sent. A user identity the server grants rights to,
+	// not the application certificate (certificate, key). Both required
+	// with auth = "certificate"; read when the bridge starts and at every
+	// connection attempt.
+	UserCertificate string `toml:"user_certificate"`
+	UserKey         string `toml:"user_key"`
 	// Certificate and Key: the client's application instance certificate
 	// (PEM or DER; key PKCS#1 or PKCS#8). Empty means the bridge's own
 	// certificate in <pki_dir>/own, generated on first use.

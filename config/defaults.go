@@ -10,7 +10,12 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&c.Bridge.DataDir, DefaultDataDir)
 	setDefault(&c.Bridge.PKIDir, filepath.Join(c.Bridge.DataDir, DefaultPKIDir))
 	c.Buffer.applyDefaults(c.Bridge.DataDir)
-	c.MQTT.applyDefaults(c.Bridge.ID)
+	if c.IoTHub != nil {
+		c.IoTHub.applyDefaults()
+		c.MQTT.applyPackingDefaults(DefaultIoTHubMaxPayload)
+	} else {
+		c.MQTT.applyDefaults(c.Bridge.ID)
+	}
 	for i := range c.Servers {
 		c.Servers[i].applyDefaults()
 	}
@@ -33,11 +38,16 @@ func (m *MQTT) applyDefaults(bridgeID string) {
 	setDefault(&m.ClientID, "factorybridge-"+bridgeID)
 	setDefault(&m.Topic, DefaultTopic)
 	setDefault(&m.OEETopic, DefaultOEETopic)
+	m.applyPackingDefaults(DefaultMaxMessageBytes)
+}
+
+// applyPackingDefaults fills the settings [iothub] keeps from [mqtt].
+func (m *MQTT) applyPackingDefaults(maxMessageBytes int) {
 	if m.QoS == nil {
 		qos := DefaultQoS
 		m.QoS = &qos
 	}
-	setDefault(&m.MaxMessageBytes, DefaultMaxMessageBytes)
+	setDefault(&m.MaxMessageBytes, maxMessageBytes)
 	setDefault(&m.MaxBatchDelay, Duration(DefaultMaxBatchDelay))
 	setDefault(&m.MaxInflight, DefaultMaxInflight)
 	setDefault(&m.KeepAlive, Duration(DefaultKeepAlive))

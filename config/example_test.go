@@ -57,5 +57,5 @@ nodes = [
 		return
 	}
 	fmt.Println(c.Summary())
-	// Output: config ok: bridge munich-1, 1 server, 1 line, 1 station, 2 nodes
+	// Output: config ok: bridge munich-1, 1 server, 1 line, 1 station, 2 nodes → mqtt tcp://127.0.0.1:1883
 }

@@ -88,22 +88,32 @@ func (c *Config) resolveSecrets(src sources, r *reporter) {
 		s.Password = src.secret(fmt.Sprintf("servers[%d]", i), s.PasswordEnv, s.PasswordFile, r)
 	}
 	c.MQTT.Password = src.secret("mqtt", c.MQTT.PasswordEnv, c.MQTT.PasswordFile, r)
+	if h := c.IoTHub; h != nil {
+		h.ConnectionString = src.secretAt("iothub.connection_string_env", "iothub.connection_string_file",
+			h.ConnectionStringEnv, h.ConnectionStringFile, r)
+	}
 }
 
 // secret reads one password from its source. When both sources are set,
 // Validate reports it and the variable is used.
 func (src sources) secret(path, envName, file string, r *reporter) Secret {
+	return src.secretAt(path+".password_env", path+".password_file", envName, file, r)
+}
+
+// secretAt reads a secret from the variable envName or the file, reporting
+// a problem at envKey or fileKey.
+func (src sources) secretAt(envKey, fileKey, envName, file string, r *reporter) Secret {
 	switch {
 	case envName != "":
 		v, ok := src.env(envName)
 		if !ok {
-			r.add(path+".password_env", "environment variable %s is not set", envName)
+			r.add(envKey, "environment variable %s is not set", envName)
 		}
 		return Secret(v)
 	case file != "":
 		b, err := src.readFile(file)
 		if err != nil {
-			r.add(path+".password_file", "%v", err)
+			r.add(fileKey, "%v", err)
 			return ""
 		}
 		s := strings.TrimSuffix(string(b), "\n")
@@ -140,9 +150,13 @@ func (c *Config) Summary() string {
 			nodes += len(s.Nodes)
 		}
 	}
-	return fmt.Sprintf("config ok: bridge %s, %s, %s, %s, %s", c.Bridge.ID,
+	dest := "mqtt " + c.MQTT.Broker
+	if c.IoTHub != nil {
+		dest = "iothub"
+	}
+	return fmt.Sprintf("config ok: bridge %s, %s, %s, %s, %s → %s", c.Bridge.ID,
 		count(len(c.Servers), "server"), count(len(c.Lines), "line"),
-		count(stations, "station"), count(nodes, "node"))
+		count(stations, "station"), count(nodes, "node"), dest)
 }
 
 func count(n int, noun string) string {

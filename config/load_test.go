@@ -17,7 +17,20 @@ import (
 func setExampleEnv(t *testing.T) {
 	t.Setenv("PLC2_PASSWORD", "plc2-secret")
 	t.Setenv("MQTT_PASSWORD", "mqtt-secret")
+	for k, v := range exampleHubEnv {
+		t.Setenv(k, v)
+	}
 }
+
+// exampleHubEnv are connection strings of the shapes the iothub-*.toml
+// examples expect, with a made-up key.
+var exampleHubEnv = map[string]string{
+	"IOTHUB_DEVICE_CONNECTION_STRING":  "HostName=plant.azure-devices.net;DeviceId=munich-1;SharedAccessKey=" + exampleKey,
+	"IOTHUB_MODULE_CONNECTION_STRING":  "HostName=plant.azure-devices.net;DeviceId=munich-2;ModuleId=factorybridge;SharedAccessKey=" + exampleKey,
+	"IOTHUB_GATEWAY_CONNECTION_STRING": "HostName=plant.azure-devices.net;DeviceId=munich-3;GatewayHostName=edge.plant.local;SharedAccessKey=" + exampleKey,
+}
+
+const exampleKey = "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seS0xMjM0NTY="
 
 func exampleFiles(t testing.TB) []string {
 	files, err := filepath.Glob("../configs/*.toml")
@@ -53,7 +66,7 @@ func TestConnectedFactory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := c.Summary(), "config ok: bridge munich-1, 1 server, 1 line, 3 stations, 25 nodes"; got != want {
+	if got, want := c.Summary(), "config ok: bridge munich-1, 1 server, 1 line, 3 stations, 25 nodes → mqtt tcp://127.0.0.1:1883"; got != want {
 		t.Errorf("Summary() = %q, want %q", got, want)
 	}
 	refs := c.Nodes("line1-plc")

@@ -14,7 +14,7 @@ import (
 var (
 	securityPolicies = []string{"None", "Basic128Rsa15", "Basic256", "Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss", "auto"}
 	securityModes    = []string{"None", "Sign", "SignAndEncrypt", "auto"}
-	authMethods      = []string{"anonymous", "username"}
+	authMethods      = []string{"anonymous", "username", "certificate"}
 	brokerSchemes    = []string{"tcp", "ssl", "tls", "ws", "wss"}
 	encodings        = []string{"compact", "flat"}
 	topicFields      = []string{"{bridge}", "{server}", "{line}", "{station}"}
@@ -45,7 +45,12 @@ func (c *Config) validate(r *reporter) {
 	v := checker{r}
 	v.bridge(c.Bridge)
 	v.buffer(c.Buffer)
-	v.mqtt(c.MQTT)
+	if c.IoTHub != nil {
+		v.iotHub(c.IoTHub, c.MQTT)
+		v.mqttPacking(c.MQTT)
+	} else {
+		v.mqtt(c.MQTT)
+	}
 	v.servers(c.Servers)
 	v.lines(c)
 	v.oee(c)
@@ -139,17 +144,36 @@ func (v checker) endpoint(path, endpoint string) {
 // noUserInfo reports a URL with user:password@, without repeating it.
 const noUserInfo = "user name or password in the URL are not allowed (valid: %s, with username and password_env or password_file)"
 
-// credentials checks a server's username and password source: with
-// username auth, a username and exactly one source; otherwise none of them.
+// credentials checks the settings of the auth method: username auth needs
+// a username and exactly one password source, certificate auth a user
+// certificate and its key; each method's settings are refused with another.
 func (v checker) credentials(path string, s Server) {
-	if s.Auth != "username" {
-		for _, kv := range [][2]string{{"username", s.Username}, {"password_env", s.PasswordEnv}, {"password_file", s.PasswordFile}} {
-			if kv[1] != "" {
-				v.r.add(path+"."+kv[0], "only used with auth = \"username\"")
-			}
-		}
+	v.onlyWith(path, s.Auth, "username", [][2]string{
+		{"username", s.Username}, {"password_env", s.PasswordEnv}, {"password_file", s.PasswordFile}})
+	v.onlyWith(path, s.Auth, "certificate", [][2]string{
+		{"user_certificate", s.UserCertificate}, {"user_key", s.UserKey}})
+	switch s.Auth {
+	case "username":
+		v.password(path, s)
+	case "certificate":
+		v.userCertificate(path, s)
+	}
+}
+
+// onlyWith reports each of settings (key, value) that is set while auth is
+// not method.
+func (v checker) onlyWith(path, auth, method string, settings [][2]string) {
+	if auth == method {
 		return
 	}
+	for _, kv := range settings {
+		if kv[1] != "" {
+			v.r.add(path+"."+kv[0], "only used with auth = %q", method)
+		}
+	}
+}
+
+func (v checker) password(path string, s Server) {
 	v.required(path+".username", s.Username, "")
 	if s.SecurityMode == "None" && !s.AllowPlaintextPassword {
 		v.r.add(path+".security_mode", "a password is never sent over a channel without encryption "+
@@ -159,6 +183,16 @@ func (v checker) credentials(path string, s Server) {
 		v.r.add(path+".password_env", "required with auth = \"username\" (valid: password_env or password_file)")
 	}
 	v.onePassword(path, s.PasswordEnv, s.PasswordFile)
+}
+
+// userCertificate checks that certificate auth names both of its files.
+func (v checker) userCertificate(path string, s Server) {
+	if s.UserCertificate == "" {
+		v.r.add(path+".user_certificate", "required with auth = \"certificate\" (valid: path of the X.509 user certificate, PEM or DER)")
+	}
+	if s.UserKey == "" {
+		v.r.add(path+".user_key", "required with auth = \"certificate\" (valid: path of the user certificate's RSA private key, PEM or DER, PKCS#1 or PKCS#8)")
+	}
 }
 
 func (v checker) onePassword(path, env, file string) {
@@ -192,6 +226,12 @@ func (v checker) mqtt(m MQTT) {
 		}
 	}
 	v.between("mqtt.max_message_bytes", m.MaxMessageBytes, minMessageBytes, maxMessageBytes, "1024 (1 KiB) to 268435456 (256 MiB)")
+	v.mqttPacking(m)
+}
+
+// mqttPacking checks the settings that tune packing and the connection,
+// which [iothub] uses too.
+func (v checker) mqttPacking(m MQTT) {
 	v.between("mqtt.max_inflight", m.MaxInflight, 1, maxInflightMessage, "1–65535")
 	v.oneOf("mqtt.encoding", m.Encoding, "encoding", encodings)
 	v.positive("mqtt.max_batch_delay", m.MaxBatchDelay)

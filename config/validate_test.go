@@ -62,7 +62,16 @@ func TestValidate(t *testing.T) {
 		{"secured", func(c *Config) {
 			c.Servers[0].SecurityPolicy, c.Servers[0].SecurityMode = "Aes256_Sha256_RsaPss", "SignAndEncrypt"
 		}, "", ""},
-		{"auth enum", func(c *Config) { c.Servers[0].Auth = "certificate" }, "servers[0].auth", "(valid: anonymous, username)"},
+		{"auth enum", func(c *Config) { c.Servers[0].Auth = "kerberos" }, "servers[0].auth", "(valid: anonymous, username, certificate)"},
+		{"certificate auth", func(c *Config) {
+			c.Servers[0].Auth, c.Servers[0].UserCertificate, c.Servers[0].UserKey = "certificate", "/u.der", "/u.key"
+		}, "", ""},
+		{"certificate auth needs key", func(c *Config) {
+			c.Servers[0].Auth, c.Servers[0].UserCertificate = "certificate", "/u.der"
+		}, "servers[0].user_key", `required with auth = "certificate"`},
+		{"user certificate without certificate auth", func(c *Config) {
+			c.Servers[0].UserCertificate, c.Servers[0].UserKey = "/u.der", "/u.key"
+		}, "servers[0].user_key", `only used with auth = "certificate"`},
 		{"username auth needs username", func(c *Config) {
 			c.Servers[0].Auth, c.Servers[0].PasswordEnv = "username", "PW"
 		}, "servers[0].username", "required"},
