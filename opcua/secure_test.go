@@ -9,6 +9,7 @@ import (
 	"time"
 
 	fb "factorybridge"
+	"factorybridge/config"
 	"factorybridge/internal/testenv"
 	"factorybridge/pki"
 )
@@ -25,17 +26,24 @@ type secureRig struct {
 
 func newSecureRig(t *testing.T, spec testenv.ServerCert, users ...string) *secureRig {
 	t.Helper()
+	return newSecureRigWith(t, spec, testenv.SimSecurity{Users: users})
+}
+
+// newSecureRigWith is newSecureRig with the simulator's logins and user
+// certificate trust of sec; its certificate, key and client trust list are
+// the rig's.
+func newSecureRigWith(t *testing.T, spec testenv.ServerCert, sec testenv.SimSecurity) *secureRig {
+	t.Helper()
 	r := &secureRig{store: pki.Store{Dir: filepath.Join(t.TempDir(), "pki")}, simDir: t.TempDir()}
 	own, _, err := r.store.Own("urn:test-bridge:factorybridge", "localhost")
 	must(t, err)
 	r.own = own
-	trustDir := t.TempDir()
-	must(t, os.WriteFile(filepath.Join(trustDir, "bridge.der"), own.DER(), 0o644))
-	certPath, keyPath, cert := testenv.WriteServerCert(t, r.simDir, spec)
+	sec.TrustDir = t.TempDir()
+	must(t, os.WriteFile(filepath.Join(sec.TrustDir, "bridge.der"), own.DER(), 0o644))
+	var cert *x509.Certificate
+	sec.Cert, sec.Key, cert = testenv.WriteServerCert(t, r.simDir, spec)
 	r.srvCert = cert
-	r.sim = testenv.StartSimulator(t, testenv.SimOptions{LoadNodes: 2, Rate: 20, Secure: &testenv.SimSecurity{
-		Cert: certPath, Key: keyPath, TrustDir: trustDir, Users: users,
-	}})
+	r.sim = testenv.StartSimulator(t, testenv.SimOptions{LoadNodes: 2, Rate: 20, Secure: &sec})
 	return r
 }
 
@@ -52,9 +60,16 @@ func (r *secureRig) client(t *testing.T, policy, mode string, sink fb.Sink, logs
 	t.Helper()
 	srv := testServer("secure", r.sim.Endpoint)
 	srv.SecurityPolicy, srv.SecurityMode = policy, mode
+	return r.clientOf(t, srv, sink, logs)
+}
+
+// clientOf returns a client of srv (an endpoint of the simulator) with the
+// rig's identity, verifying the server with the rig's store.
+func (r *secureRig) clientOf(t *testing.T, srv config.Server, sink fb.Sink, logs *logBuffer) *Client {
+	t.Helper()
 	opts := testOptions(sink, logs)
 	opts.Certificate, opts.PrivateKey, opts.ApplicationURI = r.own.DER(), r.own.Key, r.own.ApplicationURI()
-	opts.VerifyServerCert = (&pki.Verifier{Store: r.store, Server: "secure", Logger: logs.logger()}).Verify
+	opts.VerifyServerCert = (&pki.Verifier{Store: r.store, Server: srv.Name, Logger: logs.logger()}).Verify
 	return newClient(t, srv, nodeRefs(srv, loadIDs(2)...), opts)
 }
 
@@ -91,6 +106,38 @@ func TestSecureNoneWarns(t *testing.T) {
 	if rec["using"] != "None/None" || rec["offered"] != "Aes256_Sha256_RsaPss/SignAndEncrypt" {
 		t.Errorf("warning %v: want using None/None, offered Aes256_Sha256_RsaPss/SignAndEncrypt", rec)
 	}
+}
+
+// TestSecureDeprecatedPolicies connects with the SHA-1 policies a server
+// also offers (-deprecated): data flows, and the bridge warns once, naming
+// the stronger pair it could use.
+func TestSecureDeprecatedPolicies(t *testing.T) {
+	r := newSecureRigWith(t, testenv.ServerCert{}, testenv.SimSecurity{Deprecated: true})
+	r.trustServer(t)
+	const msg = "OPC UA security weaker than the server offers; set security_policy and security_mode to the stronger pair, or auto"
+	for _, policy := range []string{"Basic128Rsa15", "Basic256"} {
+		for _, mode := range []string{"Sign", "SignAndEncrypt"} {
+			t.Run(policy+"/"+mode, func(t *testing.T) {
+				sink, logs := newRecordSink(), &logBuffer{}
+				stop := runClient(t, r.client(t, policy, mode, sink, logs))
+				sink.waitFor(t, 20*time.Second, "readings over a deprecated policy", someData)
+				stop()
+				rec := checkLoggedOnce(t, logs, msg, "WARN")
+				if rec["using"] != policy+"/"+mode || rec["offered"] != "Aes256_Sha256_RsaPss/SignAndEncrypt" {
+					t.Errorf("warning %v: want using %s/%s, offered Aes256_Sha256_RsaPss/SignAndEncrypt", rec, policy, mode)
+				}
+			})
+		}
+	}
+	t.Run("auto", func(t *testing.T) {
+		sink, logs := newRecordSink(), &logBuffer{}
+		stop := runClient(t, r.client(t, Auto, Auto, sink, logs))
+		sink.waitFor(t, 20*time.Second, "readings with auto", someData)
+		stop()
+		if n := len(logs.records(msg)); n != 0 {
+			t.Errorf("auto warned %d times about weak security", n)
+		}
+	})
 }
 
 func TestSecureUnknownServerRefusedThenTrusted(t *testing.T) {

@@ -31,10 +31,7 @@ func checkSecurity(srv config.Server) error {
 		return fmt.Errorf("unknown security_policy %q (None, Basic128Rsa15, Basic256, Basic256Sha256, "+
 			"Aes128_Sha256_RsaOaep, Aes256_Sha256_RsaPss, auto)", srv.SecurityPolicy)
 	}
-	if srv.Auth != "" && srv.Auth != "anonymous" && srv.Auth != "username" {
-		return fmt.Errorf("unknown auth %q (anonymous, username)", srv.Auth)
-	}
-	return nil
+	return checkAuth(srv)
 }
 
 func policyName(srv config.Server) string {
@@ -77,9 +74,9 @@ var errPlaintextPassword = errors.New("refusing to send the password over a chan
 // gopcua takes the anonymous policy id from CreateSession.
 func (s *session) securityOptions(ctx context.Context) ([]opcua.Option, error) {
 	srv := s.c.srv
-	user := srv.Auth == "username"
+	auth := authTokens[srv.Auth]
 	s.c.security = "None/None"
-	if policyName(srv) == "None" && !user {
+	if policyName(srv) == "None" && auth == ua.UserTokenTypeAnonymous {
 		return nil, nil
 	}
 	ep, err := s.endpoint(ctx)
@@ -87,7 +84,7 @@ func (s *session) securityOptions(ctx context.Context) ([]opcua.Option, error) {
 		return nil, err
 	}
 	s.c.security = shortPolicy(ep.SecurityPolicyURI) + "/" + modeName(ep.SecurityMode)
-	if user && ep.SecurityMode == ua.MessageSecurityModeNone && !srv.AllowPlaintextPassword {
+	if auth == ua.UserTokenTypeUserName && ep.SecurityMode == ua.MessageSecurityModeNone && !srv.AllowPlaintextPassword {
 		return nil, errPlaintextPassword
 	}
 	secured := shortPolicy(ep.SecurityPolicyURI) != "None"
@@ -100,11 +97,11 @@ func (s *session) securityOptions(ctx context.Context) ([]opcua.Option, error) {
 	if secured {
 		opts = s.c.identityOptions()
 	}
-	auth := ua.UserTokenTypeAnonymous
-	if user {
-		auth = ua.UserTokenTypeUserName
-		opts = append(opts, opcua.AuthUsername(srv.Username, srv.Password.Value()))
+	creds, err := credentialOptions(srv, ep)
+	if err != nil {
+		return nil, err
 	}
+	opts = append(opts, creds...)
 	return append(opts, opcua.SecurityFromEndpoint(ep, auth)), nil
 }
 

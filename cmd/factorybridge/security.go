@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"factorybridge/config"
 	"factorybridge/opcua"
@@ -23,8 +24,12 @@ func secured(srv config.Server) bool {
 	return srv.SecurityPolicy != "" && srv.SecurityPolicy != "None"
 }
 
-// apply sets the identity and certificate verification of srv's client.
+// apply sets the identity and certificate verification of srv's client,
+// and checks its user certificate.
 func (s *security) apply(srv config.Server, opts *opcua.Options) error {
+	if err := s.checkUserCert(srv); err != nil {
+		return fmt.Errorf("server %s: %w", srv.Name, err)
+	}
 	if !secured(srv) {
 		return nil
 	}
@@ -42,6 +47,29 @@ func (s *security) apply(srv config.Server, opts *opcua.Options) error {
 		s.log.Warn("trust_on_first_use is on: the first certificate this server presents will be trusted unchecked; turn it off after commissioning",
 			"server", srv.Name)
 	}
+	return nil
+}
+
+// checkUserCert loads the X.509 user certificate of auth = "certificate"
+// once at start, so that a missing or mismatched file stops the bridge
+// instead of failing every connection attempt; the client loads it again at
+// each attempt. The log names the certificate the server's operator must
+// accept as a user.
+func (s *security) checkUserCert(srv config.Server) error {
+	if srv.Auth != "certificate" {
+		return nil
+	}
+	id, err := pki.LoadIdentity(srv.UserCertificate, srv.UserKey)
+	if err != nil {
+		return fmt.Errorf("user certificate: %w", err)
+	}
+	log := s.log.With("server", srv.Name, "file", srv.UserCertificate, "subject", id.Cert.Subject.String(),
+		"thumbprint", pki.Thumbprint(id.DER()), "not_after", id.Cert.NotAfter)
+	if now := time.Now(); now.After(id.Cert.NotAfter) || now.Before(id.Cert.NotBefore) {
+		log.Warn("OPC UA user certificate is not valid now; the server will refuse it", "not_before", id.Cert.NotBefore)
+		return nil
+	}
+	log.Info("OPC UA user certificate")
 	return nil
 }
 
@@ -89,20 +117,33 @@ func ownIdentity(cfg *config.Config, log *slog.Logger) (*pki.Identity, error) {
 	return id, nil
 }
 
-// warnReadableSecrets warns about password files that every user of the
-// machine can read: the password is as secret as the file.
+// warnReadableSecrets warns about password and user key files that every
+// user of the machine can read: the secret is as secret as the file.
 func warnReadableSecrets(cfg *config.Config, log *slog.Logger) {
-	files := map[string]string{"mqtt.password_file": cfg.MQTT.PasswordFile}
+	passwords := map[string]string{"mqtt.password_file": cfg.MQTT.PasswordFile}
+	keys := map[string]string{}
 	for i, srv := range cfg.Servers {
-		files[fmt.Sprintf("servers[%d].password_file", i)] = srv.PasswordFile
+		passwords[fmt.Sprintf("servers[%d].password_file", i)] = srv.PasswordFile
+		keys[fmt.Sprintf("servers[%d].user_key", i)] = srv.UserKey
 	}
+	if h := cfg.IoTHub; h != nil {
+		passwords["iothub.connection_string_file"] = h.ConnectionStringFile
+		keys["iothub.key_file"] = h.KeyFile
+	}
+	keys["mqtt.key_file"] = cfg.MQTT.KeyFile
+	warnReadable(passwords, "password file is readable by every user; restrict it (chmod 600, or 640 with the bridge's group)", log)
+	warnReadable(keys, "private key file is readable by every user; restrict it (chmod 600, or 640 with the bridge's group)", log)
+}
+
+// warnReadable logs msg for each file of files (setting → path) whose mode
+// lets every user read it.
+func warnReadable(files map[string]string, msg string, log *slog.Logger) {
 	for key, path := range files {
 		if path == "" {
 			continue
 		}
 		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o004 != 0 {
-			log.Warn("password file is readable by every user; restrict it (chmod 600, or 640 with the bridge's group)",
-				"setting", key, "file", path, "mode", fi.Mode().Perm().String())
+			log.Warn(msg, "setting", key, "file", path, "mode", fi.Mode().Perm().String())
 		}
 	}
 }

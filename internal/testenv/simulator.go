@@ -53,8 +53,9 @@ type SimOptions struct {
 	// across Stop and Start, so one file holds every run.
 	Truth string
 	// Secure, when set, runs the simulator in secure mode: encrypted
-	// endpoints, a client trust list and username logins
-	// (testdata/simulator/secure.c). Nil keeps security None, anonymous.
+	// endpoints, a client trust list, username logins and X.509 user
+	// certificates (testdata/simulator/secure.c). Nil keeps security None,
+	// anonymous.
 	Secure *SimSecurity
 }
 
@@ -72,6 +73,14 @@ type SimSecurity struct {
 	TrustDir string
 	// Users are "user:password" logins; none keeps anonymous access.
 	Users []string
+	// UserTrust is a DER certificate file, or a directory of *.der files:
+	// the only X.509 user certificates the simulator accepts in identity
+	// tokens (others get BadIdentityTokenRejected). Empty leaves open62541's
+	// default, which trusts the certificates of TrustDir as users too.
+	UserTrust string
+	// Deprecated adds endpoints with the SHA-1 policies Basic128Rsa15 and
+	// Basic256 (Sign, SignAndEncrypt) to the usual ones.
+	Deprecated bool
 }
 
 // Simulator is a running factorysim process owned by one test. It is stopped
@@ -157,6 +166,12 @@ func (o SimOptions) args(port int) []string {
 		}
 		if len(sec.Users) > 0 {
 			args = append(args, "-users", strings.Join(sec.Users, ","))
+		}
+		if sec.UserTrust != "" {
+			args = append(args, "-user-trust", sec.UserTrust)
+		}
+		if sec.Deprecated {
+			args = append(args, "-deprecated", "1")
 		}
 	}
 	return args

@@ -167,18 +167,22 @@ parseNumber(const char *s, double lo, double hi, double *out) {
 /* setSecureFlag applies a flag of secure mode; it returns 0 for other names. */
 static int
 setSecureFlag(SecureOptions *s, const char *name, const char *val) {
-    const char **dst = strcmp(name, "cert") == 0        ? &s->cert
-                       : strcmp(name, "key") == 0       ? &s->key
-                       : strcmp(name, "trust-dir") == 0 ? &s->trustDir
-                       : strcmp(name, "users") == 0     ? &s->users
-                       : strcmp(name, "app-uri") == 0   ? &s->appUri
-                                                        : NULL;
+    const char **dst = strcmp(name, "cert") == 0         ? &s->cert
+                       : strcmp(name, "key") == 0        ? &s->key
+                       : strcmp(name, "trust-dir") == 0  ? &s->trustDir
+                       : strcmp(name, "users") == 0      ? &s->users
+                       : strcmp(name, "user-trust") == 0 ? &s->userTrust
+                       : strcmp(name, "app-uri") == 0    ? &s->appUri
+                                                         : NULL;
     if(dst) {
         *dst = val;
         return 1;
     }
-    if(strcmp(name, "secure") == 0 && (strcmp(val, "0") == 0 || strcmp(val, "1") == 0)) {
-        s->on = val[0] == '1';
+    int *flag = strcmp(name, "secure") == 0       ? &s->on
+                : strcmp(name, "deprecated") == 0 ? &s->deprecated
+                                                  : NULL;
+    if(flag && (strcmp(val, "0") == 0 || strcmp(val, "1") == 0)) {
+        *flag = val[0] == '1';
         return 1;
     }
     return 0;
@@ -219,7 +223,7 @@ setFlag(Options *o, const char *name, const char *val) {
 static int
 parseArgs(int argc, char **argv, Options *o) {
     *o = (Options){4840, 1, 0, 10.0, 1.0, UA_LOGLEVEL_WARNING, 0, NULL,
-                   {0, NULL, NULL, NULL, NULL, SIM_APP_URI}};
+                   {0, NULL, NULL, NULL, NULL, NULL, SIM_APP_URI, 0}};
     for(int i = 1; i < argc; i++) {
         char name[32];
         const char *arg = argv[i], *val;

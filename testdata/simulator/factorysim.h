@@ -55,15 +55,18 @@ UA_StatusCode hostile_start(UA_Server *server, Hostile *hostile); /* NULL: no-op
 void hostile_delete(Hostile *hostile);
 
 /* secure.c: -secure 1 replaces the minimal (security None, anonymous)
- * configuration by encrypted endpoints, a client trust list and logins. */
+ * configuration by encrypted endpoints, a client trust list, logins and X.509
+ * user certificates. */
 #define SIM_APP_URI "urn:factorybridge:factorysim"
 typedef struct {
-    int on;               /* -secure 1 */
-    const char *cert;     /* -cert FILE: server certificate, DER */
-    const char *key;      /* -key FILE: its private key, DER */
-    const char *trustDir; /* -trust-dir DIR: trusted client certificates (*.der) */
-    const char *users;    /* -users user:pass[,user:pass]: no anonymous access */
-    const char *appUri;   /* -app-uri URI: must be the certificate's URI */
+    int on;                /* -secure 1 */
+    const char *cert;      /* -cert FILE: server certificate, DER */
+    const char *key;       /* -key FILE: its private key, DER */
+    const char *trustDir;  /* -trust-dir DIR: trusted client certificates (*.der) */
+    const char *users;     /* -users user:pass[,user:pass]: no anonymous access */
+    const char *userTrust; /* -user-trust DIR|FILE: trusted X.509 user certificates (DER) */
+    const char *appUri;    /* -app-uri URI: must be the certificate's URI */
+    int deprecated;        /* -deprecated 1: also Basic128Rsa15 and Basic256 */
 } SecureOptions;
 UA_StatusCode secure_configure(UA_ServerConfig *cfg, long port,
                                const SecureOptions *s);

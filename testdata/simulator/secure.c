@@ -1,17 +1,20 @@
 /* secure.c: the simulator's secure mode (-secure 1). Encrypted endpoints with
  * the server certificate and key given as DER files, a trust list of client
- * certificates read from a directory, and username/password logins. The
- * default (no -secure) configuration in factorysim.c is left untouched. */
+ * certificates read from a directory, username/password logins, and a trust
+ * list of X.509 user certificates. The default (no -secure) configuration in
+ * factorysim.c is left untouched. */
 #define _DEFAULT_SOURCE /* opendir, readdir under -std=c11 */
 
 #include "factorysim.h"
 
 #include <open62541/plugin/accesscontrol_default.h>
+#include <open62541/plugin/pki_default.h>
 
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* readFile loads a whole file; an empty ByteString means it failed. */
 static UA_ByteString
@@ -63,6 +66,27 @@ readTrustDir(const char *dir, UA_ByteString **list, size_t *n) {
     return UA_STATUSCODE_GOOD;
 }
 
+/* readTrustPath loads every *.der file of a directory, or one DER file. */
+static UA_StatusCode
+readTrustPath(const char *path, UA_ByteString **list, size_t *n) {
+    *list = NULL;
+    *n = 0;
+    struct stat st;
+    if(stat(path, &st) != 0)
+        return UA_STATUSCODE_BADNOTFOUND;
+    if(S_ISDIR(st.st_mode))
+        return readTrustDir(path, list, n);
+    UA_ByteString b = readFile(path);
+    *list = b.length > 0 ? malloc(sizeof(UA_ByteString)) : NULL;
+    if(!*list) {
+        UA_ByteString_clear(&b);
+        return UA_STATUSCODE_BADCERTIFICATEINVALID;
+    }
+    (*list)[0] = b;
+    *n = 1;
+    return UA_STATUSCODE_GOOD;
+}
+
 static void
 freeList(UA_ByteString *list, size_t n) {
     for(size_t i = 0; i < n; i++)
@@ -101,6 +125,50 @@ setUsers(UA_ServerConfig *cfg, const char *users) {
     return res;
 }
 
+/* setUserTrust makes the session PKI, which open62541's access control asks
+ * about every X.509 identity token, trust exactly the certificates of path.
+ * Without it open62541 gives the session PKI the client trust list. */
+static UA_StatusCode
+setUserTrust(UA_ServerConfig *cfg, const char *path) {
+    UA_ByteString *trust;
+    size_t n;
+    UA_StatusCode res = readTrustPath(path, &trust, &n);
+    if(res != UA_STATUSCODE_GOOD)
+        return res;
+    const UA_Logger *logging = cfg->sessionPKI.logging;
+    if(cfg->sessionPKI.clear)
+        cfg->sessionPKI.clear(&cfg->sessionPKI);
+    memset(&cfg->sessionPKI, 0, sizeof(cfg->sessionPKI));
+    cfg->sessionPKI.logging = logging;
+    res = UA_CertificateVerification_Trustlist(&cfg->sessionPKI, trust, n,
+                                               NULL, 0, NULL, 0);
+    freeList(trust, n);
+    return res;
+}
+
+/* addDeprecated adds the SHA-1 policies Basic128Rsa15 and Basic256, which
+ * UA_ServerConfig_setDefaultWithSecurityPolicies leaves out, with Sign and
+ * SignAndEncrypt endpoints: a server a client should not use them with. */
+static UA_StatusCode
+addDeprecated(UA_ServerConfig *cfg, const UA_ByteString *cert,
+              const UA_ByteString *key) {
+    UA_StatusCode res =
+        UA_ServerConfig_addSecurityPolicyBasic128Rsa15(cfg, cert, key);
+    if(res == UA_STATUSCODE_GOOD)
+        res = UA_ServerConfig_addSecurityPolicyBasic256(cfg, cert, key);
+    char b128[] = "http://opcfoundation.org/UA/SecurityPolicy#Basic128Rsa15";
+    char b256[] = "http://opcfoundation.org/UA/SecurityPolicy#Basic256";
+    char *uris[] = {b128, b256};
+    for(size_t i = 0; i < 2 && res == UA_STATUSCODE_GOOD; i++) {
+        res = UA_ServerConfig_addEndpoint(cfg, UA_STRING(uris[i]),
+                                          UA_MESSAGESECURITYMODE_SIGN);
+        if(res == UA_STATUSCODE_GOOD)
+            res = UA_ServerConfig_addEndpoint(cfg, UA_STRING(uris[i]),
+                                              UA_MESSAGESECURITYMODE_SIGNANDENCRYPT);
+    }
+    return res;
+}
+
 static UA_StatusCode
 setApplicationUri(UA_ServerConfig *cfg, const char *uri) {
     UA_String_clear(&cfg->applicationDescription.applicationUri);
@@ -120,6 +188,12 @@ secure_configure(UA_ServerConfig *cfg, long port, const SecureOptions *s) {
     if(res == UA_STATUSCODE_GOOD)
         res = UA_ServerConfig_setDefaultWithSecurityPolicies(
             cfg, (UA_UInt16)port, &cert, &key, trust, trustN, NULL, 0, NULL, 0);
+    if(res == UA_STATUSCODE_GOOD && s->deprecated)
+        res = addDeprecated(cfg, &cert, &key);
+    /* Before setUsers: the access control offers X.509 tokens only while the
+     * session PKI is set. */
+    if(res == UA_STATUSCODE_GOOD && s->userTrust)
+        res = setUserTrust(cfg, s->userTrust);
     if(res == UA_STATUSCODE_GOOD && s->users)
         res = setUsers(cfg, s->users);
     if(res == UA_STATUSCODE_GOOD)
