@@ -82,6 +82,32 @@ func (p *Publisher) tlsConfig() (*tls.Config, error) {
 type link struct {
 	client mqtt.Client
 	lost   chan error // receives once when paho reports the connection lost
+	// renewAt is when the connection's SAS token must be renewed by
+	// reconnecting; zero when it never expires.
+	renewAt time.Time
+}
+
+// credentials are what one connection attempt authenticates with.
+type credentials struct {
+	tls                *tls.Config
+	username, password string
+	renewAt            time.Time
+}
+
+// credentials returns the configured ones for a plain broker; for IoT Hub
+// a fresh token (the hub cannot re-authenticate a connection, so each
+// connection gets one) and, for IoT Edge, the current trust bundle.
+func (p *Publisher) credentials(ctx context.Context, tlsCfg *tls.Config) (credentials, error) {
+	if p.hub == nil {
+		return credentials{tls: tlsCfg, username: p.cfg.Username, password: p.cfg.Password.Value()}, nil
+	}
+	c := credentials{username: p.hub.Identity.Username()}
+	var err error
+	if c.tls, err = p.hub.tlsConfig(ctx); err != nil {
+		return c, err
+	}
+	c.password, c.renewAt, err = p.hub.password(ctx, time.Now())
+	return c, err
 }
 
 // clientOptions configures paho to make exactly one connection: no automatic
@@ -89,10 +115,12 @@ type link struct {
 // nothing paho stored survives a connection; what was unacknowledged is read
 // again from the Queue instead. OrderMatters only concerns received messages,
 // of which a publisher has none.
-func (p *Publisher) clientOptions(tlsCfg *tls.Config, lost chan error) *mqtt.ClientOptions {
+func (p *Publisher) clientOptions(cr credentials, lost chan error) *mqtt.ClientOptions {
 	o := mqtt.NewClientOptions().
 		AddBroker(p.broker.String()).
 		SetClientID(p.clientID).
+		SetProtocolVersion(4). // 3.1.1 only: paho would retry a refused CONNECT as 3.1
+
 		SetCleanSession(true).
 		SetAutoReconnect(false).
 		SetConnectRetry(false).
@@ -106,12 +134,12 @@ func (p *Publisher) clientOptions(tlsCfg *tls.Config, lost chan error) *mqtt.Cli
 			default:
 			}
 		})
-	if tlsCfg != nil {
-		o.SetTLSConfig(tlsCfg)
+	if cr.tls != nil {
+		o.SetTLSConfig(cr.tls)
 	}
-	if p.cfg.Username != "" {
-		o.SetUsername(p.cfg.Username)
-		o.SetPassword(p.cfg.Password.Value())
+	if cr.username != "" {
+		o.SetUsername(cr.username)
+		o.SetPassword(cr.password)
 	}
 	return o
 }
@@ -119,8 +147,12 @@ func (p *Publisher) clientOptions(tlsCfg *tls.Config, lost chan error) *mqtt.Cli
 // connect makes one connection attempt. When ctx ends meanwhile it waits for
 // the attempt (bounded by the connect timeout) so nothing is left running.
 func (p *Publisher) connect(ctx context.Context, tlsCfg *tls.Config) (*link, error) {
-	l := &link{lost: make(chan error, 1)}
-	l.client = mqtt.NewClient(p.clientOptions(tlsCfg, l.lost))
+	cr, err := p.credentials(ctx, tlsCfg)
+	if err != nil {
+		return nil, err
+	}
+	l := &link{lost: make(chan error, 1), renewAt: cr.renewAt}
+	l.client = mqtt.NewClient(p.clientOptions(cr, l.lost))
 	tok := l.client.Connect()
 	select {
 	case <-tok.Done():
@@ -161,6 +193,10 @@ func (p *Publisher) connectLoop(ctx context.Context, tlsCfg *tls.Config) error {
 		if fe := (*fatalError)(nil); errors.As(err, &fe) {
 			return fe.err
 		}
+		if errors.Is(err, errRenew) {
+			p.renewed(&st, &bo)
+			continue
+		}
 		p.failed(&st, err)
 		if !sleep(ctx, bo.next()) {
 			return nil
@@ -175,6 +211,7 @@ type linkState struct {
 	down     bool
 	since    time.Time // when the outage started
 	attempts int       // connection attempts since it started
+	renewing bool      // the last connection ended for a token renewal
 }
 
 func (p *Publisher) failed(st *linkState, err error) {
@@ -182,12 +219,26 @@ func (p *Publisher) failed(st *linkState, err error) {
 		p.log.Debug("mqtt connect attempt failed", "broker", p.broker.Redacted(), "attempt", st.attempts, "error", err)
 		return
 	}
-	st.down, st.since = true, time.Now()
+	st.down, st.since, st.renewing = true, time.Now(), false
 	msg := "mqtt connection lost; reconnecting"
 	if !st.everUp {
 		msg = "mqtt connect failed; retrying"
 	}
 	p.log.Error(msg, "broker", p.broker.Redacted(), "error", err)
+}
+
+// errRenew ends a connection whose token is due for renewal; the next one
+// is made at once with a fresh token.
+var errRenew = errors.New("token due for renewal")
+
+// renewed notes a renewal: not an outage, so neither logged as one nor
+// counted as a reconnect, and the next attempt starts without backoff.
+func (p *Publisher) renewed(st *linkState, bo *backoff) {
+	p.stats.tokenRenewals.Add(1)
+	p.log.Debug("iothub: renewing the SAS token by reconnecting", "broker", p.broker.Redacted())
+	st.attempts = 0
+	st.renewing = true
+	bo.reset()
 }
 
 func (p *Publisher) recovered(st *linkState) {
@@ -203,10 +254,10 @@ func (p *Publisher) recovered(st *linkState) {
 	case !st.everUp:
 		p.log.Info("mqtt connected", "broker", p.broker.Redacted(), slog.String("client_id", p.clientID))
 	}
-	if st.everUp {
+	if st.everUp && !st.renewing {
 		p.stats.reconnects.Add(1)
 	}
-	st.everUp, st.down, st.attempts = true, false, 0
+	st.everUp, st.down, st.attempts, st.renewing = true, false, 0, false
 }
 
 // backoff is capped exponential backoff with equal jitter.

@@ -116,3 +116,10 @@ func (q *memQueue) check(t testing.TB) {
 		t.Error(err)
 	}
 }
+
+// depth is the number of readings not yet acknowledged.
+func (q *memQueue) depth() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.readings)
+}

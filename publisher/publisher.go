@@ -71,6 +71,9 @@ type Options struct {
 	// Defaults DefaultMinBackoff and DefaultMaxBackoff.
 	MinBackoff time.Duration
 	MaxBackoff time.Duration
+	// Hub, when set, publishes to Azure IoT Hub or IoT Edge instead of
+	// cfg's broker: cfg then only tunes packing and the connection.
+	Hub *Hub
 }
 
 // Publisher publishes readings from a Queue to an MQTT broker. Create it with
@@ -87,6 +90,10 @@ type Publisher struct {
 	oeeTopics *topicTemplate
 	packer    *packer
 	stats     counters
+	// hub is the IoT Hub dialect (hub.go); nil for a plain MQTT broker.
+	hub *hubDialect
+	// limiter caps the send rate; nil for none.
+	limiter *rateLimiter
 
 	running   atomic.Bool
 	done      chan struct{} // closed when Run returns
@@ -105,35 +112,67 @@ func New(cfg config.MQTT, opts Options) (*Publisher, error) {
 	if err := validateOptions(&opts); err != nil {
 		return nil, err
 	}
-	broker, err := parseBroker(cfg)
-	if err != nil {
-		return nil, err
-	}
 	qos, err := checkMQTT(cfg)
 	if err != nil {
 		return nil, err
 	}
-	topics, err := parseTopic(cfg.Topic, opts.BridgeID)
-	if err != nil {
-		return nil, fmt.Errorf("mqtt.topic: %w", err)
-	}
-	oeeTopics, err := parseTopic(cmp.Or(cfg.OEETopic, config.DefaultOEETopic), opts.BridgeID)
-	if err != nil {
-		return nil, fmt.Errorf("mqtt.oee_topic: %w", err)
-	}
-	applyDefaults(&opts, &cfg)
 	p := &Publisher{
-		cfg: cfg, opts: opts, log: opts.Logger, broker: broker, qos: qos, topics: topics, oeeTopics: oeeTopics,
-		clientID:  cfg.ClientID,
+		cfg: cfg, qos: qos, clientID: cfg.ClientID,
 		packer:    newPacker(opts.BridgeID, cfg.Encoding, cfg.MaxMessageBytes),
 		done:      make(chan struct{}),
 		drained:   make(chan struct{}),
 		rejecting: map[string]struct{}{},
 	}
-	if p.clientID == "" {
-		p.clientID = "factorybridge-" + opts.BridgeID
+	if opts.Hub != nil {
+		err = p.setHub(*opts.Hub, opts.BridgeID)
+	} else {
+		err = p.setBroker(cfg, opts.BridgeID)
 	}
+	if err != nil {
+		return nil, err
+	}
+	applyDefaults(&opts, &p.cfg)
+	p.opts, p.log = opts, opts.Logger
 	return p, nil
+}
+
+// setBroker configures a plain MQTT broker from cfg.
+func (p *Publisher) setBroker(cfg config.MQTT, bridgeID string) error {
+	var err error
+	if p.broker, err = parseBroker(cfg); err != nil {
+		return err
+	}
+	if p.topics, err = parseTopic(cfg.Topic, bridgeID); err != nil {
+		return fmt.Errorf("mqtt.topic: %w", err)
+	}
+	if p.oeeTopics, err = parseTopic(cmp.Or(cfg.OEETopic, config.DefaultOEETopic), bridgeID); err != nil {
+		return fmt.Errorf("mqtt.oee_topic: %w", err)
+	}
+	if p.clientID == "" {
+		p.clientID = "factorybridge-" + bridgeID
+	}
+	return nil
+}
+
+// setHub configures IoT Hub's dialect: QoS 1, the hub's size limit, and
+// the broker, ClientId and topics of the identity.
+func (p *Publisher) setHub(h Hub, bridgeID string) error {
+	d, err := newHubDialect(h, bridgeID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case p.qos != 1:
+		return errors.New("iothub: messages are sent at QoS 1; mqtt.qos must be 1")
+	case p.cfg.MaxMessageBytes > config.DefaultIoTHubMaxPayload:
+		return fmt.Errorf("iothub: mqtt.max_message_bytes = %d is over the hub's limit (at most %d)", p.cfg.MaxMessageBytes, config.DefaultIoTHubMaxPayload)
+	}
+	p.hub, p.broker, p.clientID = d, d.brokerURL(), d.Identity.ClientID()
+	p.topics, p.oeeTopics = d.topics()
+	if d.MaxMessagesPerSecond > 0 {
+		p.limiter = newRateLimiter(d.MaxMessagesPerSecond)
+	}
+	return nil
 }
 
 func validateOptions(o *Options) error {
@@ -207,6 +246,12 @@ func (p *Publisher) Run(ctx context.Context) error {
 		return ErrAlreadyRunning
 	}
 	defer close(p.done)
+	if p.hub != nil {
+		if err := p.hub.load(); err != nil {
+			return err
+		}
+		return p.connectLoop(ctx, nil)
+	}
 	tlsCfg, err := p.tlsConfig()
 	if err != nil {
 		return err

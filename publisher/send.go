@@ -10,8 +10,15 @@ import (
 // maxRejectingNodes bounds the set of nodes in a rejection episode.
 const maxRejectingNodes = 1024
 
-// canSend reports whether the in-flight window has room for a message.
-func (s *session) canSend() bool { return len(s.inflight) < s.p.cfg.MaxInflight }
+// canSend reports whether a message may be sent now: the in-flight window
+// has room, no token renewal is waiting for the window to empty, and the
+// send-rate cap allows it.
+func (s *session) canSend() bool {
+	if len(s.inflight) >= s.p.cfg.MaxInflight || s.renewing {
+		return false
+	}
+	return s.p.limiter == nil || s.p.limiter.ready(time.Now())
+}
 
 // pack places pending readings into builders until they are all placed or
 // one needs a message sent while the window is full.
@@ -86,6 +93,13 @@ func (s *session) send(b *builder) {
 	payload := s.p.packer.finish(b, s.p.getPayload())
 	now := time.Now()
 	s.p.stats.sent(count, len(payload), now) // before the broker can answer
+	if h := s.p.hub; h != nil {
+		topic = h.messageTopic(topic, first)
+		s.p.stats.billing.add(billableUnits(len(payload), topic), now)
+	}
+	if s.p.limiter != nil {
+		s.p.limiter.take(now)
+	}
 	tok := s.l.client.Publish(topic, s.p.qos, false, payload)
 	m := &message{token: tok, payload: payload, first: first, count: count, sentAt: now}
 	s.inflight = append(s.inflight, m)

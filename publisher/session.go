@@ -55,6 +55,11 @@ type session struct {
 	readPos  uint64    // highest seq read
 	reading  bool      // a read request is outstanding
 	empty    bool      // the last read found nothing
+
+	renewal  *time.Timer // fires when the token is due; nil when it never is
+	renewing bool        // sending stopped until the window is empty
+	rate     *time.Timer // wakes the loop when the send-rate cap allows a message
+	ctlErr   chan error  // the hub control's fatal error (hubctl.go)
 }
 
 // serve publishes over l until the connection fails, an acknowledgement is
@@ -67,16 +72,21 @@ func (p *Publisher) serve(ctx context.Context, l *link) error {
 		p: p, l: l, ctx: ctx,
 		readReq: make(chan uint64, 1), readRes: make(chan readResult, 1),
 		sent: make(chan *message, n), acks: make(chan ackResult, n),
-		timer:   time.NewTimer(time.Hour),
 		readPos: p.stats.ackedSeq.Load(),
 	}
+	s.startTimers()
 	var wg sync.WaitGroup
 	wg.Go(s.reader)
 	wg.Go(s.waiter)
+	if p.hub != nil {
+		s.ctlErr = make(chan error, 1)
+		ctl := newHubControl(p, l, s.ctlErr)
+		wg.Go(func() { ctl.run(ctx) })
+	}
 	err := s.loop()
 	cancel()
 	wg.Wait()
-	s.timer.Stop()
+	s.stopTimers()
 	p.packer.reset()
 	p.stats.inFlight.Store(0)
 	return err
@@ -102,8 +112,54 @@ func (s *session) loop() error {
 			}
 		case <-s.flushTimer():
 			s.flushDue(time.Now())
+		case <-s.renewalC():
+			s.renewing = true
+		case <-s.rateTimer():
+		case err := <-s.ctlErr:
+			return err
 		}
 	}
+}
+
+func (s *session) startTimers() {
+	s.timer = time.NewTimer(time.Hour)
+	if !s.l.renewAt.IsZero() {
+		s.renewal = time.NewTimer(time.Until(s.l.renewAt))
+	}
+	if s.p.limiter != nil {
+		s.rate = time.NewTimer(time.Hour)
+	}
+}
+
+func (s *session) stopTimers() {
+	for _, t := range []*time.Timer{s.timer, s.renewal, s.rate} {
+		if t != nil {
+			t.Stop()
+		}
+	}
+}
+
+// renewalC fires when the token is due for renewal.
+func (s *session) renewalC() <-chan time.Time {
+	if s.renewal == nil || s.renewing {
+		return nil
+	}
+	return s.renewal.C
+}
+
+// rateTimer returns a channel that fires when the send-rate cap allows the
+// next message, or nil when nothing waits for it.
+func (s *session) rateTimer() <-chan time.Time {
+	if s.rate == nil || s.renewing || len(s.inflight) >= s.p.cfg.MaxInflight ||
+		s.next >= len(s.pending) && s.p.packer.oldest() == nil {
+		return nil
+	}
+	d := s.p.limiter.wait(time.Now())
+	if d == 0 && s.next >= len(s.pending) {
+		return nil // builders wait for their batch delay, not for the cap
+	}
+	s.rate.Reset(d) // 0: the cap allowed a send since pack stopped
+	return s.rate.C
 }
 
 // progress packs what the window allows, acknowledges the completed front
@@ -116,6 +172,9 @@ func (s *session) progress() error {
 	}
 	if err := s.ackFront(); err != nil {
 		return err
+	}
+	if s.renewing && len(s.inflight) == 0 {
+		return errRenew
 	}
 	s.requestRead()
 	s.checkDrained()
@@ -178,8 +237,10 @@ func (s *session) ackFront() error {
 
 // requestRead asks the reader for more once the last batch is packed and the
 // window has room: a full window stops reading, which is the backpressure.
+// The send-rate cap does not: it holds back sends, and a read is what makes
+// the loop wait for the cap (rateTimer) when builders are empty.
 func (s *session) requestRead() {
-	if s.reading || s.next < len(s.pending) || !s.canSend() {
+	if s.reading || s.next < len(s.pending) || len(s.inflight) >= s.p.cfg.MaxInflight || s.renewing {
 		return
 	}
 	s.pending, s.next = nil, 0

@@ -1,6 +1,7 @@
 package publisher
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -23,8 +24,15 @@ type Stats struct {
 	ReadingsRejected uint64
 	// BytesSent counts payload bytes of sent messages.
 	BytesSent uint64
-	// Reconnects counts connections made after the first.
-	Reconnects uint64
+	// Reconnects counts connections made after the first, except those
+	// that renewed an IoT Hub token (TokenRenewals).
+	Reconnects    uint64
+	TokenRenewals uint64
+	// BillableUnits estimates the 4 KB units IoT Hub meters for the
+	// messages sent (resends included); BillableUnitsLastHour those of the
+	// last 60 minutes. Zero for a plain broker.
+	BillableUnits         uint64
+	BillableUnitsLastHour uint64
 	// AckedSeq is the highest seq acknowledged to the queue.
 	AckedSeq uint64
 	// LastPublish and LastAck are when a message was last sent and acknowledged.
@@ -44,6 +52,8 @@ type counters struct {
 	readingsRejected  atomic.Uint64
 	bytesSent         atomic.Uint64
 	reconnects        atomic.Uint64
+	tokenRenewals     atomic.Uint64
+	billing           billingMeter
 	ackedSeq          atomic.Uint64
 	lastPublish       atomic.Int64 // Unix ns; 0 = never
 	lastAck           atomic.Int64
@@ -66,19 +76,23 @@ func (c *counters) acked(readings int, now time.Time) {
 }
 
 func (c *counters) snapshot() Stats {
+	total, hour := c.billing.read(time.Now())
 	return Stats{
-		Connected:         c.connected.Load(),
-		MessagesSent:      c.messagesSent.Load(),
-		MessagesAcked:     c.messagesAcked.Load(),
-		ReadingsPublished: c.readingsPublished.Load(),
-		ReadingsAcked:     c.readingsAcked.Load(),
-		ReadingsRejected:  c.readingsRejected.Load(),
-		BytesSent:         c.bytesSent.Load(),
-		Reconnects:        c.reconnects.Load(),
-		AckedSeq:          c.ackedSeq.Load(),
-		LastPublish:       unixTime(c.lastPublish.Load()),
-		LastAck:           unixTime(c.lastAck.Load()),
-		InFlight:          int(c.inFlight.Load()),
+		BillableUnits:         total,
+		BillableUnitsLastHour: hour,
+		Connected:             c.connected.Load(),
+		MessagesSent:          c.messagesSent.Load(),
+		MessagesAcked:         c.messagesAcked.Load(),
+		ReadingsPublished:     c.readingsPublished.Load(),
+		ReadingsAcked:         c.readingsAcked.Load(),
+		ReadingsRejected:      c.readingsRejected.Load(),
+		BytesSent:             c.bytesSent.Load(),
+		Reconnects:            c.reconnects.Load(),
+		TokenRenewals:         c.tokenRenewals.Load(),
+		AckedSeq:              c.ackedSeq.Load(),
+		LastPublish:           unixTime(c.lastPublish.Load()),
+		LastAck:               unixTime(c.lastAck.Load()),
+		InFlight:              int(c.inFlight.Load()),
 	}
 }
 
@@ -87,4 +101,38 @@ func unixTime(ns int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, ns)
+}
+
+// billingMeter sums billable units in total and per minute over the last
+// hour (a ring of 60 minutes, so it stays small however long it runs).
+type billingMeter struct {
+	mu      sync.Mutex
+	total   uint64
+	minutes [60]uint64
+	stamps  [60]int64 // the Unix minute each slot counts
+}
+
+func (b *billingMeter) add(units uint64, now time.Time) {
+	m := now.Unix() / 60
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	i := m % 60
+	if b.stamps[i] != m {
+		b.stamps[i], b.minutes[i] = m, 0
+	}
+	b.minutes[i] += units
+	b.total += units
+}
+
+// read returns the total and the units of the last 60 minutes.
+func (b *billingMeter) read(now time.Time) (total, lastHour uint64) {
+	m := now.Unix() / 60
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i, stamp := range b.stamps {
+		if m-stamp < 60 {
+			lastHour += b.minutes[i]
+		}
+	}
+	return b.total, lastHour
 }

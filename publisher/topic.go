@@ -19,6 +19,9 @@ type topicTemplate struct {
 	// mostly share them, and comparing config strings is cheaper than hashing.
 	last      topicKey
 	lastTopic string
+	// escape makes a name safe in the topic: sanitizeLevel for MQTT topic
+	// levels, URL-encoding for an IoT Hub property bag.
+	escape func(string) string
 }
 
 // topicPart is literal text, or a placeholder when field is non-zero.
@@ -52,7 +55,7 @@ func parseTopic(tmpl, bridge string) (*topicTemplate, error) {
 	if strings.ContainsAny(tmpl, "+#\x00") {
 		return nil, fmt.Errorf("topic %q contains a wildcard or NUL; publish topics may not", tmpl)
 	}
-	t := &topicTemplate{cache: map[topicKey]string{}}
+	t := &topicTemplate{cache: map[topicKey]string{}, escape: sanitizeLevel}
 	for rest := tmpl; rest != ""; {
 		i := strings.IndexByte(rest, '{')
 		j := strings.IndexByte(rest[max(i, 0):], '}') + max(i, 0)
@@ -106,11 +109,11 @@ func (t *topicTemplate) render(server, line, station string) string {
 		case fieldLiteral:
 			sb.WriteString(p.text)
 		case fieldServer:
-			sb.WriteString(sanitizeLevel(server))
+			sb.WriteString(t.escape(server))
 		case fieldLine:
-			sb.WriteString(sanitizeLevel(line))
+			sb.WriteString(t.escape(line))
 		case fieldStation:
-			sb.WriteString(sanitizeLevel(station))
+			sb.WriteString(t.escape(station))
 		}
 	}
 	s := sb.String()

@@ -44,6 +44,9 @@ type LoadConfig struct {
 	RequestTimeout time.Duration
 	// Extra are more servers, each with its own line.
 	Extra []ExtraServer
+	// IoTHub, when set, is the body of an [iothub] table that replaces
+	// Broker: the bridge publishes to IoT Hub (Broker is then ignored).
+	IoTHub string
 }
 
 // ExtraServer is one more [[servers]] entry of a LoadConfig. Its nodes are
@@ -101,7 +104,11 @@ func (c LoadConfig) writeHead(b *strings.Builder) {
 	if c.MaxBytes > 0 {
 		fmt.Fprintf(b, "max_bytes = %d\n", c.MaxBytes)
 	}
-	fmt.Fprintf(b, "\n[mqtt]\nbroker = %q\ntopic = \"fb/{bridge}/{line}/{station}\"\n", c.Broker)
+	if c.IoTHub != "" {
+		fmt.Fprintf(b, "\n[iothub]\n%s\n\n[mqtt]\n", c.IoTHub)
+	} else {
+		fmt.Fprintf(b, "\n[mqtt]\nbroker = %q\ntopic = \"fb/{bridge}/{line}/{station}\"\n", c.Broker)
+	}
 	fmt.Fprintf(b, "max_batch_delay = %q\n", or(c.BatchDelay, 20*time.Millisecond).String())
 	if c.MaxInflight > 0 {
 		fmt.Fprintf(b, "max_inflight = %d\n", c.MaxInflight)

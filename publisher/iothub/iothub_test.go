@@ -45,8 +45,8 @@ func TestTokenVector(t *testing.T) {
 
 func TestIdentityNames(t *testing.T) {
 	for _, tc := range []struct {
-		name                               string
-		cs                                 string
+		name                              string
+		cs                                string
 		clientID, username, topic, resURI string
 	}{
 		{"device", "HostName=h.azure-devices.net;DeviceId=d1;SharedAccessKey=" + vectorKey,

@@ -94,6 +94,15 @@ func Start(t testing.TB, broker string, opts Options) *Consumer {
 	return c
 }
 
+// New returns a Consumer fed by Record, for messages that arrive some other
+// way than a subscription (the IoT Hub stand-in's OnMessage).
+func New(opts Options) *Consumer {
+	return &Consumer{max: cmp.Or(opts.MaxSamples, DefaultMaxSamples), nodes: map[string][]Sample{}}
+}
+
+// Record records one message's readings.
+func (c *Consumer) Record(payload []byte) { c.record(payload) }
+
 func (c *Consumer) record(payload []byte) {
 	arrived := time.Now().UnixMilli()
 	msg, err := publisher.DecodeMessage(payload)

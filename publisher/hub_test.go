@@ -1,0 +1,270 @@
+package publisher
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"factorybridge"
+	"factorybridge/config"
+	"factorybridge/internal/testenv/hubsim"
+	"factorybridge/publisher/iothub"
+)
+
+// hubRecorder collects the messages the stand-in accepted, decoded.
+type hubRecorder struct {
+	mu     sync.Mutex
+	msgs   []*Message
+	raw    []hubsim.Message // telemetry and OEE messages
+	status []hubsim.Message
+	errs   []string
+}
+
+func (r *hubRecorder) add(m hubsim.Message) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if m.Properties["type"] == "status" {
+		r.status = append(r.status, m)
+		return
+	}
+	dm, err := DecodeMessage(m.Payload)
+	r.raw = append(r.raw, m)
+	if err != nil {
+		r.errs = append(r.errs, err.Error())
+		return
+	}
+	r.msgs = append(r.msgs, dm)
+}
+
+func (r *hubRecorder) statuses() []hubsim.Message {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]hubsim.Message(nil), r.status...)
+}
+
+func (r *hubRecorder) messages() ([]*Message, []hubsim.Message) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*Message(nil), r.msgs...), append([]hubsim.Message(nil), r.raw...)
+}
+
+func startHub(t testing.TB, opts hubsim.Options) (*hubsim.Hub, *hubRecorder) {
+	rec := &hubRecorder{}
+	opts.OnMessage = rec.add
+	return hubsim.Start(t, opts), rec
+}
+
+// hubConfig is the [mqtt] packing of the hub tests: the hub's size limit.
+func hubConfig() config.MQTT {
+	c := testConfig("")
+	c.MaxMessageBytes = config.DefaultIoTHubMaxPayload
+	return c
+}
+
+// deviceHub is a Hub for a new device of h, connecting to it as a gateway
+// would: to "localhost" with the stand-in's CA, the hub's name in the token.
+func deviceHub(t testing.TB, h *hubsim.Hub, device string) *Hub {
+	s, err := iothub.NewKeySigner(h.AddDevice(device))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Hub{
+		Identity: iothub.Identity{HostName: h.HostName(), DeviceID: device},
+		Host:     "localhost", Port: h.Port(), CAFile: h.CAFile(), Signer: s,
+	}
+}
+
+// waitAllAcked waits until q acknowledged seq last.
+func waitHubAcked(t testing.TB, q *memQueue, last uint64, timeout time.Duration) {
+	t.Helper()
+	q.waitAcked(t, last, timeout)
+}
+
+func TestHubDeviceDeliversEverything(t *testing.T) {
+	h, rec := startHub(t, hubsim.Options{})
+	q := newMemQueue()
+	want := testReadings(testNodes(30), 3000)
+	last := q.append(want...)
+	opts := testOptions(t, q)
+	opts.Hub = deviceHub(t, h, "press-1")
+	runPublisher(t, hubConfig(), opts)
+	waitHubAcked(t, q, last, 30*time.Second)
+	msgs, raw := rec.messages()
+	checkDelivery(t, msgs, withSeqs(want), uint64(len(want)))
+	for _, m := range raw {
+		p := m.Properties
+		if p["$.ct"] != "application/json" || p["$.ce"] != "utf-8" || p["type"] != "telemetry" ||
+			p["bridge"] != "bridge-1" || !strings.HasPrefix(p["line"], "line") || !strings.HasPrefix(p["$.mid"], "bridge-1-") {
+			t.Fatalf("message properties %v", p)
+		}
+		if m.DeviceID != "press-1" || m.ModuleID != "" {
+			t.Fatalf("message from %s/%s", m.DeviceID, m.ModuleID)
+		}
+	}
+	if c := h.Closes(); len(c) > 0 {
+		t.Errorf("the hub closed connections: %+v", c)
+	}
+}
+
+// TestHubFullMessagesFitTheLimit packs readings into messages as large as
+// the default allows; the hub (which counts the properties) accepts them all.
+func TestHubFullMessagesFitTheLimit(t *testing.T) {
+	h, rec := startHub(t, hubsim.Options{})
+	q := newMemQueue()
+	var want []factorybridge.Reading
+	for i := range 300 {
+		want = append(want, factorybridge.Reading{Name: "big/line1/s/blob", Line: "line1", Station: "s",
+			Value:      factorybridge.TextValue(factorybridge.TypeString, strings.Repeat("x", 5000+i)),
+			SourceTime: time.Unix(1700000000, int64(i)*1e6).UTC(), ServerTime: time.Unix(1700000000, int64(i)*1e6).UTC()})
+	}
+	last := q.append(want...)
+	cfg := hubConfig()
+	cfg.MaxBatchDelay = config.Duration(time.Second)
+	opts := testOptions(t, q)
+	opts.Hub = deviceHub(t, h, "big")
+	p := runPublisher(t, cfg, opts)
+	waitHubAcked(t, q, last, 30*time.Second)
+	msgs, raw := rec.messages()
+	checkDelivery(t, msgs, withSeqs(want), uint64(len(want)))
+	full := 0
+	for _, m := range raw {
+		if len(m.Payload) > config.DefaultIoTHubMaxPayload-6000 {
+			full++
+		}
+	}
+	if full == 0 || len(h.Closes()) > 0 {
+		t.Errorf("%d of %d messages near the limit, closes %+v", full, len(raw), h.Closes())
+	}
+	if st := p.Stats(); st.BillableUnits < uint64(full)*63 || st.BillableUnitsLastHour != st.BillableUnits {
+		t.Errorf("billable units %d (last hour %d) for %d full messages", st.BillableUnits, st.BillableUnitsLastHour, full)
+	}
+}
+
+func TestHubModuleOverWebSocket(t *testing.T) {
+	h, rec := startHub(t, hubsim.Options{})
+	key := h.AddModule("edge-1", "factorybridge")
+	s, _ := iothub.NewKeySigner(key)
+	q := newMemQueue()
+	want := testReadings(testNodes(6), 500)
+	last := q.append(want...)
+	opts := testOptions(t, q)
+	opts.Hub = &Hub{Identity: iothub.Identity{HostName: h.HostName(), DeviceID: "edge-1", ModuleID: "factorybridge"},
+		Host: "localhost", Port: h.WSPort(), WebSocket: true, CAFile: h.CAFile(), Signer: s, Output: "opc data"}
+	runPublisher(t, hubConfig(), opts)
+	waitHubAcked(t, q, last, 30*time.Second)
+	msgs, raw := rec.messages()
+	checkDelivery(t, msgs, withSeqs(want), uint64(len(want)))
+	if raw[0].ModuleID != "factorybridge" || raw[0].Properties["$.on"] != "opc data" {
+		t.Errorf("module message %s/%s properties %v", raw[0].DeviceID, raw[0].ModuleID, raw[0].Properties)
+	}
+}
+
+func TestHubX509Device(t *testing.T) {
+	h, rec := startHub(t, hubsim.Options{})
+	cert := h.AddX509Device("x509-dev")
+	q := newMemQueue()
+	last := q.append(testReadings(testNodes(3), 100)...)
+	opts := testOptions(t, q)
+	opts.Hub = &Hub{Identity: iothub.Identity{HostName: h.HostName(), DeviceID: "x509-dev"},
+		Host: "localhost", Port: h.Port(), CAFile: h.CAFile(), CertFile: cert.CertFile, KeyFile: cert.KeyFile}
+	runPublisher(t, hubConfig(), opts)
+	waitHubAcked(t, q, last, 30*time.Second)
+	if _, raw := rec.messages(); len(raw) == 0 || raw[0].DeviceID != "x509-dev" {
+		t.Errorf("no message from the X.509 device")
+	}
+}
+
+// TestHubUnverifiedGatewayRefused connects to the gateway without its CA:
+// the bridge must refuse the TLS handshake and keep everything buffered.
+func TestHubUnverifiedGatewayRefused(t *testing.T) {
+	h, rec := startHub(t, hubsim.Options{})
+	q := newMemQueue()
+	q.append(testReadings(testNodes(3), 50)...)
+	log, logs := captureLogger()
+	opts := testOptions(t, q)
+	opts.Logger = log
+	opts.Hub = deviceHub(t, h, "gw-dev")
+	opts.Hub.CAFile = ""
+	runPublisher(t, hubConfig(), opts)
+	waitFor(t, 10*time.Second, "a certificate error in the log", func() bool {
+		return strings.Contains(logs.String(), "certificate signed by unknown authority")
+	})
+	if _, raw := rec.messages(); len(raw) > 0 || q.ackCount() > 0 {
+		t.Errorf("%d messages reached an unverified gateway, %d acks", len(raw), q.ackCount())
+	}
+}
+
+// TestHubBadKeyRefused shows a wrong key is refused by the hub, retried
+// with backoff, and never logged.
+func TestHubBadKeyRefused(t *testing.T) {
+	h, _ := startHub(t, hubsim.Options{})
+	q := newMemQueue()
+	q.append(testReadings(testNodes(3), 50)...)
+	log, logs := captureLogger()
+	opts := testOptions(t, q)
+	opts.Logger = log
+	opts.Hub = deviceHub(t, h, "dev")
+	wrong := "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+	opts.Hub.Signer, _ = iothub.NewKeySigner(wrong)
+	runPublisher(t, hubConfig(), opts)
+	waitFor(t, 10*time.Second, "three refusals", func() bool { return len(h.Refusals()) >= 3 })
+	for _, r := range h.Refusals() {
+		if r.Reason != hubsim.ReasonBadSignature {
+			t.Errorf("refusal %+v, want a bad signature", r)
+		}
+	}
+	if strings.Contains(logs.String(), wrong) || strings.Contains(logs.String(), "sig=") {
+		t.Errorf("the key or a token was logged:\n%s", logs.String())
+	}
+	if q.ackCount() > 0 {
+		t.Error("readings acknowledged without a connection")
+	}
+}
+
+// TestHubExpiredTokenRefused: a ready-made token cannot be renewed; once
+// expired the hub refuses it and nothing is acknowledged.
+func TestHubExpiredTokenRefused(t *testing.T) {
+	h, _ := startHub(t, hubsim.Options{})
+	hub := deviceHub(t, h, "tok")
+	tok, err := iothub.Token(context.Background(), hub.Signer, hub.Identity.ResourceURI(), time.Now().Add(-time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub.Signer, hub.Token = nil, tok
+	q := newMemQueue()
+	q.append(testReadings(testNodes(3), 10)...)
+	opts := testOptions(t, q)
+	opts.Hub = hub
+	runPublisher(t, hubConfig(), opts)
+	waitFor(t, 10*time.Second, "a refusal", func() bool { return len(h.Refusals()) > 0 })
+	if r := h.Refusals()[0]; r.Reason != hubsim.ReasonTokenExpired {
+		t.Errorf("refusal %+v, want token expired", r)
+	}
+	if q.ackCount() > 0 {
+		t.Error("readings acknowledged with an expired token")
+	}
+}
+
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// decodeJSON unmarshals a method answer or fails the test.
+func decodeJSON(t testing.TB, b []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("answer %q: %v", b, err)
+	}
+	return m
+}
