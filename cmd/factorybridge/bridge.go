@@ -29,10 +29,13 @@ type bridge struct {
 	pub          *publisher.Publisher
 	oee          *oeeRunner // nil when no line computes OEE (oee.go)
 	drainTimeout time.Duration
+	// setLogLevel changes the log level at run time (the IoT Hub twin's
+	// desired logLevel).
+	setLogLevel func(string) error
 }
 
 // newBridge opens the buffer and builds the components; nothing connects yet.
-func newBridge(cfg *config.Config, log *slog.Logger) (*bridge, error) {
+func newBridge(cfg *config.Config, log *slog.Logger, setLogLevel func(string) error) (*bridge, error) {
 	buf, err := buffer.Open(buffer.Options{
 		Path:              cfg.Buffer.Path,
 		MaxBytes:          cfg.Buffer.MaxBytes,
@@ -43,7 +46,7 @@ func newBridge(cfg *config.Config, log *slog.Logger) (*bridge, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &bridge{log: log, buf: buf, drainTimeout: defaultDrainTimeout}
+	b := &bridge{log: log, buf: buf, drainTimeout: defaultDrainTimeout, setLogLevel: setLogLevel}
 	if err := b.build(cfg); err != nil {
 		buf.Close()
 		return nil, err
@@ -68,9 +71,15 @@ func (b *bridge) build(cfg *config.Config) error {
 		}
 		b.clients = append(b.clients, c)
 	}
-	pub, err := publisher.New(cfg.MQTT, publisher.Options{
-		BridgeID: cfg.Bridge.ID, Queue: b.buf, Logger: b.log.With("component", "mqtt"),
-	})
+	opts := publisher.Options{BridgeID: cfg.Bridge.ID, Queue: b.buf, Logger: b.log.With("component", "mqtt")}
+	if cfg.IoTHub != nil {
+		hub, err := b.hub(cfg)
+		if err != nil {
+			return err
+		}
+		opts.Hub, opts.Logger = hub, b.log.With("component", "iothub")
+	}
+	pub, err := publisher.New(cfg.MQTT, opts)
 	if err != nil {
 		return fmt.Errorf("mqtt: %w", err)
 	}

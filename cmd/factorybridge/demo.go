@@ -49,7 +49,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer broker.Close()
 	cfg := demo.Config(srv.Endpoint, broker.URL, dir)
-	b, err := newBridge(cfg, log)
+	b, err := newBridge(cfg, log, lf.setLevel)
 	if err != nil {
 		return err
 	}

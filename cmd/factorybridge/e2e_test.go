@@ -14,11 +14,10 @@ import (
 
 // startBridge runs "factorybridge run" in-process, with extra flags, until
 // the test stops it.
-func startBridge(t *testing.T, cfgPath string, extra ...string) (stop func() error, logs *bytes.Buffer) {
+func startBridge(t *testing.T, cfgPath string, extra ...string) (stop func() error, logs *lockedWriter) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	logs = &bytes.Buffer{}
-	lw := &lockedWriter{w: logs}
+	lw := &lockedWriter{w: &bytes.Buffer{}}
 	done := make(chan error, 1)
 	args := append([]string{"run", "-config", cfgPath, "-status-interval", "1s"}, extra...)
 	go func() { done <- run(ctx, args, lw, lw) }()
@@ -29,7 +28,7 @@ func startBridge(t *testing.T, cfgPath string, extra ...string) (stop func() err
 		return err
 	}
 	t.Cleanup(func() { _ = stop() })
-	return stop, logs
+	return stop, lw
 }
 
 type lockedWriter struct {
@@ -41,6 +40,13 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// String returns what was written so far; safe while writes go on.
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.String()
 }
 
 // TestEveryReadingReachesTheBroker runs the whole path against the open62541

@@ -12,6 +12,8 @@ import (
 type logFlags struct {
 	format string
 	level  string
+	// levelVar is the handlers' level; the IoT Hub twin can change it.
+	levelVar slog.LevelVar
 }
 
 func (l *logFlags) register(fs *flag.FlagSet) {
@@ -24,7 +26,8 @@ func (l *logFlags) logger(w io.Writer) (*slog.Logger, error) {
 	if err := level.UnmarshalText([]byte(l.level)); err != nil {
 		return nil, fmt.Errorf("-log-level %q: want debug, info, warn or error", l.level)
 	}
-	opts := &slog.HandlerOptions{Level: level}
+	l.levelVar.Set(level)
+	opts := &slog.HandlerOptions{Level: &l.levelVar}
 	switch l.format {
 	case "text":
 		return slog.New(slog.NewTextHandler(w, opts)), nil
@@ -32,6 +35,16 @@ func (l *logFlags) logger(w io.Writer) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("-log-format %q: want text or json", l.format)
+}
+
+// setLevel changes the level of the logger made by logger.
+func (l *logFlags) setLevel(name string) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(name)); err != nil {
+		return fmt.Errorf("log level %q: want debug, info, warn or error", name)
+	}
+	l.levelVar.Set(level)
+	return nil
 }
 
 // routeStdLog sends what libraries print to the standard logger (gopcua

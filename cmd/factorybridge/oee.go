@@ -63,11 +63,15 @@ type oeeRunner struct {
 
 	mu     sync.Mutex
 	latest map[string]oee.Record // line → its latest rolling line record
+	// current holds the latest rolling record of every line and station
+	// (station "" for the line), bounded by the configuration.
+	current map[[2]string]oee.Record
 }
 
 // newOEERunner returns nil when no line of cfg computes OEE.
 func newOEERunner(cfg *config.Config, store oeeStore, log *slog.Logger) (*oeeRunner, error) {
-	r := &oeeRunner{log: log, cfg: cfg, store: store, now: time.Now, latest: map[string]oee.Record{}}
+	r := &oeeRunner{log: log, cfg: cfg, store: store, now: time.Now, latest: map[string]oee.Record{},
+		current: map[[2]string]oee.Record{}}
 	for _, l := range cfg.Lines {
 		for _, s := range l.Stations {
 			if l.OEE != nil && s.OEE != nil {
@@ -223,10 +227,33 @@ func (r *oeeRunner) noteLatest(recs []oee.Record) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, rec := range recs {
-		if rec.Kind == oee.KindRolling && rec.Station == "" {
+		if rec.Kind != oee.KindRolling {
+			continue
+		}
+		r.current[[2]string{rec.Line, rec.Station}] = rec
+		if rec.Station == "" {
 			r.latest[rec.Line] = rec
 		}
 	}
+}
+
+// Current returns the latest rolling record of every line and station that
+// has one, lines first, each in configuration order.
+func (r *oeeRunner) Current() []oee.Record {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []oee.Record
+	for _, line := range r.lines() {
+		if rec, ok := r.current[[2]string{line, ""}]; ok {
+			out = append(out, rec)
+		}
+	}
+	for _, s := range r.stations {
+		if rec, ok := r.current[s]; ok {
+			out = append(out, rec)
+		}
+	}
+	return out
 }
 
 // oeeEntries turns records into buffer entries of class OEE.

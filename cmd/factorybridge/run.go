@@ -36,7 +36,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	log.Info("starting", "version", version, "config", *path, "summary", cfg.Summary())
 	warnReadableSecrets(cfg, log)
-	b, err := newBridge(cfg, log)
+	b, err := newBridge(cfg, log, lf.setLevel)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"math"
+	"os"
+	"time"
+
+	"factorybridge/config"
+	"factorybridge/oee"
+	"factorybridge/publisher"
+)
+
+// hub builds the IoT Hub publisher settings from [iothub] and the
+// environment, and makes the bridge the hub's reporter.
+func (b *bridge) hub(cfg *config.Config) (*publisher.Hub, error) {
+	h, desc, err := publisher.HubFromConfig(*cfg.IoTHub, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	b.log.Info("iothub: identity", "identity", desc, "transport", cfg.IoTHub.Transport,
+		"token_lifetime", cfg.IoTHub.TokenLifetime.D())
+	h.Reporter = &hubReporter{b: b, names: serverNames(cfg), digest: configDigest(cfg.File), started: time.Now()}
+	h.SetLogLevel = b.setLogLevel
+	return &h, nil
+}
+
+func serverNames(cfg *config.Config) []string {
+	out := make([]string, len(cfg.Servers))
+	for i, s := range cfg.Servers {
+		out[i] = s.Name
+	}
+	return out
+}
+
+// configDigest identifies the configuration file's content in the twin, so
+// an operator sees which version a bridge runs; "" when there is no file.
+func configDigest(path string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:8])
+}
+
+// hubReporter answers GetStatus and GetOEE and fills the twin's reported
+// properties from the bridge's live state.
+type hubReporter struct {
+	b       *bridge
+	names   []string // server names, in client order
+	digest  string
+	started time.Time
+}
+
+type serverStatus struct {
+	Name        string    `json:"name"`
+	State       string    `json:"state"`
+	ItemsOK     int       `json:"itemsOk"`
+	ItemsFailed int       `json:"itemsFailed"`
+	Reconnects  uint64    `json:"reconnects"`
+	LastData    time.Time `json:"lastData,omitzero"`
+}
+
+type bufferStatus struct {
+	Depth      uint64  `json:"depth"`
+	Bytes      uint64  `json:"bytes"`
+	OldestAgeS float64 `json:"oldestAgeS"`
+	Dropped    uint64  `json:"dropped"`
+	LastSeq    uint64  `json:"lastSeq"`
+}
+
+type publishStatus struct {
+	Connected             bool      `json:"connected"`
+	LastPublish           time.Time `json:"lastPublish,omitzero"`
+	LastAck               time.Time `json:"lastAck,omitzero"`
+	ReadingsAcked         uint64    `json:"readingsAcked"`
+	Reconnects            uint64    `json:"reconnects"`
+	TokenRenewals         uint64    `json:"tokenRenewals"`
+	BillableUnitsLastHour uint64    `json:"billableUnitsLastHour"`
+}
+
+func (r *hubReporter) servers() []serverStatus {
+	out := make([]serverStatus, len(r.b.clients))
+	for i, c := range r.b.clients {
+		st := c.Stats()
+		out[i] = serverStatus{Name: r.names[i], State: st.State.String(), ItemsOK: st.ItemsOK,
+			ItemsFailed: st.ItemsFailed, Reconnects: st.Reconnects, LastData: st.LastData}
+	}
+	return out
+}
+
+func (r *hubReporter) buffer() bufferStatus {
+	st := r.b.buf.Stats()
+	return bufferStatus{Depth: st.Depth, Bytes: st.Bytes, OldestAgeS: st.OldestAge.Seconds(), Dropped: st.Dropped, LastSeq: st.LastSeq}
+}
+
+func (r *hubReporter) publish() publishStatus {
+	st := r.b.pub.Stats()
+	return publishStatus{Connected: st.Connected, LastPublish: st.LastPublish, LastAck: st.LastAck,
+		ReadingsAcked: st.ReadingsAcked, Reconnects: st.Reconnects, TokenRenewals: st.TokenRenewals,
+		BillableUnitsLastHour: st.BillableUnitsLastHour}
+}
+
+// Status is GetStatus's answer.
+func (r *hubReporter) Status() any {
+	return map[string]any{
+		"version": version, "configDigest": r.digest, "uptimeS": int64(time.Since(r.started).Seconds()),
+		"servers": r.servers(), "buffer": r.buffer(), "publish": r.publish(),
+	}
+}
+
+// OEE is GetOEE's answer: the latest rolling record of every line and station.
+func (r *hubReporter) OEE() (any, bool) {
+	if r.b.oee == nil {
+		return nil, false
+	}
+	recs := r.b.oee.Current()
+	if recs == nil {
+		recs = []oee.Record{}
+	}
+	return map[string]any{"configured": true, "records": recs}, true
+}
+
+// Reported are the twin's reported properties. Servers' states are a map
+// so the twin merges them per server.
+func (r *hubReporter) Reported() map[string]any {
+	states := map[string]string{}
+	for _, s := range r.servers() {
+		states[s.Name] = s.State
+	}
+	buf := r.buffer()
+	rep := map[string]any{
+		"version": version, "configDigest": r.digest, "servers": states,
+		"buffer": map[string]any{"depth": buf.Depth, "dropped": buf.Dropped},
+	}
+	if r.b.oee != nil {
+		rep["oee"] = r.oeeSummary()
+	}
+	return rep
+}
+
+// oeeSummary is each line's latest OEE figures, in percent.
+func (r *hubReporter) oeeSummary() map[string]any {
+	out := map[string]any{}
+	for _, line := range r.b.oee.lines() {
+		rec, ok := r.b.oee.Latest(line)
+		if !ok {
+			continue
+		}
+		out[line] = map[string]any{"oee": pct(rec.OEE), "availability": pct(rec.Availability),
+			"performance": pct(rec.Performance), "quality": pct(rec.Quality), "end": rec.End}
+	}
+	return out
+}
+
+// pct is a ratio in percent with one decimal, or nil when undefined.
+func pct(x oee.Ratio) any {
+	if !x.Defined {
+		return nil
+	}
+	return math.Round(1000*x.Value) / 10
+}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"factorybridge/internal/testenv"
+	"factorybridge/internal/testenv/consumer"
+	"factorybridge/internal/testenv/hubsim"
+)
+
+// TestIoTHubEndToEnd runs the bridge against the open62541 simulator and
+// the IoT Hub stand-in, as a device behind a gateway: every counter value
+// arrives once and in order, GetStatus and the twin show the server
+// connected, the twin's desired logLevel turns on debug logging, and the
+// device key never appears in the log.
+func TestIoTHubEndToEnd(t *testing.T) {
+	const nodes, want = 10, 300
+	sim := testenv.StartSimulator(t, testenv.SimOptions{LoadNodes: nodes, Rate: 100})
+	cons := consumer.New(consumer.Options{})
+	hub := hubsim.Start(t, hubsim.Options{OnMessage: telemetryTo(cons)})
+	key := hub.AddDevice("line-bridge")
+	csFile := filepath.Join(t.TempDir(), "iothub.cs")
+	cs := fmt.Sprintf("HostName=%s;DeviceId=line-bridge;GatewayHostName=localhost;SharedAccessKey=%s\n", hub.HostName(), key)
+	if err := os.WriteFile(csFile, []byte(cs), 0o644); err != nil { // world-readable: warned about
+		t.Fatal(err)
+	}
+	cfg := testenv.WriteLoadConfig(t, testenv.LoadConfig{Endpoint: sim.Endpoint, Nodes: nodes, IoTHub: fmt.Sprintf(
+		"connection_string_file = %q\nedge = \"off\"\nport = %d\nca_file = %q\nreport_interval = \"1s\"", csFile, hub.Port(), hub.CAFile())})
+	stop, logs := startBridge(t, cfg, "-log-format", "json")
+	names := make([]string, nodes)
+	for i := range names {
+		names[i] = testenv.LoadNodeName(i)
+	}
+	testenv.Wait(t, 60*time.Second, fmt.Sprintf("%d values of each of %d nodes", want, nodes), func() bool {
+		return cons.MinCount(names) >= want
+	})
+
+	status, body, err := hub.Invoke(context.Background(), "line-bridge", "", "GetStatus", nil, 10*time.Second)
+	var st struct {
+		Servers []struct{ Name, State string }
+		Buffer  struct{ Depth uint64 }
+		Publish struct{ Connected bool }
+	}
+	if err != nil || status != 200 || json.Unmarshal(body, &st) != nil || len(st.Servers) != 1 ||
+		st.Servers[0].State != "connected" || !st.Publish.Connected {
+		t.Errorf("GetStatus: %d %s %v", status, body, err)
+	}
+	testenv.Wait(t, 10*time.Second, "the twin to report the server connected", func() bool {
+		s, _ := hub.Reported("line-bridge", "")["servers"].(map[string]any)
+		return s["sim"] == "connected"
+	})
+	// The twin's desired logLevel: at "warn" a method call's INFO line is
+	// no longer written, at "info" again. The call returns after its line
+	// would have been written, so each check is decided when it returns.
+	for _, tc := range []struct {
+		level  string
+		logged bool
+	}{{"warn", false}, {"info", true}} {
+		hub.SetDesired("line-bridge", "", map[string]any{"logLevel": tc.level})
+		testenv.Wait(t, 10*time.Second, "the log level set to "+tc.level, func() bool {
+			out := logs.String()
+			i := strings.LastIndex(out, `"msg":"iothub: log level set from the twin"`)
+			return i >= 0 && strings.Contains(out[i:], `"log_level":"`+tc.level+`"`)
+		})
+		mark := len(logs.String())
+		if status, _, err := hub.Invoke(context.Background(), "line-bridge", "", "GetOEE", nil, 10*time.Second); status != 200 || err != nil {
+			t.Fatalf("GetOEE: %d %v", status, err)
+		}
+		if got := strings.Contains(logs.String()[mark:], "iothub: direct method"); got != tc.logged {
+			t.Errorf("at log level %s the method call was logged: %v, want %v", tc.level, got, tc.logged)
+		}
+	}
+
+	if err := stop(); err != nil {
+		t.Fatalf("bridge exited with %v\n%s", err, logs.String())
+	}
+	a := cons.Analyze(names, nil)
+	if n, errs := cons.Errors(); n > 0 || a.Lost > 0 || a.Dups > 0 || a.Reorders > 0 || len(a.Missing) > 0 || a.Err != nil {
+		t.Fatalf("want every value once and in order: %v (errors %v)", a, errs)
+	}
+	out := logs.String()
+	if strings.Contains(out, key) || strings.Contains(out, "sig=") {
+		t.Errorf("the device key or a token is in the log")
+	}
+	if !strings.Contains(out, `"setting":"iothub.connection_string_file"`) {
+		t.Errorf("the world-readable connection string file was not warned about")
+	}
+	if c := hub.Closes(); len(c) > 0 {
+		t.Errorf("the hub closed connections: %+v", c)
+	}
+	t.Log(a)
+}
+
+// TestIoTHubEdgeModuleEndToEnd runs the bridge as an IoT Edge module: no
+// connection string, the identity from the IOTEDGE_* variables, tokens
+// signed by the workload API and edgeHub trusted through its trust bundle.
+func TestIoTHubEdgeModuleEndToEnd(t *testing.T) {
+	sim := testenv.StartSimulator(t, testenv.SimOptions{LoadNodes: 2, Rate: 50})
+	cons := consumer.New(consumer.Options{})
+	hub := hubsim.Start(t, hubsim.Options{OnMessage: telemetryTo(cons)})
+	w := hubsim.StartWorkload(t, hubsim.WorkloadOptions{Hub: hub})
+	for k, v := range w.Env("edge-device", "factorybridge") {
+		t.Setenv(k, v)
+	}
+	cfg := testenv.WriteLoadConfig(t, testenv.LoadConfig{Endpoint: sim.Endpoint, Nodes: 2,
+		IoTHub: fmt.Sprintf("edge = \"on\"\nport = %d", hub.Port())})
+	stop, logs := startBridge(t, cfg)
+	testenv.Wait(t, 60*time.Second, "readings through edgeHub", func() bool {
+		return cons.MinCount([]string{testenv.LoadNodeName(0), testenv.LoadNodeName(1)}) >= 50
+	})
+	if err := stop(); err != nil {
+		t.Fatalf("bridge exited with %v\n%s", err, logs.String())
+	}
+	if w.SignCalls() == 0 || !strings.Contains(logs.String(), "IoT Edge module edge-device/factorybridge") {
+		t.Errorf("module mode not used: %d signatures\n%s", w.SignCalls(), logs.String())
+	}
+	for _, m := range hub.Messages() {
+		if m.DeviceID != "edge-device" || m.ModuleID != "factorybridge" || m.Properties["$.on"] != "telemetry" {
+			t.Fatalf("message from %s/%s to output %q, want edge-device/factorybridge to telemetry", m.DeviceID, m.ModuleID, m.Properties["$.on"])
+		}
+	}
+}
+
+// telemetryTo feeds the readings messages the hub receives to cons.
+func telemetryTo(cons *consumer.Consumer) func(hubsim.Message) {
+	return func(m hubsim.Message) {
+		if m.Properties["type"] == "telemetry" {
+			cons.Record(m.Payload)
+		}
+	}
+}
