@@ -2,6 +2,7 @@ package oee_test
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -55,11 +56,14 @@ oee = { preset = "connected-factory", ideal_cycle_time = "1s", roles = { state =
 
 // TestExampleConfigs builds an engine from every file in configs/.
 func TestExampleConfigs(t *testing.T) {
-	t.Setenv("PLC2_PASSWORD", "x")
-	t.Setenv("MQTT_PASSWORD", "x")
+	anyVar := func(string) (string, bool) { return "x", true } // every password and connection string
 	files, _ := filepath.Glob("../configs/*.toml")
 	for _, f := range files {
-		c, err := config.Load(f)
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := config.Parse(f, data, anyVar)
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}

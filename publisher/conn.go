@@ -212,14 +212,24 @@ type linkState struct {
 	since    time.Time // when the outage started
 	attempts int       // connection attempts since it started
 	renewing bool      // the last connection ended for a token renewal
+	reason   string    // the error last logged in this outage
 }
 
+// failed logs an outage when it starts, and again only when the reason
+// changes (a lost connection whose reconnects are then refused), so that the
+// log says why the bridge cannot connect without a line per attempt.
 func (p *Publisher) failed(st *linkState, err error) {
 	if st.down {
+		if err.Error() != st.reason {
+			st.reason = err.Error()
+			p.log.Warn("mqtt still not connected; the reason changed", "broker", p.broker.Redacted(),
+				"attempt", st.attempts, "error", err)
+			return
+		}
 		p.log.Debug("mqtt connect attempt failed", "broker", p.broker.Redacted(), "attempt", st.attempts, "error", err)
 		return
 	}
-	st.down, st.since, st.renewing = true, time.Now(), false
+	st.down, st.since, st.renewing, st.reason = true, time.Now(), false, err.Error()
 	msg := "mqtt connection lost; reconnecting"
 	if !st.everUp {
 		msg = "mqtt connect failed; retrying"

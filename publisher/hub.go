@@ -224,6 +224,10 @@ func (d *hubDialect) password(ctx context.Context, now time.Time) (string, time.
 		}
 		return tok, now.Add(time.Duration(renewFraction * float64(d.TokenLifetime))), nil
 	case d.Token != "":
+		if se, ok := iothub.TokenExpiry(d.Token); ok && !now.Before(se) {
+			return "", time.Time{}, fmt.Errorf("the SharedAccessSignature of the connection string expired at %s; "+
+				"put a new one there, or a SharedAccessKey so that the bridge mints its own", se.UTC().Format(time.RFC3339))
+		}
 		return d.Token, time.Time{}, nil
 	}
 	return "", time.Time{}, nil

@@ -43,6 +43,17 @@ func TestTokenVector(t *testing.T) {
 	}
 }
 
+func TestTokenExpiry(t *testing.T) {
+	s, _ := NewKeySigner(vectorKey)
+	tok, _ := Token(context.Background(), s, "h/devices/d", time.Unix(vectorExpiry, 0))
+	if se, ok := TokenExpiry(tok); !ok || se.Unix() != vectorExpiry {
+		t.Errorf("TokenExpiry = %v, %v", se, ok)
+	}
+	if _, ok := TokenExpiry("SharedAccessSignature sr=a&sig=b"); ok {
+		t.Error("expiry found in a token without se")
+	}
+}
+
 func TestIdentityNames(t *testing.T) {
 	for _, tc := range []struct {
 		name                              string

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -39,6 +40,19 @@ func (s *KeySigner) Sign(_ context.Context, data []byte) ([]byte, error) {
 // resource URI, a newline, and the expiry in Unix seconds.
 func StringToSign(resourceURI string, expiry time.Time) string {
 	return Escape(resourceURI) + "\n" + strconv.FormatInt(expiry.Unix(), 10)
+}
+
+// TokenExpiry returns a SAS token's expiry (its se field); ok is false
+// when the token has none that parses.
+func TokenExpiry(token string) (time.Time, bool) {
+	_, fields, _ := strings.Cut(token, " ")
+	for f := range strings.SplitSeq(fields, "&") {
+		if v, ok := strings.CutPrefix(f, "se="); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			return time.Unix(n, 0), err == nil
+		}
+	}
+	return time.Time{}, false
 }
 
 // Token mints a SAS token for resourceURI valid until expiry. It carries no
