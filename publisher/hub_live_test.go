@@ -11,6 +11,7 @@ import (
 
 	"factorybridge"
 	"factorybridge/config"
+	"factorybridge/internal/testenv"
 	"factorybridge/internal/testenv/hubsim"
 	"factorybridge/publisher/iothub"
 )
@@ -164,7 +165,7 @@ func TestHubMethodsAndTwin(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("desired logLevel not applied after connecting")
 	}
-	waitFor(t, 5*time.Second, "the ignored property logged", func() bool {
+	testenv.Wait(t, 5*time.Second, "the ignored property logged", func() bool {
 		return strings.Contains(logs.String(), "desired properties ignored") && strings.Contains(logs.String(), "sampling")
 	})
 	h.SetDesired("ctl", "", map[string]any{"logLevel": "info"})
@@ -178,7 +179,7 @@ func TestHubMethodsAndTwin(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	waitFor(t, 10*time.Second, "the backlog to start draining", func() bool { return q.ackCount() > 0 })
+	testenv.Wait(t, 10*time.Second, "the backlog to start draining", func() bool { return q.ackCount() > 0 })
 	for _, tc := range []struct {
 		method     string
 		wantStatus int
@@ -200,14 +201,14 @@ func TestHubMethodsAndTwin(t *testing.T) {
 	}
 
 	rep.depth.Store(42)
-	waitFor(t, 5*time.Second, "reported depth 42", func() bool {
+	testenv.Wait(t, 5*time.Second, "reported depth 42", func() bool {
 		b, _ := h.Reported("ctl", "")["buffer"].(map[string]any)
 		return b != nil && b["depth"] == float64(42)
 	})
 	if h.Reported("ctl", "")["version"] != "test" {
 		t.Errorf("reported %v", h.Reported("ctl", ""))
 	}
-	waitFor(t, 5*time.Second, "a status message with depth 42", func() bool {
+	testenv.Wait(t, 5*time.Second, "a status message with depth 42", func() bool {
 		for _, m := range rec.statuses() {
 			if strings.Contains(string(m.Payload), `"status":{"depth":42}`) && m.Properties["bridge"] == "bridge-1" {
 				return true

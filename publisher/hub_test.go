@@ -2,7 +2,6 @@ package publisher
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +9,7 @@ import (
 
 	"factorybridge"
 	"factorybridge/config"
+	"factorybridge/internal/testenv"
 	"factorybridge/internal/testenv/hubsim"
 	"factorybridge/publisher/iothub"
 )
@@ -189,7 +189,7 @@ func TestHubUnverifiedGatewayRefused(t *testing.T) {
 	opts.Hub = deviceHub(t, h, "gw-dev")
 	opts.Hub.CAFile = ""
 	runPublisher(t, hubConfig(), opts)
-	waitFor(t, 10*time.Second, "a certificate error in the log", func() bool {
+	testenv.Wait(t, 10*time.Second, "a certificate error in the log", func() bool {
 		return strings.Contains(logs.String(), "certificate signed by unknown authority")
 	})
 	if _, raw := rec.messages(); len(raw) > 0 || q.ackCount() > 0 {
@@ -210,7 +210,7 @@ func TestHubBadKeyRefused(t *testing.T) {
 	wrong := "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 	opts.Hub.Signer, _ = iothub.NewKeySigner(wrong)
 	runPublisher(t, hubConfig(), opts)
-	waitFor(t, 10*time.Second, "three refusals", func() bool { return len(h.Refusals()) >= 3 })
+	testenv.Wait(t, 10*time.Second, "three refusals", func() bool { return len(h.Refusals()) >= 3 })
 	for _, r := range h.Refusals() {
 		if r.Reason != hubsim.ReasonBadSignature {
 			t.Errorf("refusal %+v, want a bad signature", r)
@@ -241,7 +241,7 @@ func TestHubExpiredTokenRefused(t *testing.T) {
 	opts.Logger = log
 	opts.Hub = hub
 	runPublisher(t, hubConfig(), opts)
-	waitFor(t, 10*time.Second, "the expiry in the log", func() bool {
+	testenv.Wait(t, 10*time.Second, "the expiry in the log", func() bool {
 		return strings.Contains(logs.String(), "SharedAccessSignature of the connection string expired at")
 	})
 	if len(h.Refusals()) > 0 || q.ackCount() > 0 {
@@ -258,30 +258,9 @@ func TestHubExpiredTokenRefused(t *testing.T) {
 	opts2 := testOptions(t, newMemQueue())
 	opts2.Logger, opts2.Hub = log2, hub2
 	runPublisher(t, hubConfig(), opts2)
-	waitFor(t, 10*time.Second, "the hub to close at expiry and the bridge to say why", func() bool {
+	testenv.Wait(t, 10*time.Second, "the hub to close at expiry and the bridge to say why", func() bool {
 		closes := h2.Closes()
 		return len(closes) > 0 && closes[0].Reason == hubsim.ReasonTokenExpired &&
 			strings.Contains(logs2.String(), "expired at")
 	})
-}
-
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// decodeJSON unmarshals a method answer or fails the test.
-func decodeJSON(t testing.TB, b []byte) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("answer %q: %v", b, err)
-	}
-	return m
 }

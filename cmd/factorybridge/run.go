@@ -10,8 +10,10 @@ import (
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", "-config FILE [flags]",
 		"Runs the bridge: subscribes to the OPC UA nodes of FILE, commits every reading to\n"+
-			"the buffer, and publishes them to the MQTT broker. SIGINT or SIGTERM stop reading,\n"+
-			"commit what is in flight, publish for a bounded time and close the buffer.", stderr)
+			"the buffer, and publishes them to the MQTT broker, or to Azure IoT Hub with an\n"+
+			"[iothub] table (as an IoT Edge module when the IOTEDGE_* variables are set).\n"+
+			"SIGINT or SIGTERM stop reading, commit what is in flight, publish for a bounded\n"+
+			"time and close the buffer.", stderr)
 	path := fs.String("config", "", "config file (required; see configs/ for examples)")
 	every := fs.Duration("status-interval", 30*time.Second, "how often to log a status line (0 = never)")
 	debugAddr := fs.String("debug-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (default off)")
