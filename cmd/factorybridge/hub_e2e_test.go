@@ -136,3 +136,56 @@ func telemetryTo(cons *consumer.Consumer) func(hubsim.Message) {
 		}
 	}
 }
+
+// TestIoTHubOEE runs the Connected Factory line with OEE against the hub
+// stand-in: OEE records arrive as messages of type "oee" for the line,
+// GetOEE answers with the line's and every station's latest record, and the
+// twin reports the line's OEE.
+func TestIoTHubOEE(t *testing.T) {
+	sim := testenv.StartSimulator(t, testenv.SimOptions{Speed: oeeSpeed, Seed: 3})
+	hub := hubsim.Start(t, hubsim.Options{})
+	key := hub.AddDevice("oee-dev")
+	t.Setenv("FB_TEST_HUB_OEE_CS", fmt.Sprintf("HostName=%s;DeviceId=oee-dev;GatewayHostName=localhost;SharedAccessKey=%s", hub.HostName(), key))
+	const placeholder = "tcp://127.0.0.1:1"
+	path := writeOEEConfig(t, sim.Endpoint, placeholder)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hubTable := fmt.Sprintf("[iothub]\nconnection_string_env = \"FB_TEST_HUB_OEE_CS\"\nedge = \"off\"\nport = %d\nca_file = %q\nreport_interval = \"1s\"\n\n[mqtt]\n", hub.Port(), hub.CAFile())
+	data = []byte(strings.Replace(string(data), "[mqtt]\nbroker = \""+placeholder+"\"\n", hubTable, 1))
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stop, logs := startBridge(t, path)
+	testenv.Wait(t, 60*time.Second, "OEE messages at the hub", func() bool {
+		for _, m := range hub.Messages() {
+			if m.Properties["type"] == "oee" && m.Properties["line"] == "line1" {
+				return true
+			}
+		}
+		return false
+	})
+	var answer struct {
+		Configured bool
+		Records    []struct{ Line, Station, Kind string }
+	}
+	testenv.Wait(t, 30*time.Second, "GetOEE to hold the line and its three stations", func() bool {
+		status, body, err := hub.Invoke(context.Background(), "oee-dev", "", "GetOEE", nil, 5*time.Second)
+		if err != nil || status != 200 || json.Unmarshal(body, &answer) != nil {
+			t.Fatalf("GetOEE: %d %s %v", status, body, err)
+		}
+		return answer.Configured && len(answer.Records) == 1+len(oeeStations)
+	})
+	if r := answer.Records[0]; r.Line != "line1" || r.Station != "" {
+		t.Errorf("first record %+v, want the line's", r)
+	}
+	testenv.Wait(t, 10*time.Second, "the twin to report line1's OEE", func() bool {
+		o, _ := hub.Reported("oee-dev", "")["oee"].(map[string]any)
+		_, ok := o["line1"].(map[string]any)
+		return ok
+	})
+	if err := stop(); err != nil {
+		t.Fatalf("bridge exited with %v\n%s", err, logs.String())
+	}
+}
