@@ -118,6 +118,7 @@ func (v checker) mqttUnderHub(m MQTT) {
 	if m.QoS != nil && *m.QoS != 1 {
 		v.r.add("mqtt.qos", "%d with [iothub]: every message is sent at QoS 1 so that nothing is deleted before the hub has it (valid: 1)", *m.QoS)
 	}
+	v.atLeast("mqtt.max_message_bytes", m.MaxMessageBytes, minMessageBytes, "1024 (1 KiB) or more")
 	if m.MaxMessageBytes > DefaultIoTHubMaxPayload {
 		v.r.add("mqtt.max_message_bytes", "%d is over IoT Hub's limit with [iothub] (valid: %d to %d: 256 KB less 1 KiB for properties)",
 			m.MaxMessageBytes, minMessageBytes, DefaultIoTHubMaxPayload)

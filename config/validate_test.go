@@ -148,6 +148,9 @@ func TestValidate(t *testing.T) {
 		{"topic wildcard", func(c *Config) { c.MQTT.Topic = "a/#" }, "mqtt.topic", "wildcard"},
 		{"topic all placeholders", func(c *Config) { c.MQTT.Topic = "{bridge}/{server}/{line}/{station}" }, "", ""},
 		{"max message bytes", func(c *Config) { c.MQTT.MaxMessageBytes = 1023 }, "mqtt.max_message_bytes", "1 KiB"},
+		{"iothub", toHub, "", ""},
+		{"iothub max message bytes low", func(c *Config) { toHub(c); c.MQTT.MaxMessageBytes = 1023 }, "mqtt.max_message_bytes", "1 KiB"},
+		{"iothub max message bytes high", func(c *Config) { toHub(c); c.MQTT.MaxMessageBytes = 256 << 10 }, "mqtt.max_message_bytes", "IoT Hub's limit"},
 		{"max message bytes high", func(c *Config) { c.MQTT.MaxMessageBytes = 256<<20 + 1 }, "mqtt.max_message_bytes", "256 MiB"},
 		{"max inflight", func(c *Config) { c.MQTT.MaxInflight = 65536 }, "mqtt.max_inflight", "(valid: 1–65535)"},
 		{"encoding", func(c *Config) { c.MQTT.Encoding = "json" }, "mqtt.encoding", "(valid: compact, flat)"},
@@ -236,4 +239,12 @@ func TestPKIDirDefault(t *testing.T) {
 	if got, want := c.Bridge.PKIDir, "/srv/fb/pki"; got != want {
 		t.Errorf("pki_dir %q, want %q", got, want)
 	}
+}
+
+// toHub turns a valid plain-broker configuration into a valid [iothub] one.
+func toHub(c *Config) {
+	c.IoTHub = &IoTHub{ConnectionStringEnv: "HUB_CS"}
+	c.IoTHub.applyDefaults()
+	c.MQTT.Broker, c.MQTT.ClientID, c.MQTT.Topic, c.MQTT.OEETopic = "", "", "", ""
+	c.MQTT.MaxMessageBytes = DefaultIoTHubMaxPayload
 }

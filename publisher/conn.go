@@ -59,13 +59,9 @@ func (p *Publisher) tlsConfig() (*tls.Config, error) {
 	}
 	c := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: p.cfg.InsecureSkipVerify}
 	if p.cfg.CAFile != "" {
-		pem, err := os.ReadFile(p.cfg.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("read mqtt.ca_file: %w", err)
-		}
 		c.RootCAs = x509.NewCertPool()
-		if !c.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("read mqtt.ca_file %s: no PEM certificates", p.cfg.CAFile)
+		if err := appendPEMFile(c.RootCAs, p.cfg.CAFile, "mqtt.ca_file"); err != nil {
+			return nil, err
 		}
 	}
 	if p.cfg.CertFile != "" {
@@ -76,6 +72,19 @@ func (p *Publisher) tlsConfig() (*tls.Config, error) {
 		c.Certificates = []tls.Certificate{cert}
 	}
 	return c, nil
+}
+
+// appendPEMFile adds the PEM certificates of the file at path (the setting
+// named in errors) to pool.
+func appendPEMFile(pool *x509.CertPool, path, setting string) error {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", setting, err)
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return fmt.Errorf("read %s %s: no PEM certificates", setting, path)
+	}
+	return nil
 }
 
 // link is one broker connection and the signal of its loss.
@@ -120,7 +129,6 @@ func (p *Publisher) clientOptions(cr credentials, lost chan error) *mqtt.ClientO
 		AddBroker(p.broker.String()).
 		SetClientID(p.clientID).
 		SetProtocolVersion(4). // 3.1.1 only: paho would retry a refused CONNECT as 3.1
-
 		SetCleanSession(true).
 		SetAutoReconnect(false).
 		SetConnectRetry(false).

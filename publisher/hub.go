@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"strconv"
 	"time"
 
@@ -63,7 +62,7 @@ type Hub struct {
 	// patches. Default config.DefaultIoTHubReport.
 	ReportInterval time.Duration
 	// Reporter answers direct methods and fills the twin's reported
-	// properties; nil answers GetStatus with the publisher's own state.
+	// properties; nil reports the publisher's own counters and no OEE.
 	Reporter Reporter
 	// SetLogLevel applies the twin's desired logLevel; nil ignores it.
 	SetLogLevel func(level string) error
@@ -75,8 +74,8 @@ type Reporter interface {
 	Status() any
 	// OEE is GetOEE's answer; ok is false when no line computes OEE.
 	OEE() (v any, ok bool)
-	// Reported are the twin's reported properties, marshalled as JSON.
-	Reported() map[string]any
+	// Reported are the twin's reported properties, marshalled as a JSON object.
+	Reported() any
 }
 
 // hubDialect is a Hub with its defaults applied and its parts prepared.
@@ -172,12 +171,8 @@ func (d *hubDialect) load() error {
 		roots = x509.NewCertPool()
 	}
 	if d.CAFile != "" {
-		pem, err := os.ReadFile(d.CAFile)
-		if err != nil {
-			return fmt.Errorf("read iothub.ca_file: %w", err)
-		}
-		if !roots.AppendCertsFromPEM(pem) {
-			return fmt.Errorf("read iothub.ca_file %s: no PEM certificates", d.CAFile)
+		if err := appendPEMFile(roots, d.CAFile, "iothub.ca_file"); err != nil {
+			return err
 		}
 	}
 	d.roots = roots

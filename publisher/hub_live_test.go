@@ -127,7 +127,7 @@ func (r *statusReporter) Status() any { return map[string]any{"depth": r.depth.L
 func (r *statusReporter) OEE() (any, bool) {
 	return nil, false
 }
-func (r *statusReporter) Reported() map[string]any {
+func (r *statusReporter) Reported() any {
 	return map[string]any{"version": "test", "buffer": map[string]any{"depth": r.depth.Load()}}
 }
 

@@ -149,15 +149,10 @@ func (c *hubControl) callMethod(name string) (int, any) {
 	r := c.p.hub.Reporter
 	switch name {
 	case "GetStatus":
-		if r == nil {
-			return 200, c.p.Stats()
-		}
 		return 200, r.Status()
 	case "GetOEE":
-		if r != nil {
-			if v, ok := r.OEE(); ok {
-				return 200, v
-			}
+		if v, ok := r.OEE(); ok {
+			return 200, v
 		}
 		return 200, map[string]any{"configured": false,
 			"message": "no line computes OEE: map stations' nodes in [lines.stations.oee] and set [lines.oee]"}
@@ -240,11 +235,7 @@ func (c *hubControl) setLogLevel(v json.RawMessage) {
 
 // report patches the twin's reported properties when they changed.
 func (c *hubControl) report() {
-	var props any = c.p.Stats()
-	if r := c.p.hub.Reporter; r != nil {
-		props = r.Reported()
-	}
-	doc, err := json.Marshal(props)
+	doc, err := json.Marshal(c.p.hub.Reporter.Reported())
 	if err != nil {
 		c.p.log.Warn("iothub: reported properties not sent", "error", err)
 		return
@@ -263,15 +254,19 @@ func (c *hubControl) report() {
 // without querying twins. It is not buffered: a status is only news when
 // it is current.
 func (c *hubControl) sendStatus() {
-	var st any = c.p.Stats()
-	if r := c.p.hub.Reporter; r != nil {
-		st = r.Status()
-	}
 	body, err := json.Marshal(map[string]any{"type": "status", "bridge": c.p.hub.bridgeID,
-		"time": time.Now().UTC().Format(time.RFC3339Nano), "status": st})
+		"time": time.Now().UTC().Format(time.RFC3339Nano), "status": c.p.hub.Reporter.Status()})
 	if err != nil || len(body) > c.p.cfg.MaxMessageBytes {
 		c.p.log.Warn("iothub: status message not sent", "error", err, "bytes", len(body))
 		return
 	}
 	c.client.Publish(c.p.hub.statusTopic+"&$.mid="+iothub.Escape(c.p.hub.bridgeID)+"-status-"+c.nextRID(), 1, false, body)
 }
+
+// statsReporter is the Reporter of a Hub that sets none: the publisher's
+// own counters, and no OEE.
+type statsReporter struct{ p *Publisher }
+
+func (r statsReporter) Status() any      { return r.p.Stats() }
+func (r statsReporter) OEE() (any, bool) { return nil, false }
+func (r statsReporter) Reported() any    { return r.p.Stats() }

@@ -167,6 +167,9 @@ func (p *Publisher) setHub(h Hub, bridgeID string) error {
 	case p.cfg.MaxMessageBytes > config.DefaultIoTHubMaxPayload:
 		return fmt.Errorf("iothub: mqtt.max_message_bytes = %d is over the hub's limit (at most %d)", p.cfg.MaxMessageBytes, config.DefaultIoTHubMaxPayload)
 	}
+	if d.Reporter == nil {
+		d.Reporter = statsReporter{p}
+	}
 	p.hub, p.broker, p.clientID = d, d.brokerURL(), d.Identity.ClientID()
 	p.topics, p.oeeTopics = d.topics()
 	if d.MaxMessagesPerSecond > 0 {

@@ -10,14 +10,16 @@ import (
 // maxRejectingNodes bounds the set of nodes in a rejection episode.
 const maxRejectingNodes = 1024
 
-// canSend reports whether a message may be sent now: the in-flight window
-// has room, no token renewal is waiting for the window to empty, and the
-// send-rate cap allows it.
+// canSend reports whether a message may be sent now: the window is open
+// and the send-rate cap allows it.
 func (s *session) canSend() bool {
-	if len(s.inflight) >= s.p.cfg.MaxInflight || s.renewing {
-		return false
-	}
-	return s.p.limiter == nil || s.p.limiter.ready(time.Now())
+	return !s.windowShut() && (s.p.limiter == nil || s.p.limiter.ready(time.Now()))
+}
+
+// windowShut reports that no message may be sent before an acknowledgement:
+// the in-flight window is full, or a token renewal waits for it to empty.
+func (s *session) windowShut() bool {
+	return len(s.inflight) >= s.p.cfg.MaxInflight || s.renewing
 }
 
 // pack places pending readings into builders until they are all placed or

@@ -150,7 +150,7 @@ func (s *session) renewalC() <-chan time.Time {
 // rateTimer returns a channel that fires when the send-rate cap allows the
 // next message, or nil when nothing waits for it.
 func (s *session) rateTimer() <-chan time.Time {
-	if s.rate == nil || s.renewing || len(s.inflight) >= s.p.cfg.MaxInflight ||
+	if s.rate == nil || s.windowShut() ||
 		s.next >= len(s.pending) && s.p.packer.oldest() == nil {
 		return nil
 	}
@@ -240,7 +240,7 @@ func (s *session) ackFront() error {
 // The send-rate cap does not: it holds back sends, and a read is what makes
 // the loop wait for the cap (rateTimer) when builders are empty.
 func (s *session) requestRead() {
-	if s.reading || s.next < len(s.pending) || len(s.inflight) >= s.p.cfg.MaxInflight || s.renewing {
+	if s.reading || s.next < len(s.pending) || s.windowShut() {
 		return
 	}
 	s.pending, s.next = nil, 0

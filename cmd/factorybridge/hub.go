@@ -125,7 +125,7 @@ func (r *hubReporter) OEE() (any, bool) {
 
 // Reported are the twin's reported properties. Servers' states are a map
 // so the twin merges them per server.
-func (r *hubReporter) Reported() map[string]any {
+func (r *hubReporter) Reported() any {
 	states := map[string]string{}
 	for _, s := range r.servers() {
 		states[s.Name] = s.State
