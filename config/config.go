@@ -4,7 +4,11 @@
 // so a missing variable or unreadable file is reported with the rest.
 package config
 
-import "time"
+import (
+	"time"
+
+	"factorybridge"
+)
 
 // Defaults, named beside the types they configure.
 const (
@@ -217,22 +221,9 @@ type Node struct {
 	DeadbandValue float64 `toml:"deadband_value"`
 }
 
-// Secret is a string that never prints itself.
-type Secret string
-
-// String hides the secret.
-func (s Secret) String() string {
-	if s == "" {
-		return ""
-	}
-	return "[redacted]"
-}
-
-// GoString hides the secret from %#v.
-func (s Secret) GoString() string { return s.String() }
-
-// Value returns the secret itself, for the one place that needs it.
-func (s Secret) Value() string { return string(s) }
+// Secret is a string that never prints itself (factorybridge.Secret); the
+// configuration resolves it from *_env or *_file settings.
+type Secret = factorybridge.Secret
 
 // Duration is a time.Duration written in TOML as a string ("20ms", "1s").
 type Duration time.Duration
