@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"factorybridge/bridge"
 	"factorybridge/internal/demo"
+	"factorybridge/oee"
 )
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -49,14 +51,14 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer broker.Close()
 	cfg := demo.Config(srv.Endpoint, broker.URL, dir)
-	b, err := newBridge(cfg, log, lf.setLevel)
+	b, err := bridge.New(cfg, bridge.Options{Logger: log, Version: version, SetLogLevel: lf.setLevel,
+		StatusInterval: *every, OnStatus: summaryPrinter(stdout, broker)})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "factorybridge demo\n  OPC UA server  %s (line1: assembly → test → packaging)\n  MQTT broker    %s (topics %s)\n  buffer         %s\nPress Ctrl-C to stop.\n\n",
 		srv.Endpoint, broker.URL, cfg.MQTT.Topic, cfg.Buffer.Path)
-	go b.reportStatus(ctx, *every, summaryPrinter(stdout, broker, b.oee))
-	return b.run(ctx)
+	return b.Run(ctx)
 }
 
 // demoDataDir returns the directory to use and what to do at exit.
@@ -73,20 +75,41 @@ func demoDataDir(dir string) (string, func(), error) {
 
 // summaryPrinter prints one line per status with rates since the last one,
 // and each line's OEE.
-func summaryPrinter(w io.Writer, broker *demo.Broker, o *oeeRunner) func(status) {
-	var prev status
-	return func(s status) {
+func summaryPrinter(w io.Writer, broker *demo.Broker) func(bridge.Status) {
+	var prev bridge.Status
+	return func(s bridge.Status) {
 		msgs, bytes := broker.Received()
 		rate := func(now, then uint64) float64 {
-			if prev.at.IsZero() {
+			if prev.At.IsZero() {
 				return 0
 			}
-			return float64(now-then) / s.at.Sub(prev.at).Seconds()
+			return float64(now-then) / s.At.Sub(prev.At).Seconds()
 		}
 		fmt.Fprintf(w, "%s  received %d (%.0f/s)  committed %d  published %d (%.0f/s)  buffer %d  broker got %d messages, %d bytes  servers %d/%d  mqtt %v\n",
-			s.at.Format("15:04:05"), s.received, rate(s.received, prev.received), s.buf.Committed,
-			s.published, rate(s.published, prev.published), s.buf.Depth, msgs, bytes, s.servers, s.total, s.connected)
-		o.printSummary(w)
+			s.At.Format("15:04:05"), s.Received, rate(s.Received, prev.Received), s.Buffer.Committed,
+			s.Published, rate(s.Published, prev.Published), s.Buffer.Depth, msgs, bytes, s.ServersUp, s.Servers, s.Connected)
+		printOEE(w, s.OEE)
 		prev = s
 	}
+}
+
+// printOEE prints each line's latest rolling OEE:
+// "OEE line1 A 93.1% P 88.0% Q 95.2% = 78.0%", "—" for an undefined figure.
+func printOEE(w io.Writer, lines []bridge.LineOEE) {
+	for _, l := range lines {
+		if !l.OK {
+			fmt.Fprintf(w, "  OEE %s — (no record yet)\n", l.Line)
+			continue
+		}
+		r := l.Record
+		fmt.Fprintf(w, "  OEE %s A %s P %s Q %s = %s\n", l.Line,
+			percent(r.Availability), percent(r.Performance), percent(r.Quality), percent(r.OEE))
+	}
+}
+
+func percent(x oee.Ratio) string {
+	if !x.Defined {
+		return "—"
+	}
+	return fmt.Sprintf("%.1f%%", 100*x.Value)
 }

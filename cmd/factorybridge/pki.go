@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"factorybridge/bridge"
 	"factorybridge/pki"
 )
 
@@ -46,7 +47,7 @@ func cmdPKIInit(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	id, err := ownIdentity(cfg, slog.New(slog.DiscardHandler))
+	id, err := bridge.OwnIdentity(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}

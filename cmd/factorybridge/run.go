@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"factorybridge/bridge"
 )
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -37,18 +39,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	log.Info("starting", "version", version, "config", *path, "summary", cfg.Summary())
-	warnReadableSecrets(cfg, log)
-	b, err := newBridge(cfg, log, lf.setLevel)
+	b, err := bridge.New(cfg, bridge.Options{Logger: log, Version: version, SetLogLevel: lf.setLevel,
+		StatusInterval: *every, DebugAddr: *debugAddr})
 	if err != nil {
 		return err
 	}
-	if *debugAddr != "" {
-		go func() {
-			if err := serveDebug(ctx, *debugAddr, log); err != nil {
-				log.Error("profiler not started", "err", err)
-			}
-		}()
-	}
-	go b.reportStatus(ctx, *every, func(s status) { log.Info("status", s.attrs()...) })
-	return b.run(ctx)
+	return b.Run(ctx)
 }

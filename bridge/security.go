@@ -1,4 +1,4 @@
-package main
+package bridge
 
 import (
 	"fmt"
@@ -87,14 +87,14 @@ func (s *security) identity(srv config.Server) (*pki.Identity, error) {
 	if s.own != nil {
 		return s.own, nil
 	}
-	id, err := ownIdentity(s.cfg, s.log)
+	id, err := OwnIdentity(s.cfg, s.log)
 	s.own = id
 	return id, err
 }
 
-// ownIdentity loads the bridge's certificate from <pki_dir>/own, making it
+// OwnIdentity loads the bridge's certificate from <pki_dir>/own, making it
 // the first time.
-func ownIdentity(cfg *config.Config, log *slog.Logger) (*pki.Identity, error) {
+func OwnIdentity(cfg *config.Config, log *slog.Logger) (*pki.Identity, error) {
 	host, err := os.Hostname()
 	if err != nil {
 		return nil, fmt.Errorf("read host name for the application certificate: %w", err)

@@ -1,9 +1,8 @@
-package main
+package bridge
 
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -273,7 +272,7 @@ func oeeEntries(recs []oee.Record) ([]fb.Reading, error) {
 }
 
 // oeeOnState is the OPC UA clients' OnState: nil without OEE.
-func (b *bridge) oeeOnState() func(server string, connected bool, at time.Time) {
+func (b *Bridge) oeeOnState() func(server string, connected bool, at time.Time) {
 	if b.oee == nil {
 		return nil
 	}
@@ -282,7 +281,7 @@ func (b *bridge) oeeOnState() func(server string, connected bool, at time.Time) 
 
 // startOEE runs the OEE runner, if any, and returns the function that stops
 // it and waits until its final save is done.
-func (b *bridge) startOEE(fail context.CancelCauseFunc) (stop func()) {
+func (b *Bridge) startOEE(fail context.CancelCauseFunc) (stop func()) {
 	if b.oee == nil {
 		return func() {}
 	}
@@ -295,23 +294,6 @@ func (b *bridge) startOEE(fail context.CancelCauseFunc) (stop func()) {
 	}
 }
 
-// printSummary prints each line's latest rolling OEE:
-// "OEE line1 A 93.1% P 88.0% Q 95.2% = 78.0%", "—" for an undefined figure.
-func (r *oeeRunner) printSummary(w io.Writer) {
-	if r == nil {
-		return
-	}
-	for _, line := range r.lines() {
-		rec, ok := r.Latest(line)
-		if !ok {
-			fmt.Fprintf(w, "  OEE %s — (no record yet)\n", line)
-			continue
-		}
-		fmt.Fprintf(w, "  OEE %s A %s P %s Q %s = %s\n", line,
-			percent(rec.Availability), percent(rec.Performance), percent(rec.Quality), percent(rec.OEE))
-	}
-}
-
 // lines returns the names of the lines with OEE, in configuration order.
 func (r *oeeRunner) lines() []string {
 	var out []string
@@ -321,13 +303,6 @@ func (r *oeeRunner) lines() []string {
 		}
 	}
 	return out
-}
-
-func percent(x oee.Ratio) string {
-	if !x.Defined {
-		return "—"
-	}
-	return fmt.Sprintf("%.1f%%", 100*x.Value)
 }
 
 func maxTime(a, b time.Time) time.Time {

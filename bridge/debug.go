@@ -1,4 +1,4 @@
-package main
+package bridge
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 )
 
 // serveDebug serves Go's profiler (/debug/pprof/) on addr until ctx ends.
-// It is off unless asked for, and refuses non-loopback addresses: profiles
+// It returns once the server has stopped. It is off unless asked for, and refuses non-loopback addresses: profiles
 // show memory contents and must not be reachable from the plant network.
 func serveDebug(ctx context.Context, addr string, log *slog.Logger) error {
 	host, _, err := net.SplitHostPort(addr)
@@ -33,10 +33,8 @@ func serveDebug(ctx context.Context, addr string, log *slog.Logger) error {
 		return fmt.Errorf("listen for -debug-addr: %w", err)
 	}
 	log.Info("profiler listening", "addr", "http://"+l.Addr().String()+"/debug/pprof/")
-	go func() {
-		<-ctx.Done()
-		srv.Close()
-	}()
+	stop := context.AfterFunc(ctx, func() { srv.Close() })
+	defer stop()
 	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Error("profiler stopped", "err", err)
 	}

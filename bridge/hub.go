@@ -1,4 +1,4 @@
-package main
+package bridge
 
 import (
 	"crypto/sha256"
@@ -7,31 +7,23 @@ import (
 	"os"
 	"time"
 
-	"factorybridge/config"
 	"factorybridge/oee"
 	"factorybridge/publisher"
 )
 
 // hub builds the IoT Hub publisher settings from [iothub] and the
 // environment, and makes the bridge the hub's reporter.
-func (b *bridge) hub(cfg *config.Config) (*publisher.Hub, error) {
+func (b *Bridge) hub() (*publisher.Hub, error) {
+	cfg := b.cfg
 	h, desc, err := publisher.HubFromConfig(*cfg.IoTHub, os.Getenv)
 	if err != nil {
 		return nil, err
 	}
 	b.log.Info("iothub: identity", "identity", desc, "transport", cfg.IoTHub.Transport,
 		"token_lifetime", cfg.IoTHub.TokenLifetime.D())
-	h.Reporter = &hubReporter{b: b, names: serverNames(cfg), digest: configDigest(cfg.File), started: time.Now()}
-	h.SetLogLevel = b.setLogLevel
+	h.Reporter = &hubReporter{b: b, digest: configDigest(cfg.File)}
+	h.SetLogLevel = b.opts.SetLogLevel
 	return &h, nil
-}
-
-func serverNames(cfg *config.Config) []string {
-	out := make([]string, len(cfg.Servers))
-	for i, s := range cfg.Servers {
-		out[i] = s.Name
-	}
-	return out
 }
 
 // configDigest identifies the configuration file's content in the twin, so
@@ -48,10 +40,8 @@ func configDigest(path string) string {
 // hubReporter answers GetStatus and GetOEE and fills the twin's reported
 // properties from the bridge's live state.
 type hubReporter struct {
-	b       *bridge
-	names   []string // server names, in client order
-	digest  string
-	started time.Time
+	b      *Bridge
+	digest string
 }
 
 type serverStatus struct {
@@ -85,7 +75,7 @@ func (r *hubReporter) servers() []serverStatus {
 	out := make([]serverStatus, len(r.b.clients))
 	for i, c := range r.b.clients {
 		st := c.Stats()
-		out[i] = serverStatus{Name: r.names[i], State: st.State.String(), ItemsOK: st.ItemsOK,
+		out[i] = serverStatus{Name: r.b.names[i], State: st.State.String(), ItemsOK: st.ItemsOK,
 			ItemsFailed: st.ItemsFailed, Reconnects: st.Reconnects, LastData: st.LastData}
 	}
 	return out
@@ -106,7 +96,7 @@ func (r *hubReporter) publish() publishStatus {
 // Status is GetStatus's answer.
 func (r *hubReporter) Status() any {
 	return map[string]any{
-		"version": version, "configDigest": r.digest, "uptimeS": int64(time.Since(r.started).Seconds()),
+		"version": r.b.opts.Version, "configDigest": r.digest, "uptimeS": int64(time.Since(r.b.started).Seconds()),
 		"servers": r.servers(), "buffer": r.buffer(), "publish": r.publish(),
 	}
 }
@@ -132,7 +122,7 @@ func (r *hubReporter) Reported() any {
 	}
 	buf := r.buffer()
 	rep := map[string]any{
-		"version": version, "configDigest": r.digest, "servers": states,
+		"version": r.b.opts.Version, "configDigest": r.digest, "servers": states,
 		"buffer": map[string]any{"depth": buf.Depth, "dropped": buf.Dropped},
 	}
 	if r.b.oee != nil {

@@ -1,0 +1,78 @@
+package bridge
+
+import (
+	"context"
+	"time"
+
+	fb "factorybridge"
+	"factorybridge/oee"
+	"factorybridge/opcua"
+)
+
+// Status is one snapshot of the bridge's counters.
+type Status struct {
+	At        time.Time
+	Received  uint64 // readings delivered by the OPC UA clients
+	Buffer    fb.BufferStats
+	Published uint64 // readings acknowledged by the broker or hub
+	Rejected  uint64 // readings too large for a message, skipped
+	Connected bool   // the publisher's connection is up
+	ServersUp int    // OPC UA servers connected
+	Servers   int    // OPC UA servers configured
+	// OEE is each OEE line's latest rolling line record, in configuration
+	// order; OK is false for a line with no record yet.
+	OEE []LineOEE
+}
+
+// LineOEE is a line's latest rolling OEE record.
+type LineOEE struct {
+	Line   string
+	Record oee.Record
+	OK     bool
+}
+
+// Status returns a snapshot of the running system's counters.
+func (b *Bridge) Status() Status {
+	s := Status{At: time.Now(), Buffer: b.buf.Stats(), Servers: len(b.clients)}
+	for _, c := range b.clients {
+		cs := c.Stats()
+		s.Received += cs.Readings
+		if cs.State == opcua.StateConnected {
+			s.ServersUp++
+		}
+	}
+	ps := b.pub.Stats()
+	s.Published, s.Connected, s.Rejected = ps.ReadingsAcked, ps.Connected, ps.ReadingsRejected
+	if b.oee != nil {
+		for _, line := range b.oee.lines() {
+			rec, ok := b.oee.Latest(line)
+			s.OEE = append(s.OEE, LineOEE{Line: line, Record: rec, OK: ok})
+		}
+	}
+	return s
+}
+
+// Attrs are the status as log attributes.
+func (s Status) Attrs() []any {
+	return []any{
+		"servers_connected", s.ServersUp, "servers", s.Servers, "mqtt_connected", s.Connected,
+		"received", s.Received, "committed", s.Buffer.Committed, "published", s.Published,
+		"buffer_depth", s.Buffer.Depth, "buffer_bytes", s.Buffer.Bytes,
+		"oldest_age", s.Buffer.OldestAge.Round(time.Millisecond), "dropped", s.Buffer.Dropped,
+		"last_seq", s.Buffer.LastSeq, "rejected", s.Rejected,
+	}
+}
+
+// reportStatus calls OnStatus every StatusInterval until ctx ends.
+func (b *Bridge) reportStatus(ctx context.Context) {
+	t := time.NewTicker(b.opts.StatusInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			b.opts.OnStatus(b.Status())
+		}
+	}
+}
