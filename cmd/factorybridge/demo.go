@@ -6,13 +6,10 @@ import (
 	"io"
 	stdlog "log"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"time"
 
 	"factorybridge/bridge"
 	"factorybridge/internal/demo"
-	"factorybridge/oee"
 )
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -35,7 +32,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// The embedded services are scenery: only their warnings are worth a line.
 	quiet := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	stdlog.SetOutput(io.Discard) // gopcua's server prints its start-up to the standard logger
-	dir, cleanup, err := demoDataDir(*dataDir)
+	dir, cleanup, err := demo.DataDir(*dataDir)
 	if err != nil {
 		return err
 	}
@@ -52,64 +49,11 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer broker.Close()
 	cfg := demo.Config(srv.Endpoint, broker.URL, dir)
 	b, err := bridge.New(cfg, bridge.Options{Logger: log, Version: version, SetLogLevel: lf.setLevel,
-		StatusInterval: *every, OnStatus: summaryPrinter(stdout, broker)})
+		StatusInterval: *every, OnStatus: demo.Summary(stdout, broker)})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "factorybridge demo\n  OPC UA server  %s (line1: assembly → test → packaging)\n  MQTT broker    %s (topics %s)\n  buffer         %s\nPress Ctrl-C to stop.\n\n",
 		srv.Endpoint, broker.URL, cfg.MQTT.Topic, cfg.Buffer.Path)
 	return b.Run(ctx)
-}
-
-// demoDataDir returns the directory to use and what to do at exit.
-func demoDataDir(dir string) (string, func(), error) {
-	if dir != "" {
-		return dir, func() {}, os.MkdirAll(dir, 0o750)
-	}
-	tmp, err := os.MkdirTemp("", "factorybridge-demo-")
-	if err != nil {
-		return "", nil, fmt.Errorf("create demo data directory: %w", err)
-	}
-	return filepath.Clean(tmp), func() { os.RemoveAll(tmp) }, nil
-}
-
-// summaryPrinter prints one line per status with rates since the last one,
-// and each line's OEE.
-func summaryPrinter(w io.Writer, broker *demo.Broker) func(bridge.Status) {
-	var prev bridge.Status
-	return func(s bridge.Status) {
-		msgs, bytes := broker.Received()
-		rate := func(now, then uint64) float64 {
-			if prev.At.IsZero() {
-				return 0
-			}
-			return float64(now-then) / s.At.Sub(prev.At).Seconds()
-		}
-		fmt.Fprintf(w, "%s  received %d (%.0f/s)  committed %d  published %d (%.0f/s)  buffer %d  broker got %d messages, %d bytes  servers %d/%d  mqtt %v\n",
-			s.At.Format("15:04:05"), s.Received, rate(s.Received, prev.Received), s.Buffer.Committed,
-			s.Published, rate(s.Published, prev.Published), s.Buffer.Depth, msgs, bytes, s.ServersUp, s.Servers, s.Connected)
-		printOEE(w, s.OEE)
-		prev = s
-	}
-}
-
-// printOEE prints each line's latest rolling OEE:
-// "OEE line1 A 93.1% P 88.0% Q 95.2% = 78.0%", "—" for an undefined figure.
-func printOEE(w io.Writer, lines []bridge.LineOEE) {
-	for _, l := range lines {
-		if !l.OK {
-			fmt.Fprintf(w, "  OEE %s — (no record yet)\n", l.Line)
-			continue
-		}
-		r := l.Record
-		fmt.Fprintf(w, "  OEE %s A %s P %s Q %s = %s\n", l.Line,
-			percent(r.Availability), percent(r.Performance), percent(r.Quality), percent(r.OEE))
-	}
-}
-
-func percent(x oee.Ratio) string {
-	if !x.Defined {
-		return "—"
-	}
-	return fmt.Sprintf("%.1f%%", 100*x.Value)
 }
