@@ -8,9 +8,11 @@ import (
 	"time"
 
 	"factorybridge"
+	"factorybridge/opcua"
 )
 
-// Defaults, named beside the types they configure.
+// Defaults, named beside the types they configure. Where a component has
+// the same default, the constant is the component's.
 const (
 	DefaultDataDir            = "/var/lib/factorybridge"
 	DefaultBufferFile         = "buffer.db"
@@ -18,10 +20,10 @@ const (
 	DefaultBufferMaxBytes     = 1 << 30 // 1 GiB
 	DefaultCommitInterval     = 20 * time.Millisecond
 	DefaultCommitMaxReadings  = 4096
-	DefaultPublishingInterval = time.Second
-	DefaultSamplingInterval   = 500 * time.Millisecond
-	DefaultQueueSize          = 10
-	DefaultRequestTimeout     = 10 * time.Second
+	DefaultPublishingInterval = opcua.DefaultPublishingInterval
+	DefaultSamplingInterval   = 500 * time.Millisecond // opcua's zero is "as fast as the server can"
+	DefaultQueueSize          = opcua.DefaultQueueSize
+	DefaultRequestTimeout     = opcua.DefaultRequestTimeout
 	DefaultSecurityPolicy     = "None"
 	DefaultSecurityMode       = "None"
 	DefaultAuth               = "anonymous"
@@ -34,8 +36,7 @@ const (
 	DefaultKeepAlive          = 30 * time.Second
 	DefaultConnectTimeout     = 10 * time.Second
 	DefaultEncoding           = "compact"
-	DefaultTrigger            = "status_value"
-	DefaultWatchdogMultiplier = 3 // keep-alive periods without data or keep-alive before a rebuild
+	DefaultTrigger            = opcua.DefaultTrigger
 )
 
 // Config is one factorybridge configuration file.

@@ -2,50 +2,49 @@ package opcua
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gopcua/opcua/ua"
-
-	"factorybridge/config"
 )
 
 func TestNewRejects(t *testing.T) {
-	srv := testServer("s", "opc.tcp://127.0.0.1:4840")
-	good := nodeRefs(srv, "ns=1;s=a")
+	good := testServer("s", "opc.tcp://127.0.0.1:4840", "ns=1;s=a")
 	tests := []struct {
 		name   string
-		srv    func(*config.Server)
-		node   func(*config.Node)
+		srv    func(*Options)
+		node   func(*Node)
 		noSink bool
 		want   string
 	}{
 		{name: "no sink", noSink: true, want: "Sink is required"},
-		{name: "bad id", node: func(n *config.Node) { n.ID = "ns=x;s=a" }, want: `node line/station/ns=1;s=a: id "ns=x;s=a"`},
-		{name: "bad nsu id", node: func(n *config.Node) { n.ID = "nsu=urn:a;i=x" }, want: `id "nsu=urn:a;i=x"`},
-		{name: "trigger", node: func(n *config.Node) { n.Trigger = "value" }, want: `unknown trigger "value"`},
-		{name: "deadband", node: func(n *config.Node) { n.Deadband = "relative" }, want: `unknown deadband "relative"`},
-		{name: "policy", srv: func(s *config.Server) { s.SecurityPolicy = "Basic512" }, want: `security_policy "Basic512"`},
-		{name: "mode", srv: func(s *config.Server) { s.SecurityMode = "Encrypt" }, want: `security_mode "Encrypt"`},
-		{name: "auth", srv: func(s *config.Server) { s.Auth = "token" }, want: `auth "token"`},
-		{name: "endpoint", srv: func(s *config.Server) { s.Endpoint = "" }, want: "endpoint is required"},
+		{name: "bad id", node: func(n *Node) { n.ID = "ns=x;s=a" }, want: `node line/station/ns=1;s=a: id "ns=x;s=a"`},
+		{name: "bad nsu id", node: func(n *Node) { n.ID = "nsu=urn:a;i=x" }, want: `id "nsu=urn:a;i=x"`},
+		{name: "trigger", node: func(n *Node) { n.Trigger = "value" }, want: `unknown trigger "value"`},
+		{name: "deadband", node: func(n *Node) { n.Deadband = "relative" }, want: `unknown deadband "relative"`},
+		{name: "policy", srv: func(s *Options) { s.SecurityPolicy = "Basic512" }, want: `security_policy "Basic512"`},
+		{name: "mode", srv: func(s *Options) { s.SecurityMode = "Encrypt" }, want: `security_mode "Encrypt"`},
+		{name: "auth", srv: func(s *Options) { s.Auth = "token" }, want: `auth "token"`},
+		{name: "endpoint", srv: func(s *Options) { s.Endpoint = "" }, want: "endpoint is required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, nodes := srv, append([]config.NodeRef(nil), good...)
+			opts := good
+			opts.Nodes = append([]Node(nil), good.Nodes...)
 			if tt.srv != nil {
-				tt.srv(&s)
+				tt.srv(&opts)
 			}
 			if tt.node != nil {
-				tt.node(&nodes[0].Node)
+				tt.node(&opts.Nodes[0])
 			}
-			opts := Options{Sink: newRecordSink()}
+			opts.Sink = newRecordSink()
 			if tt.noSink {
 				opts.Sink = nil
 			}
-			_, err := New(s, nodes, opts)
+			_, err := New(opts)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("New: %v, want an error containing %q", err, tt.want)
 			}
@@ -54,7 +53,6 @@ func TestNewRejects(t *testing.T) {
 }
 
 func TestNodeResolve(t *testing.T) {
-	srv := testServer("s", "opc.tcp://x:1")
 	namespaces := []string{"http://opcfoundation.org/UA/", "urn:a", "urn:b"}
 	tests := []struct{ id, want string }{
 		{"ns=5;s=x", "ns=5;s=x"},
@@ -64,7 +62,7 @@ func TestNodeResolve(t *testing.T) {
 		{"nsu=http://opcfoundation.org/UA/;i=2258", "i=2258"},
 	}
 	for _, tt := range tests {
-		n, err := parseNode(nodeRefs(srv, tt.id)[0])
+		n, err := parseNode(testNode("s", tt.id))
 		if err != nil {
 			t.Fatalf("parseNode(%s): %v", tt.id, err)
 		}
@@ -73,35 +71,34 @@ func TestNodeResolve(t *testing.T) {
 			t.Errorf("resolve(%s) = %v, %v; want %s", tt.id, got, err, tt.want)
 		}
 	}
-	n, _ := parseNode(nodeRefs(srv, "nsu=urn:c;s=x")[0])
+	n, _ := parseNode(testNode("s", "nsu=urn:c;s=x"))
 	if _, err := n.resolve(namespaces); err != errNamespaceNotFound {
 		t.Errorf("unknown URI: err %v, want errNamespaceNotFound", err)
 	}
 }
 
 func TestCreateRequest(t *testing.T) {
-	srv := testServer("s", "opc.tcp://x:1")
 	tests := []struct {
 		name       string
-		node       func(*config.Node)
+		node       func(*Node)
 		wantFilter *ua.DataChangeFilter
 	}{
-		{"default", func(*config.Node) {}, nil},
-		{"status", func(n *config.Node) { n.Trigger = "status" }, &ua.DataChangeFilter{Trigger: ua.DataChangeTriggerStatus}},
-		{"timestamp", func(n *config.Node) { n.Trigger = "status_value_timestamp" },
+		{"default", func(*Node) {}, nil},
+		{"status", func(n *Node) { n.Trigger = "status" }, &ua.DataChangeFilter{Trigger: ua.DataChangeTriggerStatus}},
+		{"timestamp", func(n *Node) { n.Trigger = "status_value_timestamp" },
 			&ua.DataChangeFilter{Trigger: ua.DataChangeTriggerStatusValueTimestamp}},
-		{"absolute", func(n *config.Node) { n.Deadband, n.DeadbandValue = "absolute", 0.5 },
+		{"absolute", func(n *Node) { n.Deadband, n.DeadbandValue = "absolute", 0.5 },
 			&ua.DataChangeFilter{Trigger: ua.DataChangeTriggerStatusValue, DeadbandType: 1, DeadbandValue: 0.5}},
-		{"percent", func(n *config.Node) { n.Deadband, n.DeadbandValue = "percent", 2 },
+		{"percent", func(n *Node) { n.Deadband, n.DeadbandValue = "percent", 2 },
 			&ua.DataChangeFilter{Trigger: ua.DataChangeTriggerStatusValue, DeadbandType: 2, DeadbandValue: 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ref := nodeRefs(srv, "ns=1;s=a")[0]
-			ref.Node.SamplingInterval = config.Duration(250 * time.Microsecond)
-			ref.Node.QueueSize = 42
-			tt.node(&ref.Node)
-			n, err := parseNode(ref)
+			spec := testNode("s", "ns=1;s=a")
+			spec.SamplingInterval = 250 * time.Microsecond
+			spec.QueueSize = 42
+			tt.node(&spec)
+			n, err := parseNode(spec)
 			if err != nil {
 				t.Fatalf("parseNode: %v", err)
 			}
@@ -112,6 +109,22 @@ func TestCreateRequest(t *testing.T) {
 			}
 			checkFilter(t, p.Filter, tt.wantFilter)
 		})
+	}
+}
+
+// TestNodeDefaults checks that a node's zero fields take their defaults,
+// except the sampling interval, whose zero asks for the server's fastest.
+func TestNodeDefaults(t *testing.T) {
+	n, err := parseNode(Node{Name: "n", ID: "ns=1;s=a"})
+	must(t, err)
+	want := Node{Name: "n", ID: "ns=1;s=a", PublishingInterval: DefaultPublishingInterval,
+		QueueSize: DefaultQueueSize, Trigger: DefaultTrigger}
+	if n.spec != want {
+		t.Errorf("node %+v, want %+v", n.spec, want)
+	}
+	p := n.createRequest(n.id, 1).RequestedParameters
+	if p.SamplingInterval != 0 || p.QueueSize != DefaultQueueSize || p.Filter != nil {
+		t.Errorf("parameters %+v, want sampling 0, queue %d, no filter", p, DefaultQueueSize)
 	}
 }
 
@@ -129,12 +142,15 @@ func checkFilter(t *testing.T, got *ua.ExtensionObject, want *ua.DataChangeFilte
 }
 
 func TestGroupByInterval(t *testing.T) {
-	srv := testServer("s", "opc.tcp://x:1")
-	refs := nodeRefs(srv, "i=1", "i=2", "i=3", "i=4")
+	var nodes []node
 	for i, d := range []time.Duration{time.Second, 100 * time.Millisecond, time.Second, 500 * time.Millisecond} {
-		refs[i].Node.PublishingInterval = config.Duration(d)
+		spec := testNode("s", fmt.Sprintf("i=%d", i+1))
+		spec.PublishingInterval = d
+		n, err := parseNode(spec)
+		must(t, err)
+		nodes = append(nodes, n)
 	}
-	got := groupByInterval(refs)
+	got := groupByInterval(nodes)
 	want := []group{{100 * time.Millisecond, []int{1}}, {500 * time.Millisecond, []int{3}}, {time.Second, []int{0, 2}}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("groups %+v, want %+v", got, want)

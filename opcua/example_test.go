@@ -5,10 +5,9 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"sync"
+	"time"
 
 	"factorybridge"
-	"factorybridge/config"
 	"factorybridge/opcua"
 )
 
@@ -22,29 +21,28 @@ func (s printSink) Append(_ context.Context, rs []factorybridge.Reading) error {
 	return nil
 }
 
-// Example wires one server's client to a sink and runs it until interrupted.
+// Example runs a client of one server until interrupted. The bridge builds
+// its Options from the configuration (config.Config.OPCUAOptions) and sets
+// the dependencies: Sink, Logger, the certificate and its verification.
 func Example() {
-	var cfg config.Config // loaded and validated, defaults applied
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	var clients []*opcua.Client
-	for _, srv := range cfg.Servers {
-		c, err := opcua.New(srv, cfg.Nodes(srv.Name), opcua.Options{Sink: printSink{log}, Logger: log})
-		if err != nil {
-			log.Error("configure OPC UA client", "err", err)
-			return
-		}
-		clients = append(clients, c)
+	c, err := opcua.New(opcua.Options{
+		Name:     "press",
+		Endpoint: "opc.tcp://127.0.0.1:4840",
+		Nodes: []opcua.Node{{
+			Name: "line1/press/temperature", Server: "press", Line: "line1", Station: "press",
+			ID: "ns=2;s=Press.Temperature", SamplingInterval: 500 * time.Millisecond,
+		}},
+		Sink:   printSink{log},
+		Logger: log,
+	})
+	if err != nil {
+		log.Error("configure OPC UA client", "err", err)
+		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	var wg sync.WaitGroup
-	for _, c := range clients {
-		wg.Go(func() {
-			if err := c.Run(ctx); err != nil { // only a failed sink ends Run early
-				log.Error("OPC UA client", "err", err)
-				stop()
-			}
-		})
+	if err := c.Run(ctx); err != nil { // only a failed sink ends Run early
+		log.Error("OPC UA client", "err", err)
 	}
-	wg.Wait()
 }

@@ -1,11 +1,8 @@
 package opcua
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -13,7 +10,7 @@ import (
 	gopcua "github.com/gopcua/opcua"
 
 	"factorybridge"
-	"factorybridge/config"
+	"factorybridge/internal/testenv"
 )
 
 // recordSink is an in-test Sink that keeps every reading and wakes waiters.
@@ -66,92 +63,30 @@ func (s *recordSink) waitFor(t testing.TB, timeout time.Duration, what string, c
 	}
 }
 
-// waitUntil polls cond (cheap: Stats, logs) every 10 ms until it holds,
-// failing after timeout.
-func waitUntil(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-tick.C:
-		case <-deadline.C:
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
+// testServer returns the server settings of a client of endpoint with
+// test-friendly timing, and one node per id with the defaults config would
+// fill in (the server's sampling_interval unset: 0, as fast as it can).
+func testServer(name, endpoint string, ids ...string) Options {
+	o := Options{Name: name, Endpoint: endpoint, RequestTimeout: 2 * time.Second}
+	for _, id := range ids {
+		o.Nodes = append(o.Nodes, testNode(name, id))
+	}
+	return o
+}
+
+// testNode returns the node id of server on line/station, named for its id.
+func testNode(server, id string) Node {
+	return Node{
+		Name: fmt.Sprintf("line/station/%s", id), Server: server, Line: "line", Station: "station",
+		ID: id, Trigger: DefaultTrigger, PublishingInterval: 100 * time.Millisecond, QueueSize: 100,
 	}
 }
 
-// logBuffer captures JSON logs for assertions.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewJSONHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-// records returns the decoded log records with the given message.
-func (b *logBuffer) records(msg string) []map[string]any {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []map[string]any
-	for _, line := range bytes.Split(b.buf.Bytes(), []byte("\n")) {
-		var rec map[string]any
-		if json.Unmarshal(line, &rec) == nil && rec["msg"] == msg {
-			out = append(out, rec)
-		}
-	}
-	return out
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// testServer returns a server config for endpoint with test-friendly timing.
-func testServer(name, endpoint string) config.Server {
-	return config.Server{
-		Name: name, Endpoint: endpoint,
-		PublishingInterval: config.Duration(100 * time.Millisecond),
-		QueueSize:          100,
-		RequestTimeout:     config.Duration(2 * time.Second),
-	}
-}
-
-// nodeRefs returns one NodeRef per id with the defaults config would apply.
-func nodeRefs(srv config.Server, ids ...string) []config.NodeRef {
-	refs := make([]config.NodeRef, len(ids))
-	for i, id := range ids {
-		refs[i] = config.NodeRef{
-			Name: fmt.Sprintf("line/station/%s", id), Server: srv.Name, Line: "line", Station: "station",
-			Node: config.Node{
-				Name: id, ID: id, Trigger: config.DefaultTrigger,
-				PublishingInterval: srv.PublishingInterval,
-				SamplingInterval:   srv.SamplingInterval,
-				QueueSize:          srv.QueueSize,
-			},
-		}
-	}
-	return refs
-}
-
-// testOptions are Options with fast back-off and the given sink and logs.
-func testOptions(sink factorybridge.Sink, logs *logBuffer) Options {
-	return Options{
-		Sink: sink, Logger: logs.logger(),
-		BackoffMin: 50 * time.Millisecond, BackoffMax: 250 * time.Millisecond,
-	}
+// testOptions returns o with fast back-off and the given sink and logs.
+func testOptions(o Options, sink factorybridge.Sink, logs *testenv.Logs) Options {
+	o.Sink, o.Logger = sink, logs.Logger()
+	o.BackoffMin, o.BackoffMax = 50*time.Millisecond, 250*time.Millisecond
+	return o
 }
 
 // runClient starts c.Run and stops it (and checks that Run returns) when the
@@ -180,9 +115,9 @@ func runClient(t testing.TB, c *Client) (stop func()) {
 }
 
 // newClient builds a client or fails the test.
-func newClient(t testing.TB, srv config.Server, nodes []config.NodeRef, opts Options) *Client {
+func newClient(t testing.TB, opts Options) *Client {
 	t.Helper()
-	c, err := New(srv, nodes, opts)
+	c, err := New(opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

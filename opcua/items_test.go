@@ -15,7 +15,6 @@ import (
 // does not know, fail alone: counted, logged once each, the rest delivered.
 func TestBadNodes(t *testing.T) {
 	sim := testenv.StartSimulator(t, testenv.SimOptions{LoadNodes: 1, Rate: 10})
-	srv := testServer("bad", sim.Endpoint)
 	bad := map[string]ua.StatusCode{
 		"ns=1;s=no.such.node":                ua.StatusBadNodeIDUnknown,
 		typesNS + "NotReadable":              ua.StatusBadNotReadable,
@@ -25,11 +24,11 @@ func TestBadNodes(t *testing.T) {
 	for id := range bad {
 		ids = append(ids, id)
 	}
-	sink, logs := newRecordSink(), &logBuffer{}
-	c := newClient(t, srv, nodeRefs(srv, ids...), testOptions(sink, logs))
+	sink, logs := newRecordSink(), &testenv.Logs{}
+	c := newClient(t, testOptions(testServer("bad", sim.Endpoint, ids...), sink, logs))
 	runClient(t, c)
 
-	waitUntil(t, 10*time.Second, "2 items ok, 3 failed", func() bool {
+	testenv.Wait(t, 10*time.Second, "2 items ok, 3 failed", func() bool {
 		s := c.Stats()
 		return s.ItemsOK == 2 && s.ItemsFailed == len(bad)
 	})
@@ -48,9 +47,9 @@ func TestBadNodes(t *testing.T) {
 
 // checkFailedOnce checks that each bad node was logged exactly once with its
 // name, id and status.
-func checkFailedOnce(t *testing.T, logs *logBuffer, bad map[string]ua.StatusCode) {
+func checkFailedOnce(t *testing.T, logs *testenv.Logs, bad map[string]ua.StatusCode) {
 	t.Helper()
-	recs := logs.records("monitored item failed")
+	recs := logs.Records("monitored item failed")
 	seen := map[string]int{}
 	for _, r := range recs {
 		id, _ := r["node_id"].(string)
@@ -73,9 +72,8 @@ func checkFailedOnce(t *testing.T, logs *logBuffer, bad map[string]ua.StatusCode
 // same node deliver the same node's values.
 func TestNamespaceURIResolution(t *testing.T) {
 	sim := testenv.StartSimulator(t, testenv.SimOptions{})
-	srv := testServer("nsu", sim.Endpoint)
 	probe := newRecordSink()
-	pc := newClient(t, srv, nodeRefs(srv, typesNS+"ExpandedNodeId"), testOptions(probe, &logBuffer{}))
+	pc := newClient(t, testOptions(testServer("nsu", sim.Endpoint, typesNS+"ExpandedNodeId"), probe, &testenv.Logs{}))
 	stop := runClient(t, pc)
 	probe.waitFor(t, 10*time.Second, "the ExpandedNodeId value", func(rs []fb.Reading) bool { return len(rs) > 0 })
 	stop()
@@ -86,7 +84,7 @@ func TestNamespaceURIResolution(t *testing.T) {
 	byIndex := strings.Replace(typesNS, "nsu=urn:factorybridge:types", "ns="+idx, 1) + "String"
 
 	sink := newRecordSink()
-	c := newClient(t, srv, nodeRefs(srv, typesNS+"String", byIndex), testOptions(sink, &logBuffer{}))
+	c := newClient(t, testOptions(testServer("nsu", sim.Endpoint, typesNS+"String", byIndex), sink, &testenv.Logs{}))
 	runClient(t, c)
 	sink.waitFor(t, 10*time.Second, "both ids", func(rs []fb.Reading) bool { return len(distinctNames(rs)) == 2 })
 	got := sink.byName()
@@ -101,11 +99,10 @@ func TestNamespaceURIResolution(t *testing.T) {
 func TestChunkedCreate(t *testing.T) {
 	const nodes, chunk = 200, 7
 	sim := testenv.StartSimulator(t, testenv.SimOptions{LoadNodes: nodes, Rate: 2})
-	srv := testServer("chunks", sim.Endpoint)
-	sink, logs := newRecordSink(), &logBuffer{}
-	opts := testOptions(sink, logs)
+	sink, logs := newRecordSink(), &testenv.Logs{}
+	opts := testOptions(testServer("chunks", sim.Endpoint, loadIDs(nodes)...), sink, logs)
 	opts.MaxItemsPerCall = chunk
-	c := newClient(t, srv, nodeRefs(srv, loadIDs(nodes)...), opts)
+	c := newClient(t, opts)
 	runClient(t, c)
 
 	sink.waitFor(t, 10*time.Second, "a reading of every node", func(rs []fb.Reading) bool {
@@ -114,7 +111,7 @@ func TestChunkedCreate(t *testing.T) {
 	if s := c.Stats(); s.ItemsOK != nodes || s.ItemsFailed != 0 {
 		t.Errorf("items ok %d, failed %d; want %d, 0", s.ItemsOK, s.ItemsFailed, nodes)
 	}
-	calls := logs.records("monitored items created")
+	calls := logs.Records("monitored items created")
 	total := 0
 	for _, r := range calls {
 		n := int(r["items"].(float64))

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	fb "factorybridge"
-	"factorybridge/config"
 	"factorybridge/internal/testenv"
 )
 
@@ -37,18 +36,17 @@ func (s *blockingSink) Append(ctx context.Context, rs []fb.Reading) error {
 // liveness probe keeps the session, and no value is lost.
 func TestBackpressureIsNotSilence(t *testing.T) {
 	sim := testenv.StartSimulator(t, testenv.SimOptions{LoadNodes: 2, Rate: 20})
-	srv := testServer("slow", sim.Endpoint)
-	srv.RequestTimeout = config.Duration(time.Second)
 	sink := &blockingSink{recordSink: newRecordSink(), blocked: make(chan struct{}), release: make(chan struct{})}
-	logs := &logBuffer{}
-	opts := testOptions(sink, logs)
+	logs := &testenv.Logs{}
+	opts := testOptions(testServer("slow", sim.Endpoint, loadIDs(2)...), sink, logs)
+	opts.RequestTimeout = time.Second
 	opts.KeepAlive, opts.WatchdogFloor = 200*time.Millisecond, 500*time.Millisecond // limit 600 ms
-	c := newClient(t, srv, nodeRefs(srv, loadIDs(2)...), opts)
+	c := newClient(t, opts)
 	runClient(t, c)
 
 	<-sink.blocked
 	blockedAt := time.Now()
-	waitUntil(t, 10*time.Second, "probes while the sink blocks", func() bool {
+	testenv.Wait(t, 10*time.Second, "probes while the sink blocks", func() bool {
 		return c.Stats().LastKeepAlive.After(blockedAt.Add(1200 * time.Millisecond))
 	})
 	close(sink.release)
@@ -72,8 +70,9 @@ func (failingSink) Append(context.Context, []fb.Reading) error { return errors.N
 // context is returned by Run instead of being retried.
 func TestSinkFailureEndsRun(t *testing.T) {
 	sim := testenv.StartSimulator(t, testenv.SimOptions{LoadNodes: 1, Rate: 10})
-	srv := testServer("fail", sim.Endpoint)
-	c := newClient(t, srv, nodeRefs(srv, loadIDs(1)...), Options{Sink: failingSink{}})
+	opts := testServer("fail", sim.Endpoint, loadIDs(1)...)
+	opts.Sink = failingSink{}
+	c := newClient(t, opts)
 	done := make(chan error, 1)
 	go func() { done <- c.Run(context.Background()) }()
 	select {
@@ -90,19 +89,18 @@ func TestSinkFailureEndsRun(t *testing.T) {
 // every goroutine it (and gopcua for it) started.
 func TestRunLeavesNoGoroutines(t *testing.T) {
 	sim := testenv.StartSimulator(t, testenv.SimOptions{LoadNodes: 2, Rate: 20})
-	srv := testServer("leak", sim.Endpoint)
 	sink := newRecordSink()
 	before := runtime.NumGoroutine()
-	c := newClient(t, srv, nodeRefs(srv, loadIDs(2)...), testOptions(sink, &logBuffer{}))
+	c := newClient(t, testOptions(testServer("leak", sim.Endpoint, loadIDs(2)...), sink, &testenv.Logs{}))
 	stop := runClient(t, c)
 	sink.waitFor(t, 10*time.Second, "data", func(rs []fb.Reading) bool { return len(rs) > 0 })
 	must(t, sim.Stop())
-	waitUntil(t, 10*time.Second, "state down", func() bool { return c.Stats().State == StateDown })
+	testenv.Wait(t, 10*time.Second, "state down", func() bool { return c.Stats().State == StateDown })
 	must(t, sim.Start())
-	waitUntil(t, 20*time.Second, "reconnect", func() bool { return c.Stats().Reconnects == 1 })
+	testenv.Wait(t, 20*time.Second, "reconnect", func() bool { return c.Stats().Reconnects == 1 })
 	stop()
 	// gopcua's goroutines end on their own shortly after Close returns.
-	waitUntil(t, 5*time.Second, "goroutines back to the count before Run", func() bool {
+	testenv.Wait(t, 5*time.Second, "goroutines back to the count before Run", func() bool {
 		return runtime.NumGoroutine() <= before
 	})
 }
@@ -112,15 +110,15 @@ func TestRunLeavesNoGoroutines(t *testing.T) {
 // never reaches the log. (The simulator accepts anonymous sessions only.)
 func TestRejectedLoginLoggedOnce(t *testing.T) {
 	sim := testenv.StartSimulator(t, testenv.SimOptions{LoadNodes: 1})
-	srv := testServer("login", sim.Endpoint)
 	const password = "s3cret-pw"
-	srv.Auth, srv.Username, srv.Password = "username", "operator", password
-	srv.AllowPlaintextPassword = true // the server, not the client, refuses here
-	logs := &logBuffer{}
-	c := newClient(t, srv, nodeRefs(srv, loadIDs(1)...), testOptions(newRecordSink(), logs))
+	logs := &testenv.Logs{}
+	opts := testOptions(testServer("login", sim.Endpoint, loadIDs(1)...), newRecordSink(), logs)
+	opts.Auth, opts.Username, opts.Password = "username", "operator", password
+	opts.AllowPlaintextPassword = true // the server, not the client, refuses here
+	c := newClient(t, opts)
 	runClient(t, c)
-	waitUntil(t, 10*time.Second, "three retries", func() bool {
-		return len(logs.records("reconnect attempt failed")) >= 3
+	testenv.Wait(t, 10*time.Second, "three retries", func() bool {
+		return len(logs.Records("reconnect attempt failed")) >= 3
 	})
 	checkLoggedOnce(t, logs, "server down", "ERROR")
 	if s := c.Stats(); s.State != StateDown {
@@ -135,13 +133,13 @@ func TestRejectedLoginLoggedOnce(t *testing.T) {
 // allowance, the client never sends the password; it says why.
 func TestPlaintextPasswordRefused(t *testing.T) {
 	sim := testenv.StartSimulator(t, testenv.SimOptions{LoadNodes: 1})
-	srv := testServer("plain", sim.Endpoint)
 	const password = "s3cret-pw"
-	srv.Auth, srv.Username, srv.Password = "username", "operator", password
-	logs := &logBuffer{}
-	c := newClient(t, srv, nodeRefs(srv, loadIDs(1)...), testOptions(newRecordSink(), logs))
+	logs := &testenv.Logs{}
+	opts := testOptions(testServer("plain", sim.Endpoint, loadIDs(1)...), newRecordSink(), logs)
+	opts.Auth, opts.Username, opts.Password = "username", "operator", password
+	c := newClient(t, opts)
 	runClient(t, c)
-	waitUntil(t, 10*time.Second, "the refusal", func() bool {
+	testenv.Wait(t, 10*time.Second, "the refusal", func() bool {
 		return strings.Contains(logs.String(), "without encryption")
 	})
 	checkLoggedOnce(t, logs, "server down", "ERROR")

@@ -28,14 +28,13 @@ func TestLoadEveryValueInOrder(t *testing.T) {
 	}
 	const nodes, rate, seconds = 20, 500, 3
 	sim := testenv.StartSimulator(t, testenv.SimOptions{LoadNodes: nodes, Rate: rate})
-	srv := testServer("load", sim.Endpoint)
-	srv.QueueSize = 10000 // 20 s of changes: no overflow even if the publish loop stalls
-	refs := nodeRefs(srv, loadIDs(nodes)...)
-	for i := range refs {
-		refs[i].Node.SamplingInterval = 0 // every write is a sample
+	sink, logs := newRecordSink(), &testenv.Logs{}
+	opts := testOptions(testServer("load", sim.Endpoint, loadIDs(nodes)...), sink, logs)
+	for i := range opts.Nodes {
+		opts.Nodes[i].QueueSize = 10000    // 20 s of changes: no overflow even if the publish loop stalls
+		opts.Nodes[i].SamplingInterval = 0 // every write is a sample
 	}
-	sink, logs := newRecordSink(), &logBuffer{}
-	c := newClient(t, srv, refs, testOptions(sink, logs))
+	c := newClient(t, opts)
 	began := time.Now()
 	runClient(t, c)
 

@@ -9,8 +9,6 @@ import (
 	"github.com/gopcua/opcua"
 	"github.com/gopcua/opcua/id"
 	"github.com/gopcua/opcua/ua"
-
-	"factorybridge/config"
 )
 
 // errNamespaceNotFound marks a node whose nsu= namespace the server does not
@@ -20,7 +18,7 @@ var errNamespaceNotFound = errors.New("namespace URI not in the server's Namespa
 // node is one configured node, parsed once by New. Its index in Client.nodes
 // is the monitored item's client handle.
 type node struct {
-	ref config.NodeRef
+	spec Node // with its defaults filled
 	// id is the parsed id of an ns=… node; nil for an nsu=… node, whose
 	// namespace index is looked up at every connect.
 	id     *ua.NodeID
@@ -29,21 +27,22 @@ type node struct {
 	filter *ua.ExtensionObject // nil: the server's default (status_value, no deadband)
 }
 
-// parseNode parses a node's id and filter; errors name the node.
-func parseNode(ref config.NodeRef) (node, error) {
-	n := node{ref: ref}
+// parseNode fills spec's defaults and parses its id and filter; errors name
+// the node.
+func parseNode(spec Node) (node, error) {
+	n := node{spec: spec.withDefaults()}
 	var err error
-	if uri, rest, ok := strings.Cut(ref.Node.ID, ";"); ok && strings.HasPrefix(uri, "nsu=") {
+	if uri, rest, ok := strings.Cut(spec.ID, ";"); ok && strings.HasPrefix(uri, "nsu=") {
 		n.nsURI, n.idPart = strings.TrimPrefix(uri, "nsu="), rest
 		_, err = ua.ParseNodeID("ns=1;" + rest) // validates the identifier part
 	} else {
-		n.id, err = ua.ParseNodeID(ref.Node.ID)
+		n.id, err = ua.ParseNodeID(spec.ID)
 	}
 	if err == nil {
-		n.filter, err = dataChangeFilter(ref.Node)
+		n.filter, err = dataChangeFilter(n.spec)
 	}
 	if err != nil {
-		return node{}, fmt.Errorf("node %s: id %q: %w", ref.Name, ref.Node.ID, err)
+		return node{}, fmt.Errorf("node %s: id %q: %w", spec.Name, spec.ID, err)
 	}
 	return n, nil
 }
@@ -65,8 +64,8 @@ func (n *node) resolve(namespaces []string) (*ua.NodeID, error) {
 func (n *node) createRequest(nid *ua.NodeID, handle uint32) *ua.MonitoredItemCreateRequest {
 	req := opcua.NewMonitoredItemCreateRequestWithDefaults(nid, ua.AttributeIDValue, handle)
 	p := req.RequestedParameters
-	p.SamplingInterval = ms(n.ref.Node.SamplingInterval.D()) // 0: as fast as the server can
-	p.QueueSize = n.ref.Node.QueueSize
+	p.SamplingInterval = ms(n.spec.SamplingInterval) // 0: as fast as the server can
+	p.QueueSize = n.spec.QueueSize
 	p.DiscardOldest = true
 	p.Filter = n.filter
 	return req
@@ -91,17 +90,15 @@ var deadbands = map[string]uint32{
 // dataChangeFilter returns the node's DataChangeFilter, or nil when it asks
 // for the server's default, so servers that reject filters on some nodes
 // (non-numeric values, simple servers) are only given one when configured.
-func dataChangeFilter(n config.Node) (*ua.ExtensionObject, error) {
+// n's Trigger is filled (Node.withDefaults).
+func dataChangeFilter(n Node) (*ua.ExtensionObject, error) {
 	trigger, ok := triggers[n.Trigger]
-	if !ok && n.Trigger != "" {
+	if !ok {
 		return nil, fmt.Errorf("unknown trigger %q (status, status_value, status_value_timestamp)", n.Trigger)
 	}
 	deadband, ok := deadbands[n.Deadband]
 	if !ok {
 		return nil, fmt.Errorf("unknown deadband %q (none, absolute, percent)", n.Deadband)
-	}
-	if n.Trigger == "" {
-		trigger = ua.DataChangeTriggerStatusValue
 	}
 	if trigger == ua.DataChangeTriggerStatusValue && deadband == uint32(ua.DeadbandTypeNone) {
 		return nil, nil

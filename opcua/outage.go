@@ -53,7 +53,7 @@ func (c *Client) established(ok, failed int) {
 	case o.down:
 		c.log.Info("server back", "outage", c.now().Sub(o.since), "attempts", o.attempts, "security", c.security)
 	default:
-		c.log.Info("connected", "endpoint", c.srv.Endpoint, "security", c.security)
+		c.log.Info("connected", "endpoint", c.opts.Endpoint, "security", c.security)
 	}
 	c.log.Info("monitored items", "items_ok", ok, "items_failed", failed, "subscriptions", len(c.groups))
 	*o = outage{ever: true}
@@ -74,16 +74,16 @@ func (c *Client) logItemStatus(last []ua.StatusCode, i int, status ua.StatusCode
 	last[i] = status
 	n := &c.nodes[i]
 	if status == ua.StatusOK {
-		c.log.Info("monitored item recovered", "node", n.ref.Name, "node_id", n.ref.Node.ID)
+		c.log.Info("monitored item recovered", "node", n.spec.Name, "node_id", n.spec.ID)
 		return
 	}
-	c.log.Warn("monitored item failed", "node", n.ref.Name, "node_id", n.ref.Node.ID,
+	c.log.Warn("monitored item failed", "node", n.spec.Name, "node_id", n.spec.ID,
 		"status", statusString(status), "reason", reason)
 }
 
 // tellState calls Options.OnState, if set.
 func (c *Client) tellState(connected bool, at time.Time) {
 	if c.opts.OnState != nil {
-		c.opts.OnState(c.srv.Name, connected, at)
+		c.opts.OnState(c.opts.Name, connected, at)
 	}
 }

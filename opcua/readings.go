@@ -8,7 +8,6 @@ import (
 	"github.com/gopcua/opcua/ua"
 
 	"factorybridge"
-	"factorybridge/config"
 )
 
 // readings converts the items of one DataChangeNotification. Items with a
@@ -23,7 +22,7 @@ func (s *session) readings(items []*ua.MonitoredItemNotification) []factorybridg
 			continue
 		}
 		i := int(it.ClientHandle)
-		r, err := reading(&c.nodes[i].ref, it.Value, c.opts.MaxArrayLen)
+		r, err := reading(&c.nodes[i].spec, it.Value, c.opts.MaxArrayLen)
 		c.valueResult(i, err)
 		s.itemHealth(i, it.Value.Status)
 		batch = append(batch, r)
@@ -31,10 +30,10 @@ func (s *session) readings(items []*ua.MonitoredItemNotification) []factorybridg
 	return batch
 }
 
-// reading builds the reading of one data value of node ref.
-func reading(ref *config.NodeRef, dv *ua.DataValue, maxArrayLen int) (factorybridge.Reading, error) {
+// reading builds the reading of one data value of node n.
+func reading(n *Node, dv *ua.DataValue, maxArrayLen int) (factorybridge.Reading, error) {
 	r := factorybridge.Reading{
-		Name: ref.Name, Server: ref.Server, Line: ref.Line, Station: ref.Station, NodeID: ref.Node.ID,
+		Name: n.Name, Server: n.Server, Line: n.Line, Station: n.Station, NodeID: n.ID,
 		Status:     uint32(dv.Status),
 		SourceTime: dv.SourceTimestamp,
 		ServerTime: dv.ServerTimestamp,
@@ -60,8 +59,8 @@ func (c *Client) valueResult(i int, err error) {
 	}
 	c.valueStatus[i] = status
 	if err != nil {
-		n := &c.nodes[i].ref
-		c.log.Warn("value not representable", "node", n.Name, "node_id", n.Node.ID, "status", statusString(status), "err", err)
+		n := &c.nodes[i].spec
+		c.log.Warn("value not representable", "node", n.Name, "node_id", n.ID, "status", statusString(status), "err", err)
 	}
 }
 

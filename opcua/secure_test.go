@@ -9,7 +9,6 @@ import (
 	"time"
 
 	fb "factorybridge"
-	"factorybridge/config"
 	"factorybridge/internal/testenv"
 	"factorybridge/pki"
 )
@@ -56,21 +55,25 @@ func (r *secureRig) trustServer(t *testing.T) {
 
 // client returns a client of the simulator with policy and mode, verifying
 // the server with the rig's store.
-func (r *secureRig) client(t *testing.T, policy, mode string, sink fb.Sink, logs *logBuffer) *Client {
+func (r *secureRig) client(t *testing.T, policy, mode string, sink fb.Sink, logs *testenv.Logs) *Client {
 	t.Helper()
-	srv := testServer("secure", r.sim.Endpoint)
+	srv := r.server()
 	srv.SecurityPolicy, srv.SecurityMode = policy, mode
 	return r.clientOf(t, srv, sink, logs)
 }
 
-// clientOf returns a client of srv (an endpoint of the simulator) with the
-// rig's identity, verifying the server with the rig's store.
-func (r *secureRig) clientOf(t *testing.T, srv config.Server, sink fb.Sink, logs *logBuffer) *Client {
+// server returns the settings of a client of the simulator's two load nodes.
+func (r *secureRig) server() Options { return testServer("secure", r.sim.Endpoint, loadIDs(2)...) }
+
+// clientOf returns a client with the server settings of srv (an endpoint of
+// the simulator) and the rig's identity, verifying the server with the
+// rig's store.
+func (r *secureRig) clientOf(t *testing.T, srv Options, sink fb.Sink, logs *testenv.Logs) *Client {
 	t.Helper()
-	opts := testOptions(sink, logs)
+	opts := testOptions(srv, sink, logs)
 	opts.Certificate, opts.PrivateKey, opts.ApplicationURI = r.own.DER(), r.own.Key, r.own.ApplicationURI()
-	opts.VerifyServerCert = (&pki.Verifier{Store: r.store, Server: srv.Name, Logger: logs.logger()}).Verify
-	return newClient(t, srv, nodeRefs(srv, loadIDs(2)...), opts)
+	opts.VerifyServerCert = (&pki.Verifier{Store: r.store, Server: srv.Name, Logger: logs.Logger()}).Verify
+	return newClient(t, opts)
 }
 
 func someData(rs []fb.Reading) bool { return len(rs) >= 2 }
@@ -81,7 +84,7 @@ func TestSecurePolicies(t *testing.T) {
 	for _, policy := range []string{"Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss", Auto} {
 		for _, mode := range []string{"Sign", "SignAndEncrypt"} {
 			t.Run(policy+"/"+mode, func(t *testing.T) {
-				sink, logs := newRecordSink(), &logBuffer{}
+				sink, logs := newRecordSink(), &testenv.Logs{}
 				stop := runClient(t, r.client(t, policy, mode, sink, logs))
 				sink.waitFor(t, 20*time.Second, "readings over a secured session", someData)
 				stop()
@@ -97,11 +100,11 @@ func TestSecurePolicies(t *testing.T) {
 // encryption: the bridge warns once, naming what it could use instead.
 func TestSecureNoneWarns(t *testing.T) {
 	r := newSecureRig(t, testenv.ServerCert{})
-	sink, logs := newRecordSink(), &logBuffer{}
+	sink, logs := newRecordSink(), &testenv.Logs{}
 	runClient(t, r.client(t, "None", "None", sink, logs))
 	sink.waitFor(t, 20*time.Second, "readings over security None", someData)
 	const msg = "OPC UA security weaker than the server offers; set security_policy and security_mode to the stronger pair, or auto"
-	waitUntil(t, 10*time.Second, "the warning", func() bool { return len(logs.records(msg)) > 0 })
+	testenv.Wait(t, 10*time.Second, "the warning", func() bool { return len(logs.Records(msg)) > 0 })
 	rec := checkLoggedOnce(t, logs, msg, "WARN")
 	if rec["using"] != "None/None" || rec["offered"] != "Aes256_Sha256_RsaPss/SignAndEncrypt" {
 		t.Errorf("warning %v: want using None/None, offered Aes256_Sha256_RsaPss/SignAndEncrypt", rec)
@@ -118,7 +121,7 @@ func TestSecureDeprecatedPolicies(t *testing.T) {
 	for _, policy := range []string{"Basic128Rsa15", "Basic256"} {
 		for _, mode := range []string{"Sign", "SignAndEncrypt"} {
 			t.Run(policy+"/"+mode, func(t *testing.T) {
-				sink, logs := newRecordSink(), &logBuffer{}
+				sink, logs := newRecordSink(), &testenv.Logs{}
 				stop := runClient(t, r.client(t, policy, mode, sink, logs))
 				sink.waitFor(t, 20*time.Second, "readings over a deprecated policy", someData)
 				stop()
@@ -130,11 +133,11 @@ func TestSecureDeprecatedPolicies(t *testing.T) {
 		}
 	}
 	t.Run("auto", func(t *testing.T) {
-		sink, logs := newRecordSink(), &logBuffer{}
+		sink, logs := newRecordSink(), &testenv.Logs{}
 		stop := runClient(t, r.client(t, Auto, Auto, sink, logs))
 		sink.waitFor(t, 20*time.Second, "readings with auto", someData)
 		stop()
-		if n := len(logs.records(msg)); n != 0 {
+		if n := len(logs.Records(msg)); n != 0 {
 			t.Errorf("auto warned %d times about weak security", n)
 		}
 	})
@@ -142,13 +145,13 @@ func TestSecureDeprecatedPolicies(t *testing.T) {
 
 func TestSecureUnknownServerRefusedThenTrusted(t *testing.T) {
 	r := newSecureRig(t, testenv.ServerCert{})
-	sink, logs := newRecordSink(), &logBuffer{}
+	sink, logs := newRecordSink(), &testenv.Logs{}
 	c := r.client(t, "Basic256Sha256", "SignAndEncrypt", sink, logs)
 	runClient(t, c)
 	rejected := filepath.Join(r.store.Dir, pki.RejectedDir, pki.FileName(r.srvCert))
-	waitUntil(t, 20*time.Second, "the certificate in rejected/", func() bool { _, err := os.Stat(rejected); return err == nil })
-	waitUntil(t, 10*time.Second, "server down logged", func() bool { return len(logs.records("server down")) > 0 })
-	down := logs.records("server down")[0]
+	testenv.Wait(t, 20*time.Second, "the certificate in rejected/", func() bool { _, err := os.Stat(rejected); return err == nil })
+	testenv.Wait(t, 10*time.Second, "server down logged", func() bool { return len(logs.Records("server down")) > 0 })
+	down := logs.Records("server down")[0]
 	if msg, _ := down["err"].(string); !strings.Contains(msg, "not trusted") || !strings.Contains(msg, "factorybridge trust") {
 		t.Errorf("server down err %q does not say it is untrusted and how to trust it", msg)
 	}
@@ -164,7 +167,7 @@ func TestSecureUnknownServerRefusedThenTrusted(t *testing.T) {
 func TestSecureChangedCertificateRefused(t *testing.T) {
 	r := newSecureRig(t, testenv.ServerCert{})
 	r.trustServer(t)
-	sink, logs := newRecordSink(), &logBuffer{}
+	sink, logs := newRecordSink(), &testenv.Logs{}
 	c := r.client(t, "Basic256Sha256", "Sign", sink, logs)
 	runClient(t, c)
 	sink.waitFor(t, 20*time.Second, "readings", someData)
@@ -172,7 +175,7 @@ func TestSecureChangedCertificateRefused(t *testing.T) {
 	_, _, impostor := testenv.WriteServerCert(t, r.simDir, testenv.ServerCert{CN: "impostor"})
 	must(t, r.sim.Start())
 	rejected := filepath.Join(r.store.Dir, pki.RejectedDir, pki.FileName(impostor))
-	waitUntil(t, 20*time.Second, "the new certificate rejected", func() bool { _, err := os.Stat(rejected); return err == nil })
+	testenv.Wait(t, 20*time.Second, "the new certificate rejected", func() bool { _, err := os.Stat(rejected); return err == nil })
 	if c.Stats().State == StateConnected {
 		t.Error("connected to a server with a changed certificate")
 	}
@@ -181,10 +184,10 @@ func TestSecureChangedCertificateRefused(t *testing.T) {
 func TestSecureExpiredServerCertificate(t *testing.T) {
 	r := newSecureRig(t, testenv.ServerCert{NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-24 * time.Hour)})
 	r.trustServer(t)
-	sink, logs := newRecordSink(), &logBuffer{}
+	sink, logs := newRecordSink(), &testenv.Logs{}
 	runClient(t, r.client(t, "Basic256Sha256", "SignAndEncrypt", sink, logs))
-	waitUntil(t, 20*time.Second, "server down logged", func() bool { return len(logs.records("server down")) > 0 })
-	if msg, _ := logs.records("server down")[0]["err"].(string); !strings.Contains(msg, "expired on") {
+	testenv.Wait(t, 20*time.Second, "server down logged", func() bool { return len(logs.Records("server down")) > 0 })
+	if msg, _ := logs.Records("server down")[0]["err"].(string); !strings.Contains(msg, "expired on") {
 		t.Errorf("server down err %q does not say the certificate expired", msg)
 	}
 }
@@ -193,26 +196,25 @@ func TestSecureWrongPassword(t *testing.T) {
 	const secret = "s3cr3t-Pa55"
 	r := newSecureRig(t, testenv.ServerCert{}, "operator:"+secret)
 	r.trustServer(t)
-	sink, logs := newRecordSink(), &logBuffer{}
-	srv := testServer("secure", r.sim.Endpoint)
-	srv.SecurityPolicy, srv.SecurityMode = "Basic256Sha256", "SignAndEncrypt"
-	srv.Auth, srv.Username, srv.Password = "username", "operator", "wrong-"+secret
-	opts := testOptions(sink, logs)
+	sink, logs := newRecordSink(), &testenv.Logs{}
+	opts := testOptions(r.server(), sink, logs)
+	opts.SecurityPolicy, opts.SecurityMode = "Basic256Sha256", "SignAndEncrypt"
+	opts.Auth, opts.Username, opts.Password = "username", "operator", "wrong-"+secret
 	opts.Certificate, opts.PrivateKey, opts.ApplicationURI = r.own.DER(), r.own.Key, r.own.ApplicationURI()
 	opts.VerifyServerCert = (&pki.Verifier{Store: r.store, Server: "secure"}).Verify
-	c := newClient(t, srv, nodeRefs(srv, loadIDs(2)...), opts)
+	c := newClient(t, opts)
 	runClient(t, c)
-	waitUntil(t, 20*time.Second, "retries", func() bool { return len(logs.records("reconnect attempt failed")) >= 2 })
-	if msg, _ := logs.records("server down")[0]["err"].(string); !strings.Contains(msg, "BadUserAccessDenied") && !strings.Contains(msg, "BadIdentityToken") {
+	testenv.Wait(t, 20*time.Second, "retries", func() bool { return len(logs.Records("reconnect attempt failed")) >= 2 })
+	if msg, _ := logs.Records("server down")[0]["err"].(string); !strings.Contains(msg, "BadUserAccessDenied") && !strings.Contains(msg, "BadIdentityToken") {
 		t.Errorf("server down err %q does not name the refused login", msg)
 	}
 	if strings.Contains(logs.String(), secret) {
 		t.Errorf("the password appears in the logs:\n%s", logs)
 	}
 
-	srv.Password = secret
+	opts.Password = secret
 	sink2 := newRecordSink()
 	opts.Sink = sink2
-	runClient(t, newClient(t, srv, nodeRefs(srv, loadIDs(2)...), opts))
+	runClient(t, newClient(t, opts))
 	sink2.waitFor(t, 20*time.Second, "readings with the right password", someData)
 }

@@ -7,8 +7,6 @@ import (
 
 	"github.com/gopcua/opcua"
 	"github.com/gopcua/opcua/ua"
-
-	"factorybridge/config"
 )
 
 var securityModes = map[string]ua.MessageSecurityMode{
@@ -20,39 +18,39 @@ var securityModes = map[string]ua.MessageSecurityMode{
 }
 
 // checkSecurity rejects settings New cannot turn into gopcua options.
-func checkSecurity(srv config.Server) error {
-	if srv.Endpoint == "" {
+func checkSecurity(o *Options) error {
+	if o.Endpoint == "" {
 		return fmt.Errorf("endpoint is required")
 	}
-	if _, ok := securityModes[srv.SecurityMode]; !ok {
-		return fmt.Errorf("unknown security_mode %q (None, Sign, SignAndEncrypt, auto)", srv.SecurityMode)
+	if _, ok := securityModes[o.SecurityMode]; !ok {
+		return fmt.Errorf("unknown security_mode %q (None, Sign, SignAndEncrypt, auto)", o.SecurityMode)
 	}
-	if _, ok := policyRank[policyName(srv)]; !ok && policyName(srv) != Auto {
+	if _, ok := policyRank[policyName(o)]; !ok && policyName(o) != Auto {
 		return fmt.Errorf("unknown security_policy %q (None, Basic128Rsa15, Basic256, Basic256Sha256, "+
-			"Aes128_Sha256_RsaOaep, Aes256_Sha256_RsaPss, auto)", srv.SecurityPolicy)
+			"Aes128_Sha256_RsaOaep, Aes256_Sha256_RsaPss, auto)", o.SecurityPolicy)
 	}
-	return checkAuth(srv)
+	return checkAuth(o)
 }
 
-func policyName(srv config.Server) string {
-	if srv.SecurityPolicy == "" {
+func policyName(o *Options) string {
+	if o.SecurityPolicy == "" {
 		return "None"
 	}
-	return srv.SecurityPolicy
+	return o.SecurityPolicy
 }
 
-func modeSetting(srv config.Server) string {
-	if srv.SecurityMode == "" {
+func modeSetting(o *Options) string {
+	if o.SecurityMode == "" {
 		return "None"
 	}
-	return srv.SecurityMode
+	return o.SecurityMode
 }
 
 // clientOptions returns the gopcua options of one session. AutoReconnect is
 // off: gopcua's own reconnect races ours and is buggy at v0.9.x (see
 // /work/shared/reference/gopcua.md); a failed gopcua client is thrown away.
 func (s *session) clientOptions(ctx context.Context) ([]opcua.Option, error) {
-	rt := s.c.requestTimeout()
+	rt := s.c.opts.RequestTimeout
 	opts := []opcua.Option{
 		opcua.AutoReconnect(false),
 		opcua.RequestTimeout(rt),
@@ -73,10 +71,10 @@ var errPlaintextPassword = errors.New("refusing to send the password over a chan
 // the credentials. Security None with anonymous auth needs no endpoint:
 // gopcua takes the anonymous policy id from CreateSession.
 func (s *session) securityOptions(ctx context.Context) ([]opcua.Option, error) {
-	srv := s.c.srv
-	auth := authTokens[srv.Auth]
+	o := &s.c.opts
+	auth := authTokens[o.Auth]
 	s.c.security = "None/None"
-	if policyName(srv) == "None" && auth == ua.UserTokenTypeAnonymous {
+	if policyName(o) == "None" && auth == ua.UserTokenTypeAnonymous {
 		return nil, nil
 	}
 	ep, err := s.endpoint(ctx)
@@ -84,7 +82,7 @@ func (s *session) securityOptions(ctx context.Context) ([]opcua.Option, error) {
 		return nil, err
 	}
 	s.c.security = shortPolicy(ep.SecurityPolicyURI) + "/" + modeName(ep.SecurityMode)
-	if auth == ua.UserTokenTypeUserName && ep.SecurityMode == ua.MessageSecurityModeNone && !srv.AllowPlaintextPassword {
+	if auth == ua.UserTokenTypeUserName && ep.SecurityMode == ua.MessageSecurityModeNone && !o.AllowPlaintextPassword {
 		return nil, errPlaintextPassword
 	}
 	secured := shortPolicy(ep.SecurityPolicyURI) != "None"
@@ -97,7 +95,7 @@ func (s *session) securityOptions(ctx context.Context) ([]opcua.Option, error) {
 	if secured {
 		opts = s.c.identityOptions()
 	}
-	creds, err := credentialOptions(srv, ep)
+	creds, err := credentialOptions(o, ep)
 	if err != nil {
 		return nil, err
 	}
@@ -106,10 +104,10 @@ func (s *session) securityOptions(ctx context.Context) ([]opcua.Option, error) {
 }
 
 // identityOptions are the client's certificate, key and application URI:
-// those of Options when set, else the configured files.
+// those of Options when set, else CertificateFile and KeyFile.
 func (c *Client) identityOptions() []opcua.Option {
 	if c.opts.Certificate == nil {
-		return []opcua.Option{opcua.CertificateFile(c.srv.Certificate), opcua.PrivateKeyFile(c.srv.Key)}
+		return []opcua.Option{opcua.CertificateFile(c.opts.CertificateFile), opcua.PrivateKeyFile(c.opts.KeyFile)}
 	}
 	opts := []opcua.Option{opcua.Certificate(c.opts.Certificate), opcua.PrivateKey(c.opts.PrivateKey)}
 	if c.opts.ApplicationURI != "" {
@@ -122,12 +120,12 @@ func (c *Client) identityOptions() []opcua.Option {
 // connection) and selects the one to use, warning when it is weaker than
 // what the server offers.
 func (s *session) endpoint(ctx context.Context) (*ua.EndpointDescription, error) {
-	rt := s.c.requestTimeout()
-	eps, err := opcua.GetEndpoints(ctx, s.c.srv.Endpoint, opcua.RequestTimeout(rt), opcua.DialTimeout(rt))
+	rt := s.c.opts.RequestTimeout
+	eps, err := opcua.GetEndpoints(ctx, s.c.opts.Endpoint, opcua.RequestTimeout(rt), opcua.DialTimeout(rt))
 	if err != nil {
 		return nil, fmt.Errorf("get endpoints: %w", err)
 	}
-	ep, err := pickEndpoint(eps, policyName(s.c.srv), modeSetting(s.c.srv))
+	ep, err := pickEndpoint(eps, policyName(&s.c.opts), modeSetting(&s.c.opts))
 	if err != nil {
 		return nil, err
 	}
@@ -139,11 +137,11 @@ func (s *session) endpoint(ctx context.Context) (*ua.EndpointDescription, error)
 // (security None, anonymous) what it offers, to warn when it offers better.
 // A failure only skips the warning.
 func (s *session) checkOffer(ctx context.Context) {
-	if s.c.offerChecked || policyName(s.c.srv) != "None" {
+	if s.c.offerChecked || policyName(&s.c.opts) != "None" {
 		return
 	}
 	s.c.offerChecked = true
-	ctx, cancel := context.WithTimeout(ctx, min(s.c.requestTimeout(), maxCloseTime))
+	ctx, cancel := context.WithTimeout(ctx, min(s.c.opts.RequestTimeout, maxCloseTime))
 	defer cancel()
 	res, err := s.ua.GetEndpoints(ctx)
 	if err != nil {

@@ -11,8 +11,6 @@ import (
 	"github.com/gopcua/opcua"
 	"github.com/gopcua/opcua/id"
 	"github.com/gopcua/opcua/ua"
-
-	"factorybridge/config"
 )
 
 const (
@@ -94,18 +92,18 @@ func (c *Client) runSession(ctx, deliver context.Context) error {
 // but not the HEL/ACK handshake, which honours only a context deadline and
 // otherwise waits for ever on a server that accepts TCP and never answers.
 func (s *session) connect(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, connectTimeouts*s.c.requestTimeout())
+	ctx, cancel := context.WithTimeout(ctx, connectTimeouts*s.c.opts.RequestTimeout)
 	defer cancel()
 	opts, err := s.clientOptions(ctx)
 	if err != nil {
 		return err
 	}
-	s.ua, err = opcua.NewClient(s.c.srv.Endpoint, opts...)
+	s.ua, err = opcua.NewClient(s.c.opts.Endpoint, opts...)
 	if err != nil {
 		return fmt.Errorf("configure client: %w", err)
 	}
 	if err := s.ua.Connect(ctx); err != nil {
-		return fmt.Errorf("connect %s: %w", s.c.srv.Endpoint, err)
+		return fmt.Errorf("connect %s: %w", s.c.opts.Endpoint, err)
 	}
 	s.checkOffer(ctx)
 	return nil
@@ -131,7 +129,7 @@ func (s *session) watchdogLimit(keepAlive time.Duration) time.Duration {
 	if keepAlive <= 0 {
 		keepAlive = s.c.opts.KeepAlive
 	}
-	return max(config.DefaultWatchdogMultiplier*keepAlive, s.c.opts.WatchdogFloor)
+	return max(WatchdogMultiplier*keepAlive, s.c.opts.WatchdogFloor)
 }
 
 // supervise waits for the first sign of failure: a gopcua state other than
@@ -172,7 +170,7 @@ func (s *session) supervise(ctx context.Context) error {
 // probe reads the server's CurrentTime: the cheapest proof that the server
 // still answers on this session, since gopcua hides keep-alives.
 func (s *session) probe(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, s.c.requestTimeout())
+	ctx, cancel := context.WithTimeout(ctx, s.c.opts.RequestTimeout)
 	defer cancel()
 	_, err := s.ua.Read(ctx, &ua.ReadRequest{
 		NodesToRead: []*ua.ReadValueID{{NodeID: ua.NewNumericNodeID(0, id.Server_ServerStatus_CurrentTime)}},
@@ -221,7 +219,7 @@ func (s *session) closeClient(ctx context.Context) {
 		if s.ua == nil {
 			return
 		}
-		d := min(s.c.requestTimeout(), maxCloseTime)
+		d := min(s.c.opts.RequestTimeout, maxCloseTime)
 		if s.silent {
 			d = 0 // CloseSession would only wait for its timeout
 		}

@@ -48,13 +48,12 @@ func TestBuiltinTypes(t *testing.T) {
 		"StringArray": fb.ArrayValue(fb.TypeString, []fb.Value{
 			fb.TextValue(fb.TypeString, "alpha"), fb.TextValue(fb.TypeString, ""), fb.TextValue(fb.TypeString, "Ωmega")}),
 	}
-	srv := testServer("types", sim.Endpoint)
 	var ids []string
 	for name := range want {
 		ids = append(ids, typesNS+name)
 	}
-	sink, logs := newRecordSink(), &logBuffer{}
-	c := newClient(t, srv, nodeRefs(srv, ids...), testOptions(sink, logs))
+	sink, logs := newRecordSink(), &testenv.Logs{}
+	c := newClient(t, testOptions(testServer("types", sim.Endpoint, ids...), sink, logs))
 	runClient(t, c)
 
 	sink.waitFor(t, 10*time.Second, "a reading of every type", func(rs []fb.Reading) bool {
@@ -99,11 +98,10 @@ func distinctNames(rs []fb.Reading) map[string]bool {
 // reading with status BadEncodingLimitsExceeded, logged once for the node.
 func TestArrayBound(t *testing.T) {
 	sim := testenv.StartSimulator(t, testenv.SimOptions{})
-	srv := testServer("arrays", sim.Endpoint)
-	sink, logs := newRecordSink(), &logBuffer{}
-	opts := testOptions(sink, logs)
+	sink, logs := newRecordSink(), &testenv.Logs{}
+	opts := testOptions(testServer("arrays", sim.Endpoint, typesNS+"Int32Array", typesNS+"DoubleArray"), sink, logs)
 	opts.MaxArrayLen = 4 // types.Int32Array has 5 elements, types.DoubleArray 3
-	c := newClient(t, srv, nodeRefs(srv, typesNS+"Int32Array", typesNS+"DoubleArray"), opts)
+	c := newClient(t, opts)
 	runClient(t, c)
 	sink.waitFor(t, 10*time.Second, "both arrays", func(rs []fb.Reading) bool { return len(distinctNames(rs)) == 2 })
 
@@ -115,7 +113,7 @@ func TestArrayBound(t *testing.T) {
 	if short.Status != fb.StatusGood || len(short.Value.Elems) != 3 {
 		t.Errorf("3-element array: status %#x, value %#v; want Good with 3 elements", short.Status, short.Value)
 	}
-	recs := logs.records("value not representable")
+	recs := logs.Records("value not representable")
 	if len(recs) != 1 || recs[0]["node_id"] != typesNS+"Int32Array" {
 		t.Errorf("logged %v, want one warning for Int32Array", recs)
 	}

@@ -8,7 +8,6 @@ import (
 	"github.com/gopcua/opcua"
 	"github.com/gopcua/opcua/ua"
 
-	"factorybridge/config"
 	"factorybridge/pki"
 )
 
@@ -29,20 +28,20 @@ var tokenNames = map[ua.UserTokenType]string{
 }
 
 // checkAuth rejects an auth setting New cannot turn into a user token.
-func checkAuth(srv config.Server) error {
-	if _, ok := authTokens[srv.Auth]; !ok {
-		return fmt.Errorf("unknown auth %q (anonymous, username, certificate)", srv.Auth)
+func checkAuth(o *Options) error {
+	if _, ok := authTokens[o.Auth]; !ok {
+		return fmt.Errorf("unknown auth %q (anonymous, username, certificate)", o.Auth)
 	}
-	if srv.Auth == "certificate" && (srv.UserCertificate == "" || srv.UserKey == "") {
+	if o.Auth == "certificate" && (o.UserCertificate == "" || o.UserKey == "") {
 		return fmt.Errorf("auth certificate needs user_certificate and user_key")
 	}
 	return nil
 }
 
 // credentialOptions are the gopcua options that fill the user identity
-// token of srv's auth method, which endpoint ep must offer.
-func credentialOptions(srv config.Server, ep *ua.EndpointDescription) ([]opcua.Option, error) {
-	auth := authTokens[srv.Auth]
+// token of o's auth method, which endpoint ep must offer.
+func credentialOptions(o *Options, ep *ua.EndpointDescription) ([]opcua.Option, error) {
+	auth := authTokens[o.Auth]
 	if auth == ua.UserTokenTypeAnonymous {
 		return nil, nil
 	}
@@ -51,9 +50,9 @@ func credentialOptions(srv config.Server, ep *ua.EndpointDescription) ([]opcua.O
 	}
 	switch auth {
 	case ua.UserTokenTypeUserName:
-		return []opcua.Option{opcua.AuthUsername(srv.Username, srv.Password.Value())}, nil
+		return []opcua.Option{opcua.AuthUsername(o.Username, o.Password.Value())}, nil
 	case ua.UserTokenTypeCertificate:
-		return userCertOptions(srv)
+		return userCertOptions(o)
 	}
 	return nil, nil
 }
@@ -63,8 +62,8 @@ func credentialOptions(srv config.Server, ep *ua.EndpointDescription) ([]opcua.O
 // restart. gopcua sends the certificate in the X509IdentityToken and signs
 // the server's certificate and nonce with the key, using the security policy
 // of the server's token policy (or of the channel); the key never leaves.
-func userCertOptions(srv config.Server) ([]opcua.Option, error) {
-	id, err := pki.LoadIdentity(srv.UserCertificate, srv.UserKey)
+func userCertOptions(o *Options) ([]opcua.Option, error) {
+	id, err := pki.LoadIdentity(o.UserCertificate, o.UserKey)
 	if err != nil {
 		return nil, fmt.Errorf("user certificate: %w", err)
 	}

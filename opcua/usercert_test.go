@@ -14,7 +14,6 @@ import (
 
 	"github.com/gopcua/opcua/ua"
 
-	"factorybridge/config"
 	"factorybridge/internal/testenv"
 )
 
@@ -58,10 +57,10 @@ func trustDir(t *testing.T, users ...userCert) string {
 	return dir
 }
 
-// server returns the config of a session to the rig's simulator that logs
+// server returns the settings of a session to the rig's simulator that logs
 // in with u.
-func (u userCert) server(r *secureRig, policy, mode string) config.Server {
-	srv := testServer("secure", r.sim.Endpoint)
+func (u userCert) server(r *secureRig, policy, mode string) Options {
+	srv := r.server()
 	srv.SecurityPolicy, srv.SecurityMode = policy, mode
 	srv.Auth, srv.UserCertificate, srv.UserKey = "certificate", u.certPath, u.keyPath
 	return srv
@@ -108,11 +107,11 @@ func TestUserCertLogin(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sink, logs := newRecordSink(), &logBuffer{}
+			sink, logs := newRecordSink(), &testenv.Logs{}
 			stop := runClient(t, r.clientOf(t, tt.user.server(r, tt.policy, tt.mode), sink, logs))
 			sink.waitFor(t, 20*time.Second, "readings with a trusted user certificate", someData)
 			stop()
-			if down := logs.records("server down"); len(down) > 0 {
+			if down := logs.Records("server down"); len(down) > 0 {
 				t.Errorf("server down with a trusted user certificate: %v", down)
 			}
 			checkNoSecrets(t, logs, tt.user)
@@ -128,9 +127,9 @@ func TestUserCertUntrusted(t *testing.T) {
 	trusted, stranger := writeUserCert(t, "operator", false), writeUserCert(t, "stranger", true)
 	r := newSecureRigWith(t, testenv.ServerCert{}, testenv.SimSecurity{UserTrust: trusted.certPath})
 	r.trustServer(t)
-	sink, logs := newRecordSink(), &logBuffer{}
+	sink, logs := newRecordSink(), &testenv.Logs{}
 	runClient(t, r.clientOf(t, stranger.server(r, "Basic256Sha256", "SignAndEncrypt"), sink, logs))
-	waitUntil(t, 20*time.Second, "retries", func() bool { return len(logs.records("reconnect attempt failed")) >= 3 })
+	testenv.Wait(t, 20*time.Second, "retries", func() bool { return len(logs.Records("reconnect attempt failed")) >= 3 })
 	down := checkLoggedOnce(t, logs, "server down", "ERROR")
 	if msg, _ := down["err"].(string); !strings.Contains(msg, ua.StatusBadIdentityTokenRejected.Error()) {
 		t.Errorf("server down err %q does not name the refused identity token", msg)
@@ -145,10 +144,10 @@ func TestUserCertUntrusted(t *testing.T) {
 // checkBackoff checks that failed attempts were spaced by the back-off
 // (testOptions: 50 ms doubling to 250 ms, each delay at least half of it),
 // not retried in a tight loop.
-func checkBackoff(t *testing.T, logs *logBuffer) {
+func checkBackoff(t *testing.T, logs *testenv.Logs) {
 	t.Helper()
 	var times []time.Time
-	for _, rec := range append(logs.records("server down"), logs.records("reconnect attempt failed")...) {
+	for _, rec := range append(logs.Records("server down"), logs.Records("reconnect attempt failed")...) {
 		ts, err := time.Parse(time.RFC3339Nano, rec["time"].(string))
 		must(t, err)
 		times = append(times, ts)
@@ -160,7 +159,7 @@ func checkBackoff(t *testing.T, logs *logBuffer) {
 	}
 }
 
-func checkNoSecrets(t *testing.T, logs *logBuffer, u userCert) {
+func checkNoSecrets(t *testing.T, logs *testenv.Logs, u userCert) {
 	t.Helper()
 	out := logs.String()
 	for _, s := range u.secrets(t) {
@@ -179,10 +178,10 @@ func TestUserCertMissingFile(t *testing.T) {
 	r.trustServer(t)
 	srv := u.server(r, "Basic256Sha256", "SignAndEncrypt")
 	srv.UserKey = filepath.Join(t.TempDir(), "gone.key")
-	sink, logs := newRecordSink(), &logBuffer{}
+	sink, logs := newRecordSink(), &testenv.Logs{}
 	runClient(t, r.clientOf(t, srv, sink, logs))
-	waitUntil(t, 20*time.Second, "server down logged", func() bool { return len(logs.records("server down")) > 0 })
-	if msg, _ := logs.records("server down")[0]["err"].(string); !strings.Contains(msg, "user certificate: read private key") {
+	testenv.Wait(t, 20*time.Second, "server down logged", func() bool { return len(logs.Records("server down")) > 0 })
+	if msg, _ := logs.Records("server down")[0]["err"].(string); !strings.Contains(msg, "user certificate: read private key") {
 		t.Errorf("server down err %q does not say the user key cannot be read", msg)
 	}
 }
@@ -206,18 +205,18 @@ func TestCheckTokenOffered(t *testing.T) {
 
 func TestCheckAuth(t *testing.T) {
 	tests := []struct {
-		srv  config.Server
+		srv  Options
 		want string // "" for no error
 	}{
-		{config.Server{}, ""},
-		{config.Server{Auth: "username"}, ""},
-		{config.Server{Auth: "certificate", UserCertificate: "u.der", UserKey: "u.key"}, ""},
-		{config.Server{Auth: "certificate", UserCertificate: "u.der"}, "auth certificate needs user_certificate and user_key"},
-		{config.Server{Auth: "kerberos"}, `unknown auth "kerberos" (anonymous, username, certificate)`},
+		{Options{}, ""},
+		{Options{Auth: "username"}, ""},
+		{Options{Auth: "certificate", UserCertificate: "u.der", UserKey: "u.key"}, ""},
+		{Options{Auth: "certificate", UserCertificate: "u.der"}, "auth certificate needs user_certificate and user_key"},
+		{Options{Auth: "kerberos"}, `unknown auth "kerberos" (anonymous, username, certificate)`},
 	}
 	for _, tt := range tests {
 		got := ""
-		if err := checkAuth(tt.srv); err != nil {
+		if err := checkAuth(&tt.srv); err != nil {
 			got = err.Error()
 		}
 		if got != tt.want {

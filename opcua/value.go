@@ -14,8 +14,8 @@ import (
 // DefaultMaxArrayLen bounds the elements of one array value. It equals
 // gopcua's default decoder limit (ua.MaxVariantArrayLength), at which a
 // longer array fails the decoding of the whole response before it reaches
-// this package; cmd/factorybridge raises the decoder's limit so that such an
-// array becomes one rejected reading instead.
+// this package; limits.go raises the decoder's limit so that such an array
+// becomes one rejected reading instead.
 const DefaultMaxArrayLen = 0xffff
 
 // valueError says why a variant could not be turned into a Value; Status is

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	fb "factorybridge"
-	"factorybridge/config"
 	"factorybridge/internal/testenv"
 )
 
@@ -19,13 +18,12 @@ func TestWatchdog(t *testing.T) {
 	// Limit: max(3 × revised keep-alive (100 ms × 2), 1 s) = 1 s. The floor
 	// keeps a loaded test machine from tripping it before the silence.
 	const keepAlive, limit = 200 * time.Millisecond, time.Second
-	start := func(name, endpoint string, floor time.Duration) (*Client, *recordSink, *logBuffer) {
-		srv := testServer(name, endpoint)
-		srv.RequestTimeout = config.Duration(time.Second)
-		sink, logs := newRecordSink(), &logBuffer{}
-		opts := testOptions(sink, logs)
+	start := func(name, endpoint string, floor time.Duration) (*Client, *recordSink, *testenv.Logs) {
+		sink, logs := newRecordSink(), &testenv.Logs{}
+		opts := testOptions(testServer(name, endpoint, loadIDs(2)...), sink, logs)
+		opts.RequestTimeout = time.Second
 		opts.KeepAlive, opts.WatchdogFloor = keepAlive, floor
-		c := newClient(t, srv, nodeRefs(srv, loadIDs(2)...), opts)
+		c := newClient(t, opts)
 		runClient(t, c)
 		sink.waitFor(t, 10*time.Second, name+" data", func(rs []fb.Reading) bool { return len(rs) > 0 })
 		return c, sink, logs
@@ -38,7 +36,7 @@ func TestWatchdog(t *testing.T) {
 
 	proxy.silence()
 	silenced := time.Now()
-	waitUntil(t, 10*time.Second, "the silent session rebuilt", func() bool {
+	testenv.Wait(t, 10*time.Second, "the silent session rebuilt", func() bool {
 		s := proxied.Stats()
 		return s.Reconnects > base.Reconnects && s.State == StateConnected
 	})
@@ -52,11 +50,11 @@ func TestWatchdog(t *testing.T) {
 	if rebuilt > limit+2*time.Second {
 		t.Errorf("rebuilt %s after the silence, want about the %s limit", rebuilt, limit)
 	}
-	downs := logs.records("server down")
+	downs := logs.Records("server down")
 	if err, _ := downs[len(downs)-1]["err"].(string); !strings.Contains(err, "watchdog") || !strings.Contains(err, "limit 1s") {
 		t.Errorf("server down because %q, want the watchdog with its 1 s limit", err)
 	}
-	if len(logs.records("data gap")) == 0 {
+	if len(logs.Records("data gap")) == 0 {
 		t.Errorf("no data gap logged:\n%s", logs)
 	}
 	if s := direct.Stats(); s.Reconnects != directBase.Reconnects || s.State != StateConnected ||
