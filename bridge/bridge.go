@@ -128,11 +128,12 @@ func (b *Bridge) build() error {
 func (b *Bridge) buildSources() error {
 	sec := &security{cfg: b.cfg, log: b.log.With("component", "pki")}
 	for _, srv := range b.cfg.Servers {
-		opts := opcua.Options{Sink: b.buf, Logger: b.log.With("component", "opcua"), OnState: b.oeeOnState()}
+		opts, _ := b.cfg.OPCUAOptions(srv.Name)
+		opts.Sink, opts.Logger, opts.OnState = b.buf, b.log.With("component", "opcua"), b.oeeOnState()
 		if err := sec.apply(srv, &opts); err != nil {
 			return err
 		}
-		c, err := opcua.New(srv, b.cfg.Nodes(srv.Name), opts)
+		c, err := opcua.New(opts)
 		if err != nil {
 			return fmt.Errorf("server %s: %w", srv.Name, err)
 		}
