@@ -8,13 +8,15 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"factorybridge/opcua"
 )
 
 // The valid values of the enumerated settings, in the order messages list them.
 var (
-	securityPolicies = []string{"None", "Basic128Rsa15", "Basic256", "Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss", "auto"}
-	securityModes    = []string{"None", "Sign", "SignAndEncrypt", "auto"}
-	authMethods      = []string{"anonymous", "username", "certificate"}
+	securityPolicies = opcua.SecurityPolicies
+	securityModes    = opcua.SecurityModes
+	authMethods      = opcua.AuthMethods
 	brokerSchemes    = []string{"tcp", "ssl", "tls", "ws", "wss"}
 	encodings        = []string{"compact", "flat"}
 	topicFields      = []string{"{bridge}", "{server}", "{line}", "{station}"}

@@ -5,11 +5,13 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"factorybridge/opcua"
 )
 
 var (
-	triggers  = []string{"status", "status_value", "status_value_timestamp"}
-	deadbands = []string{"none", "absolute", "percent"}
+	triggers  = opcua.Triggers
+	deadbands = opcua.Deadbands
 )
 
 // lineChecker carries what the line rules need across lines and stations.

@@ -193,3 +193,15 @@ func withDefaults(o Options) Options {
 	}
 	return o
 }
+
+// The valid values of the enumerated settings, in the order messages list
+// them. config validates a file against these, so a value is valid in one
+// place only; TestEnumeratedSettings checks them against what New accepts.
+var (
+	SecurityPolicies = []string{"None", "Basic128Rsa15", "Basic256", "Basic256Sha256",
+		"Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss", Auto}
+	SecurityModes = []string{"None", "Sign", "SignAndEncrypt", Auto}
+	AuthMethods   = []string{"anonymous", "username", "certificate"}
+	Triggers      = []string{"status", "status_value", "status_value_timestamp"}
+	Deadbands     = []string{"none", "absolute", "percent"}
+)
