@@ -1,34 +1,43 @@
 package config
 
-import "time"
+import "factorybridge/oee"
 
-// OEE defaults, named beside the types they configure.
+// OEE defaults, named beside the types they configure. Where the engine has
+// the same default or limit, it is the engine's.
 const (
-	DefaultOEEConvention  = "nakajima"
-	DefaultOEEWindow      = time.Hour
-	DefaultOEEInterval    = 10 * time.Second
-	DefaultOEEUnknown     = "exclude"
-	DefaultSmallStop      = 2 * time.Minute
-	DefaultCounterType    = "uint64"
+	DefaultOEEConvention  = string(oee.Nakajima)
+	DefaultOEEWindow      = oee.DefaultWindow
+	DefaultOEEInterval    = oee.DefaultInterval
+	DefaultOEEUnknown     = string(oee.UnknownExclude)
+	DefaultSmallStop      = oee.DefaultSmallStop
+	DefaultCounterType    = string(oee.CounterUint64)
 	DefaultTimeUnit       = "s"
-	DefaultPlausibility   = 2.0
+	DefaultPlausibility   = oee.DefaultPlausibility
 	DefaultCalendarZone   = "UTC"
-	maxSmallStop          = 30 * time.Minute
-	maxOEEWindow          = 24 * time.Hour
-	minOEEInterval        = time.Second
-	oeeWindowGranularity  = time.Minute
-	minPlausibilityFactor = 1.0
+	maxSmallStop          = oee.MaxSmallStop
+	maxOEEWindow          = oee.MaxWindow
+	minOEEInterval        = oee.MinInterval
+	oeeWindowGranularity  = oee.WindowGranularity
+	minPlausibilityFactor = oee.MinPlausibility
 )
 
 // The valid values of the enumerated OEE settings.
 var (
-	oeeConventions = []string{"nakajima", "iso22400"}
-	oeeUnknowns    = []string{"exclude", "unplanned_stop"}
-	oeePresets     = []string{"connected-factory", "packml", "machinery"}
-	counterTypes   = []string{"int16", "uint16", "int32", "uint32", "int64", "uint64"}
+	oeeConventions = []string{string(oee.Nakajima), string(oee.ISO22400)}
+	oeeUnknowns    = []string{string(oee.UnknownExclude), string(oee.UnknownUnplannedStop)}
+	oeePresets     = oeeStrings(oee.Presets())
+	counterTypes   = oeeStrings(oee.CounterTypes())
 	timeUnits      = []string{"s", "ms"}
 	weekdays       = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 )
+
+func oeeStrings[S ~string](xs []S) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = string(x)
+	}
+	return out
+}
 
 // LineOEE configures how a line's OEE is computed: [lines.oee]. A line
 // whose stations have no [lines.stations.oee] computes none.

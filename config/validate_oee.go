@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"factorybridge/oee"
 )
 
 // oee checks the calendars and every line's and station's OEE settings.
@@ -139,24 +141,15 @@ func (v checker) clock(path, s string) bool {
 	if !v.required(path, s, `"HH:MM", 00:00 to 23:59`) {
 		return false
 	}
-	if _, ok := ParseClock(s); !ok {
+	if _, ok := oee.ParseClock(s); !ok {
 		v.r.add(path, "%q is not a time of day (valid: \"HH:MM\", 00:00 to 23:59)", s)
 		return false
 	}
 	return true
 }
 
-// ParseClock parses "HH:MM" into minutes after midnight.
-func ParseClock(s string) (int, bool) {
-	t, err := time.Parse("15:04", s)
-	if err != nil || len(s) != 5 {
-		return 0, false
-	}
-	return t.Hour()*60 + t.Minute(), true
-}
-
-// Weekday parses "sun" … "sat".
-func Weekday(s string) (time.Weekday, bool) {
+// parseWeekday parses "sun" … "sat".
+func parseWeekday(s string) (time.Weekday, bool) {
 	i := slices.Index(weekdays, s)
 	return time.Weekday(i), i >= 0
 }

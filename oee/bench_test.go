@@ -1,10 +1,11 @@
-package oee
+package oee_test
 
 import (
 	"testing"
 	"time"
 
 	fb "factorybridge"
+	"factorybridge/oee"
 )
 
 // BenchmarkObserve measures the cost the engine adds per reading: a
@@ -19,7 +20,7 @@ func BenchmarkObserve(b *testing.B) {
 		reading("l", "s", "Reject", start, fb.UintValue(fb.TypeUInt64, 0)),
 		reading("l", "s", "Unrelated", start, fb.FloatValue(fb.TypeDouble, 1)),
 	}
-	var recs []Record
+	var recs []oee.Record
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {

@@ -1,6 +1,6 @@
 package oee
 
-import "factorybridge/config"
+import "fmt"
 
 // Bucket is what a machine state means for OEE.
 type Bucket uint8
@@ -25,18 +25,35 @@ const (
 	cfFault          = 4
 )
 
+// Preset is a ready-made map of state values to buckets.
+type Preset string
+
+// The presets. The zero Preset is none.
+const (
+	// PresetConnectedFactory maps the Connected Factory Station Status.
+	PresetConnectedFactory Preset = "connected-factory"
+	// PresetPackML maps the 17 PackML states (ISA-TR88.00.02 numbering).
+	PresetPackML Preset = "packml"
+	// PresetMachinery maps OPC 40001-1 MachineryItemState with
+	// MachineryOperationMode (Roles.Mode).
+	PresetMachinery Preset = "machinery"
+)
+
+// Presets lists the presets, for validation messages.
+func Presets() []Preset { return []Preset{PresetConnectedFactory, PresetPackML, PresetMachinery} }
+
 // presets map state values to buckets. Machinery keys combine
 // MachineryItemState (high byte) and MachineryOperationMode (low byte).
-var presets = map[string]map[int64]Bucket{
+var presets = map[Preset]map[int64]Bucket{
 	// Connected Factory: a station cycles Ready → WorkInProgress → Done (or
 	// Discarded) → Ready, so Ready between cycles is running time; a
 	// discarded part is a reject counted by its counter, not a stop.
-	"connected-factory": {
+	PresetConnectedFactory: {
 		cfReady: BucketRunning, cfWorkInProgress: BucketRunning, cfDone: BucketRunning,
 		cfDiscarded: BucketRunning, cfFault: BucketUnplannedStop,
 	},
-	"packml":    packmlPreset(),
-	"machinery": machineryPreset(),
+	PresetPackML:    packmlPreset(),
+	PresetMachinery: machineryPreset(),
 }
 
 // packmlPreset maps the 17 PackML states (ISA-TR88.00.02 numbering).
@@ -92,23 +109,24 @@ func machineryPreset() map[int64]Bucket {
 func machineryKey(state, mode int64) int64 { return state<<8 | mode }
 
 // stateMap turns a station's preset and explicit states into one map.
-func stateMap(o *config.StationOEE) map[int64]Bucket {
+func stateMap(o *Station) (map[int64]Bucket, error) {
+	preset, ok := presets[o.Preset]
+	if !ok && o.Preset != "" {
+		return nil, fmt.Errorf("unknown preset %q", o.Preset)
+	}
 	m := map[int64]Bucket{}
-	for k, b := range presets[o.Preset] {
+	for k, b := range preset {
 		m[k] = b
 	}
 	key := func(x int64) int64 { return x }
-	if o.Preset == "machinery" {
+	if o.Preset == PresetMachinery {
 		key = func(x int64) int64 { return machineryKey(x, moProcessing) }
 	}
-	for b, xs := range map[Bucket][]int64{
-		BucketRunning: o.States.Running, BucketUnplannedStop: o.States.UnplannedStop,
-		BucketPlannedStop: o.States.PlannedStop, BucketSmallStop: o.States.SmallStop,
-		BucketExcluded: o.States.Excluded,
-	} {
-		for _, x := range xs {
-			m[key(x)] = b
+	for x, b := range o.States {
+		if b > BucketExcluded {
+			return nil, fmt.Errorf("state %d: unknown bucket %d", x, b)
 		}
+		m[key(x)] = b
 	}
-	return m
+	return m, nil
 }

@@ -3,8 +3,6 @@ package oee
 import (
 	"fmt"
 	"time"
-
-	"factorybridge/config"
 )
 
 // calendar is a line's compiled shift calendar.
@@ -35,9 +33,27 @@ type shiftInst struct {
 	downtime   [][2]int64
 }
 
-// newCalendar compiles a validated calendar; nil means 24/7 in UTC, one
-// "day" shift per day.
-func newCalendar(c *config.Calendar) (*calendar, error) {
+// Clock is a wall clock time of day in minutes after midnight, from 0
+// (00:00) to 1439 (23:59).
+type Clock int
+
+// ParseClock parses "HH:MM", 00:00 to 23:59.
+func ParseClock(s string) (Clock, bool) {
+	t, err := time.Parse("15:04", s)
+	if err != nil || len(s) != 5 {
+		return 0, false
+	}
+	return Clock(t.Hour()*60 + t.Minute()), true
+}
+
+// String formats c as "HH:MM".
+func (c Clock) String() string { return fmt.Sprintf("%02d:%02d", c/60, c%60) }
+
+func (c Clock) valid() bool { return c >= 0 && c < 24*60 }
+
+// newCalendar compiles a calendar; nil means 24/7 in UTC, one "day" shift
+// per day.
+func newCalendar(c *Calendar) (*calendar, error) {
 	if c == nil {
 		return &calendar{loc: time.UTC, shifts: []shiftDef{{name: "day"}}}, nil
 	}
@@ -47,34 +63,46 @@ func newCalendar(c *config.Calendar) (*calendar, error) {
 	}
 	cal := &calendar{loc: loc}
 	for _, s := range c.Shifts {
-		cal.shifts = append(cal.shifts, shiftDef{name: s.Name, days: dayBits(s.Days), start: clock(s.Start), end: clock(s.End)})
+		def := shiftDef{name: s.Name, start: int(s.Start), end: int(s.End)}
+		if def.days, err = dayBits(s.Days, s.Start, s.End); err != nil {
+			return nil, fmt.Errorf("shift %s: %w", s.Name, err)
+		}
+		cal.shifts = append(cal.shifts, def)
 	}
-	cal.breaks = windowDefs(c.Breaks)
-	cal.downtime = windowDefs(c.PlannedDowntime)
-	return cal, nil
+	if cal.breaks, err = windowDefs(c.Breaks); err != nil {
+		return nil, err
+	}
+	cal.downtime, err = windowDefs(c.PlannedDowntime)
+	return cal, err
 }
 
-func windowDefs(ws []config.TimeWindow) []windowDef {
+func windowDefs(ws []TimeWindow) ([]windowDef, error) {
 	var out []windowDef
 	for _, w := range ws {
-		out = append(out, windowDef{shift: w.Shift, days: dayBits(w.Days), start: clock(w.Start), end: clock(w.End)})
+		def := windowDef{shift: w.Shift, start: int(w.Start), end: int(w.End)}
+		var err error
+		if def.days, err = dayBits(w.Days, w.Start, w.End); err != nil {
+			return nil, fmt.Errorf("window %s–%s: %w", w.Start, w.End, err)
+		}
+		out = append(out, def)
 	}
-	return out
+	return out, nil
 }
 
-func clock(s string) int {
-	m, _ := config.ParseClock(s)
-	return m
-}
-
-func dayBits(days []string) uint8 {
+// dayBits sets a bit per weekday, after checking the clocks of the span
+// they go with.
+func dayBits(days []time.Weekday, start, end Clock) (uint8, error) {
+	if !start.valid() || !end.valid() {
+		return 0, fmt.Errorf("clock out of range (valid: 0 to %d minutes)", 24*60-1)
+	}
 	var b uint8
 	for _, d := range days {
-		if wd, ok := config.Weekday(d); ok {
-			b |= 1 << wd
+		if d < time.Sunday || d > time.Saturday {
+			return 0, fmt.Errorf("weekday %d out of range", d)
 		}
+		b |= 1 << d
 	}
-	return b
+	return b, nil
 }
 
 func onDay(bits uint8, wd time.Weekday) bool { return bits == 0 || bits&(1<<wd) != 0 }

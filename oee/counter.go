@@ -1,6 +1,7 @@
 package oee
 
 import (
+	"fmt"
 	"math"
 
 	fb "factorybridge"
@@ -18,21 +19,23 @@ type counter struct {
 	sign  bool
 }
 
-// counterType maps a configured type name to width and signedness.
-func counterType(name string) (bits uint8, signed bool) {
-	switch name {
-	case "int16":
-		return 16, true
-	case "uint16":
-		return 16, false
-	case "int32":
-		return 32, true
-	case "uint32":
-		return 32, false
-	case "int64":
-		return 64, true
+// counterType maps a PLC type to width and signedness.
+func counterType(t CounterType) (bits uint8, signed bool, err error) {
+	switch t {
+	case CounterInt16:
+		return 16, true, nil
+	case CounterUint16:
+		return 16, false, nil
+	case CounterInt32:
+		return 32, true, nil
+	case CounterUint32:
+		return 32, false, nil
+	case CounterInt64:
+		return 64, true, nil
+	case CounterUint64, "":
+		return 64, false, nil
 	}
-	return 64, false
+	return 0, false, fmt.Errorf("unknown counter type %q", t)
 }
 
 func (c *counter) mask() uint64 {

@@ -23,7 +23,7 @@ func TestCounterUpdate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var c counter
-		c.bits, c.sign = counterType(tt.typ)
+		c.bits, c.sign, _ = counterType(CounterType(tt.typ))
 		c.update(tt.last, 0, 0)
 		got, bad := c.update(tt.next, 1, tt.limit)
 		if got != tt.want || bad != tt.bad {

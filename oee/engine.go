@@ -5,11 +5,10 @@ import (
 	"time"
 
 	fb "factorybridge"
-	"factorybridge/config"
 )
 
-// Engine computes OEE for every line of a configuration whose stations have
-// [lines.stations.oee]. It is not safe for concurrent use.
+// Engine computes OEE for the lines of its Options. It is not safe for
+// concurrent use.
 type Engine struct {
 	lines    []*line
 	byName   map[string]binding     // reading name → station and role
@@ -22,68 +21,41 @@ type binding struct {
 	ro role
 }
 
-// New builds an engine for a loaded, validated configuration. It does no
-// I/O beyond looking up time zones.
-func New(c *config.Config) (*Engine, error) {
+// New builds an engine for opts. It does no I/O beyond looking up time
+// zones, and returns an error for settings it cannot compute with.
+func New(opts Options) (*Engine, error) {
 	e := &Engine{byName: map[string]binding{}, stations: map[[2]string]*station{}, servers: map[string][]*station{}}
-	for i := range c.Lines {
-		l := &c.Lines[i]
-		if l.OEE == nil {
-			continue
-		}
-		ln, err := newLine(c, l)
+	for i := range opts.Lines {
+		o := &opts.Lines[i]
+		ln, err := newLine(o)
 		if err != nil {
-			return nil, fmt.Errorf("line %s: %w", l.Name, err)
+			return nil, fmt.Errorf("line %s: %w", o.Name, err)
 		}
 		e.lines = append(e.lines, ln)
-		for _, s := range ln.stations {
-			e.stations[[2]string{l.Name, s.name}] = s
-		}
-	}
-	for _, ref := range c.Nodes("") {
-		if s := e.stations[[2]string{ref.Line, ref.Station}]; s != nil {
-			e.bind(c, ref, s)
+		for j, s := range ln.stations {
+			e.stations[[2]string{o.Name, s.name}] = s
+			e.bind(&o.Stations[j], s)
 		}
 	}
 	return e, nil
 }
 
-// bind routes a node's readings to its station when the node plays a role.
-func (e *Engine) bind(c *config.Config, ref config.NodeRef, s *station) {
-	if !contains(e.servers[ref.Server], s) {
-		e.servers[ref.Server] = append(e.servers[ref.Server], s)
-	}
-	roles := stationConfig(c, ref.Line, ref.Station).OEE.Roles
-	for ro, name := range []string{
-		roleState: roles.State, roleMode: roles.Mode, roleGood: roles.GoodCount,
-		roleTotal: roles.TotalCount, roleReject: roles.RejectCount, roleIdeal: roles.IdealCycleTime,
-		roleActual: roles.ActualCycleTime, roleFault: roles.FaultTime, roleEnergy: roles.Energy,
-		roleProduct: roles.Product,
-	} {
-		if name != "" && name == ref.Node.Name {
-			e.byName[ref.Name] = binding{st: s, ro: role(ro)}
+// bind routes the readings of the station's roles to it. When two roles
+// name one reading, the later role takes it.
+func (e *Engine) bind(o *Station, s *station) {
+	e.servers[o.Server] = append(e.servers[o.Server], s)
+	for ro, name := range o.Roles.byRole() {
+		if name != "" {
+			e.byName[name] = binding{st: s, ro: role(ro)}
 		}
 	}
 }
 
-func stationConfig(c *config.Config, line, station string) *config.Station {
-	for i := range c.Lines {
-		for j := range c.Lines[i].Stations {
-			if c.Lines[i].Name == line && c.Lines[i].Stations[j].Name == station {
-				return &c.Lines[i].Stations[j]
-			}
-		}
-	}
-	return nil
-}
-
-func contains(ss []*station, s *station) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
+// Observes reports whether readings named name play a role at a station:
+// Observe ignores all others.
+func (e *Engine) Observes(name string) bool {
+	_, ok := e.byName[name]
+	return ok
 }
 
 // Observe takes one reading. Readings of nodes that play no OEE role are

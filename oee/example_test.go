@@ -30,7 +30,7 @@ oee = { preset = "connected-factory", ideal_cycle_time = "1s", roles = { state =
 		fmt.Println(err)
 		return
 	}
-	e, err := oee.New(cfg)
+	e, err := oee.New(cfg.OEEOptions())
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -67,7 +67,7 @@ func TestExampleConfigs(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		if _, err := oee.New(c); err != nil {
+		if _, err := oee.New(c.OEEOptions()); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
 	}

@@ -1,4 +1,4 @@
-package oee
+package oee_test
 
 import (
 	"bufio"
@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"factorybridge/config"
+	"factorybridge/oee"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden/*/want.jsonl from the current output")
@@ -65,11 +65,11 @@ func TestGolden(t *testing.T) {
 // runGolden feeds the events in time order with a tick every minute and
 // returns the closed records, one JSON object a line.
 func runGolden(t *testing.T, cfgText string, events []event, restarts bool) string {
-	c := parseConfig(t, cfgText)
-	e := newEngine(t, c)
-	line := c.Lines[0].Name
+	opts := parseConfig(t, cfgText)
+	e := newEngine(t, opts)
+	line := opts.Lines[0].Name
 	var out bytes.Buffer
-	emit := func(recs []Record) {
+	emit := func(recs []oee.Record) {
 		for _, r := range closed(recs) {
 			b, err := json.Marshal(r)
 			if err != nil {
@@ -94,7 +94,7 @@ func runGolden(t *testing.T, cfgText string, events []event, restarts bool) stri
 			emit(e.Tick(ev.at, nil))
 		case "restart":
 			if restarts {
-				e = restart(t, c, e)
+				e = restart(t, opts, e)
 			}
 		}
 	}
@@ -103,12 +103,12 @@ func runGolden(t *testing.T, cfgText string, events []event, restarts bool) stri
 
 // restart saves the engine's state and restores it into a new engine, as
 // the bridge does across a process restart.
-func restart(t *testing.T, c *config.Config, e *Engine) *Engine {
+func restart(t *testing.T, opts oee.Options, e *oee.Engine) *oee.Engine {
 	state, err := e.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
-	fresh := newEngine(t, c)
+	fresh := newEngine(t, opts)
 	if err := fresh.UnmarshalBinary(state); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package oee
+package oee_test
 
 import (
 	"fmt"
@@ -9,6 +9,7 @@ import (
 
 	fb "factorybridge"
 	"factorybridge/config"
+	"factorybridge/oee"
 )
 
 // header is prepended to every test configuration: one bridge, broker and
@@ -22,18 +23,19 @@ name = "plc"
 endpoint = "opc.tcp://127.0.0.1:4840"
 `
 
-func parseConfig(tb testing.TB, lines string) *config.Config {
+// parseConfig parses a test configuration and returns what it says of OEE.
+func parseConfig(tb testing.TB, lines string) oee.Options {
 	tb.Helper()
 	c, err := config.Parse("test.toml", []byte(header+lines), nil)
 	if err != nil {
 		tb.Fatalf("parse config: %v", err)
 	}
-	return c
+	return c.OEEOptions()
 }
 
-func newEngine(tb testing.TB, c *config.Config) *Engine {
+func newEngine(tb testing.TB, opts oee.Options) *oee.Engine {
 	tb.Helper()
-	e, err := New(c)
+	e, err := oee.New(opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -59,17 +61,17 @@ func parseValue(s string) fb.Value {
 	return fb.TextValue(fb.TypeString, s)
 }
 
-func closed(recs []Record) []Record {
-	var out []Record
+func closed(recs []oee.Record) []oee.Record {
+	var out []oee.Record
 	for _, r := range recs {
-		if r.Kind == KindHour || r.Kind == KindShift {
+		if r.Kind == oee.KindHour || r.Kind == oee.KindShift {
 			out = append(out, r)
 		}
 	}
 	return out
 }
 
-func find(tb testing.TB, recs []Record, k Kind, station string) Record {
+func find(tb testing.TB, recs []oee.Record, k oee.Kind, station string) oee.Record {
 	tb.Helper()
 	for _, r := range recs {
 		if r.Kind == k && r.Station == station {
@@ -77,10 +79,10 @@ func find(tb testing.TB, recs []Record, k Kind, station string) Record {
 		}
 	}
 	tb.Fatalf("no %s record for station %q in %d records", k, station, len(recs))
-	return Record{}
+	return oee.Record{}
 }
 
-func pct(r Ratio) string {
+func pct(r oee.Ratio) string {
 	if !r.Defined {
 		return "undefined"
 	}

@@ -1,9 +1,11 @@
 package oee
 
 import (
+	"cmp"
+	"errors"
+	"fmt"
 	"slices"
-
-	"factorybridge/config"
+	"time"
 )
 
 // period is an hour or a shift being tallied until it closes.
@@ -46,30 +48,52 @@ type lineState struct {
 }
 
 // ringSlack keeps enough minutes beyond the window for a pending stop,
-// which config caps at 30 minutes, to be classified in every minute it spans.
-const ringSlack = 32
+// at most MaxSmallStop long, to be classified in every minute it spans.
+const ringSlack = int(MaxSmallStop/time.Minute) + 2
 
-func newLine(c *config.Config, l *config.Line) (*line, error) {
-	cal, err := newCalendar(c.CalendarOf(l.OEE))
+func newLine(o *Line) (*line, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	cal, err := newCalendar(o.Calendar)
 	if err != nil {
 		return nil, err
 	}
-	o := l.OEE
-	ln := &line{name: l.Name, iso: o.Convention == "iso22400", unknownUS: o.Unknown == "unplanned_stop",
-		cal: cal, window: int64(o.Window.D()), interval: int64(o.Interval.D())}
+	ln := &line{name: o.Name, iso: o.Convention == ISO22400, unknownUS: o.Unknown == UnknownUnplannedStop,
+		cal: cal, window: int64(cmp.Or(o.Window, DefaultWindow)), interval: int64(cmp.Or(o.Interval, DefaultInterval))}
 	ln.mi.min = -1 << 62
+	ln.output = len(o.Stations) - 1
+	if o.Output != "" {
+		ln.output = slices.IndexFunc(o.Stations, func(s Station) bool { return s.Name == o.Output })
+	}
 	ringLen := int(ln.window/minute) + ringSlack
-	for i := range l.Stations {
-		st := &l.Stations[i]
-		if st.OEE == nil {
-			continue
+	for i := range o.Stations {
+		st, err := newStation(ln, i, &o.Stations[i], ringLen)
+		if err != nil {
+			return nil, fmt.Errorf("station %s: %w", o.Stations[i].Name, err)
 		}
-		if st.Name == o.Output {
-			ln.output = len(ln.stations)
-		}
-		ln.stations = append(ln.stations, newStation(ln, len(ln.stations), st, ringLen))
+		ln.stations = append(ln.stations, st)
 	}
 	return ln, nil
+}
+
+// check rejects what the engine cannot compute with.
+func (o *Line) check() error {
+	switch {
+	case len(o.Stations) == 0:
+		return errors.New("no station computes OEE")
+	case o.Convention != "" && o.Convention != Nakajima && o.Convention != ISO22400:
+		return fmt.Errorf("unknown convention %q", o.Convention)
+	case o.Unknown != "" && o.Unknown != UnknownExclude && o.Unknown != UnknownUnplannedStop:
+		return fmt.Errorf("unknown unknown-time policy %q", o.Unknown)
+	case o.Window < 0 || o.Window > MaxWindow || o.Window%WindowGranularity != 0:
+		return fmt.Errorf("window %s is not whole minutes up to %s", o.Window, MaxWindow)
+	case o.Interval < 0:
+		return fmt.Errorf("interval %s is negative", o.Interval)
+	case o.Output != "" && !slices.ContainsFunc(o.Stations, func(s Station) bool { return s.Name == o.Output }):
+		return fmt.Errorf("output %q is not a station of the line", o.Output)
+	}
+	return nil
 }
 
 // minute returns the calendar's view of the minute holding t, cached

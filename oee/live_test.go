@@ -1,10 +1,11 @@
-package oee
+package oee_test
 
 import (
 	"testing"
 	"time"
 
 	fb "factorybridge"
+	"factorybridge/oee"
 )
 
 const faultConfig = `
@@ -38,7 +39,7 @@ func TestFaultTimeAndRolling(t *testing.T) {
 		}
 	}
 	recs := e.Tick(t0.Add(90*time.Minute), nil)
-	r := find(t, recs, KindRolling, "s")
+	r := find(t, recs, oee.KindRolling, "s")
 	if r.Start != t0.Add(30*time.Minute) || r.End != t0.Add(90*time.Minute) {
 		t.Errorf("rolling window %v – %v", r.Start, r.End)
 	}

@@ -1,4 +1,4 @@
-package oee
+package oee_test
 
 import (
 	"math"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	fb "factorybridge"
+	"factorybridge/oee"
 )
 
 const propertyConfig = `
@@ -71,11 +72,11 @@ func TestProperties(t *testing.T) {
 }
 
 // randomRun drives the engine for two days from a Monday 05:00 Berlin.
-func randomRun(e *Engine, rng *rand.Rand) []Record {
+func randomRun(e *oee.Engine, rng *rand.Rand) []oee.Record {
 	now := time.Date(2024, 3, 25, 4, 0, 0, 0, time.UTC)
 	end := now.Add(48 * time.Hour)
 	counts := map[string]uint64{}
-	var recs []Record
+	var recs []oee.Record
 	for now.Before(end) {
 		now = now.Add(time.Duration(rng.IntN(90)+1) * time.Second)
 		randomEvent(e, rng, now, counts)
@@ -84,7 +85,7 @@ func randomRun(e *Engine, rng *rand.Rand) []Record {
 	return recs
 }
 
-func randomEvent(e *Engine, rng *rand.Rand, now time.Time, counts map[string]uint64) {
+func randomEvent(e *oee.Engine, rng *rand.Rand, now time.Time, counts map[string]uint64) {
 	st, nodes := "a", [3]string{"Status", "Total", "Reject"}
 	if rng.IntN(2) == 1 {
 		st, nodes = "b", [3]string{"State", "Good", "Bad"}
@@ -115,13 +116,13 @@ func randomEvent(e *Engine, rng *rand.Rand, now time.Time, counts map[string]uin
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-6 }
 
-func checkRecord(t *testing.T, seed uint64, r Record) {
+func checkRecord(t *testing.T, seed uint64, r oee.Record) {
 	t.Helper()
 	if !near(r.PlannedS, r.RunS+r.UnplannedStopS+r.PlannedStopS+r.SmallStopS) {
 		t.Errorf("seed %d %s %s: planned %v ≠ run %v + unplanned %v + planned stop %v + small %v",
 			seed, r.Kind, r.Station, r.PlannedS, r.RunS, r.UnplannedStopS, r.PlannedStopS, r.SmallStopS)
 	}
-	if r.Kind == KindShift && r.Day != "2024-03-24" { // the run starts inside Sunday's night shift
+	if r.Kind == oee.KindShift && r.Day != "2024-03-24" { // the run starts inside Sunday's night shift
 		// Early: 8 h − 30 min break; night: 8 h − 20 min; Monday's
 		// downtime is planned-stop time under Nakajima.
 		want := 7.5 * 3600
@@ -134,7 +135,7 @@ func checkRecord(t *testing.T, seed uint64, r Record) {
 	}
 	for _, f := range []struct {
 		name string
-		r    Ratio
+		r    oee.Ratio
 	}{{"availability", r.Availability}, {"quality", r.Quality}} {
 		if f.r.Defined && (f.r.Value < 0 || f.r.Value > 1 || math.IsNaN(f.r.Value)) {
 			t.Errorf("seed %d %s %s: %s %v outside [0, 1]", seed, r.Kind, r.Station, f.name, f.r.Value)
@@ -143,7 +144,7 @@ func checkRecord(t *testing.T, seed uint64, r Record) {
 }
 
 // checkLine checks a line record (last) against its two stations' records.
-func checkLine(t *testing.T, seed uint64, rs []Record) {
+func checkLine(t *testing.T, seed uint64, rs []oee.Record) {
 	t.Helper()
 	a, b, l := rs[0], rs[1], rs[2]
 	if l.Station != "" || a.Kind != l.Kind || b.Kind != l.Kind {

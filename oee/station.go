@@ -1,11 +1,11 @@
 package oee
 
 import (
+	"cmp"
 	"strconv"
 	"time"
 
 	fb "factorybridge"
-	"factorybridge/config"
 )
 
 // role is what a node means to its station.
@@ -22,6 +22,7 @@ const (
 	roleFault
 	roleEnergy
 	roleProduct
+	numRoles
 )
 
 // station computes one station's time and counts. Its configuration is
@@ -59,28 +60,30 @@ type stationState struct {
 	RingMin      []int64    // the minute each Ring entry holds
 }
 
-func newStation(l *line, idx int, st *config.Station, ringLen int) *station {
-	o := st.OEE
-	s := &station{name: st.Name, line: l, idx: idx, states: stateMap(o), machinery: o.Preset == "machinery",
-		hasState: o.Roles.State != "", hasMode: o.Roles.Mode != "", unit: int64(time.Second),
-		smallStop: int64(o.SmallStop.D()), factor: o.Plausibility, products: map[string]int64{}}
-	if o.TimeUnit == "ms" {
-		s.unit = int64(time.Millisecond)
+func newStation(l *line, idx int, o *Station, ringLen int) (*station, error) {
+	states, err := stateMap(o)
+	if err != nil {
+		return nil, err
 	}
-	s.counting, s.producing = countingOf(o.Roles)
-	for i, name := range []string{o.Counters.GoodCount, o.Counters.TotalCount, o.Counters.RejectCount, o.Counters.FaultTime} {
-		s.S.Counters[i].bits, s.S.Counters[i].sign = counterType(name)
+	s := &station{name: o.Name, line: l, idx: idx, states: states, machinery: o.Preset == PresetMachinery,
+		hasState: o.Roles.State != "", hasMode: o.Roles.Mode != "", unit: int64(cmp.Or(o.TimeUnit, time.Second)),
+		smallStop: int64(o.SmallStop), factor: cmp.Or(o.Plausibility, DefaultPlausibility), products: map[string]int64{}}
+	s.counting, s.producing = countingOf(&o.Roles)
+	for i, t := range []CounterType{o.Counters.GoodCount, o.Counters.TotalCount, o.Counters.RejectCount, o.Counters.FaultTime} {
+		if s.S.Counters[i].bits, s.S.Counters[i].sign, err = counterType(t); err != nil {
+			return nil, err
+		}
 	}
-	for _, p := range o.Products {
-		s.products[p.ID] = int64(p.IdealCycleTime.D())
+	for id, ideal := range o.Products {
+		s.products[id] = int64(ideal)
 	}
-	s.S.Ideal = int64(o.IdealCycleTime.D())
+	s.S.Ideal = int64(o.IdealCycleTime)
 	s.S.Ring, s.S.RingMin = make([]tally, ringLen), make([]int64, ringLen)
-	return s
+	return s, nil
 }
 
 // countingOf derives which counters count parts made (for performance).
-func countingOf(r config.Roles) (counting, [3]bool) {
+func countingOf(r *Roles) (counting, [3]bool) {
 	switch {
 	case r.TotalCount != "" && r.GoodCount != "":
 		return countGoodTotal, [3]bool{false, true, false}

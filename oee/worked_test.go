@@ -1,10 +1,11 @@
-package oee
+package oee_test
 
 import (
 	"testing"
 	"time"
 
 	fb "factorybridge"
+	"factorybridge/oee"
 )
 
 const workedConfig = `
@@ -63,13 +64,13 @@ func TestWorkedExample(t *testing.T) {
 		feed("Reject", end, 423*uint64(i+1)/n)
 	}
 	recs := e.Tick(start.Add(8*time.Hour), nil)
-	r := find(t, recs, KindShift, "s")
+	r := find(t, recs, oee.KindShift, "s")
 	if len(runMinutes) != 373 {
 		t.Fatalf("%d run minutes, want 373", len(runMinutes))
 	}
 	for _, c := range []struct {
 		name string
-		got  Ratio
+		got  oee.Ratio
 		want string
 	}{
 		{"availability", r.Availability, "88.81"}, {"performance", r.Performance, "86.11"},

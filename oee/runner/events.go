@@ -1,0 +1,114 @@
+package runner
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"factorybridge/oee"
+)
+
+// connEvent is a server's data starting or stopping, placed in the buffer's
+// sequence: it applies after the entry with Seq seq.
+type connEvent struct {
+	server    string
+	connected bool
+	at        time.Time
+	seq       uint64
+}
+
+// connEvents is the queue between the OPC UA clients' goroutines and the
+// runner's.
+type connEvents struct {
+	mu sync.Mutex
+	q  []connEvent
+}
+
+func (e *connEvents) push(ev connEvent) {
+	e.mu.Lock()
+	e.q = append(e.q, ev)
+	e.mu.Unlock()
+}
+
+// due removes and returns the events placed at or before seq, in order.
+func (e *connEvents) due(seq uint64) []connEvent {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out, keep []connEvent
+	for _, ev := range e.q {
+		if ev.seq <= seq {
+			out = append(out, ev)
+		} else {
+			keep = append(keep, ev)
+		}
+	}
+	e.q = keep
+	return out
+}
+
+// OnState is the OPC UA clients' OnState: server's session was lost
+// (connected false) or is up (true) at at. It commits what the client has
+// handed to the buffer first, so that the event applies after the readings
+// of the session it ends (or after the first of the one it starts): the
+// engine must not take a lost session's last readings as coming after it.
+func (r *Runner) OnState(server string, connected bool, at time.Time) {
+	ctx, cancel := context.WithTimeout(context.Background(), finalTimeout)
+	defer cancel()
+	if err := r.store.Flush(ctx); err != nil {
+		r.log.Warn("oee: could not commit before a connection change; it may apply a little early", "server", server, "err", err)
+	}
+	r.events.push(connEvent{server: server, connected: connected, at: at, seq: r.store.Stats().LastSeq})
+}
+
+// dueEvents holds the connection changes placed at or before seq, to be
+// applied in time order with the readings.
+func (r *Runner) dueEvents(seq uint64) {
+	for _, ev := range r.events.due(seq) {
+		r.holdEvent(ev)
+	}
+}
+
+// apply tells the engine a connection change.
+func (r *Runner) apply(ev connEvent) {
+	if ev.connected {
+		r.eng.ServerConnected(ev.server, ev.at)
+		r.log.Info("oee: server data resumes", "server", ev.server, "at", ev.at)
+	} else {
+		r.eng.ServerDisconnected(ev.server, ev.at)
+		r.log.Info("oee: server data stops; station time is unknown until it resumes", "server", ev.server, "at", ev.at)
+	}
+}
+
+// restore loads the saved state and position. The time from the last save
+// to now, when the bridge was down, is unknown: every station is marked
+// disconnected from then until its server's session is up again.
+func (r *Runner) restore() error {
+	cursor, saved, err := r.store.LoadConsumer(Consumer)
+	if err != nil {
+		return err
+	}
+	r.cursor = cursor
+	if saved == nil {
+		r.log.Info("oee: no saved state; starting afresh", "seq", cursor)
+		return nil
+	}
+	s, err := unmarshalState(saved)
+	if err == nil {
+		err = r.eng.UnmarshalBinary(s.Engine)
+	}
+	if err != nil {
+		r.log.Warn("oee: saved state does not fit this configuration; starting afresh", "seq", cursor, "err", err)
+		r.eng, err = oee.New(r.opts) // UnmarshalBinary may have restored part of it
+		return err
+	}
+	for i := range s.Held { // taken before a crash: they precede the gap
+		r.hold(&s.Held[i])
+	}
+	at := maxTime(s.Through, r.latestHeld())
+	r.release(at)
+	for _, st := range r.stations {
+		r.eng.Disconnected(st[0], st[1], at)
+	}
+	r.log.Info("oee: state restored; the time since is unknown until the servers are back", "seq", cursor, "through", at)
+	return nil
+}

@@ -1,0 +1,111 @@
+package runner
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/gob"
+	"fmt"
+	"slices"
+	"time"
+
+	fb "factorybridge"
+)
+
+// The engine takes a station's readings in time order and never accounts
+// time twice, and a record's end is the time it was ticked to. Readings of
+// several servers (or of several items in one notification) reach the
+// buffer out of time order by up to a publishing interval, so the runner
+// holds the readings of OEE nodes, and the connection events, until the
+// clock less the lag passes them, and feeds them to the engine in time
+// order just before each tick. Held readings are saved with the state.
+
+// heldItem is a reading, or a connection event, waiting for its time.
+type heldItem struct {
+	at int64 // Unix ns
+	r  fb.Reading
+	ev *connEvent
+}
+
+// hold keeps a reading of an OEE node for release; others are dropped.
+func (r *Runner) hold(rd *fb.Reading) {
+	if !r.eng.Observes(rd.Name) {
+		return
+	}
+	t := rd.SourceTime
+	if t.IsZero() {
+		t = rd.ServerTime
+	}
+	if t.IsZero() {
+		t = r.now()
+	}
+	r.held = append(r.held, heldItem{at: t.UnixNano(), r: *rd})
+}
+
+func (r *Runner) holdEvent(ev connEvent) {
+	r.held = append(r.held, heldItem{at: ev.at.UnixNano(), ev: &ev})
+}
+
+// release feeds the engine, in time order, what is held up to through.
+func (r *Runner) release(through time.Time) {
+	slices.SortStableFunc(r.held, func(a, b heldItem) int { return cmp.Compare(a.at, b.at) })
+	n := 0
+	for ; n < len(r.held) && r.held[n].at <= through.UnixNano(); n++ {
+		if it := &r.held[n]; it.ev != nil {
+			r.apply(*it.ev)
+		} else {
+			r.eng.Observe(&it.r)
+		}
+	}
+	r.held = slices.Delete(r.held, 0, n)
+}
+
+// latestHeld returns the time of the last item held, or the zero time.
+func (r *Runner) latestHeld() time.Time {
+	var t int64
+	for _, it := range r.held {
+		t = max(t, it.at)
+	}
+	if t == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, t)
+}
+
+// savedState is what the runner stores with its cursor: the time the
+// engine was ticked to, the engine's state and the readings held.
+type savedState struct {
+	Through time.Time
+	Engine  []byte
+	Held    []fb.Reading
+}
+
+// stateVersion leads the saved bytes; another version starts afresh.
+const stateVersion = 1
+
+func (r *Runner) marshal(through time.Time) ([]byte, error) {
+	eng, err := r.eng.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	s := savedState{Through: through, Engine: eng}
+	for _, it := range r.held {
+		if it.ev == nil {
+			s.Held = append(s.Held, it.r)
+		}
+	}
+	var b bytes.Buffer
+	b.WriteByte(stateVersion)
+	if err := gob.NewEncoder(&b).Encode(&s); err != nil {
+		return nil, fmt.Errorf("oee: encode state: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+func unmarshalState(data []byte) (savedState, error) {
+	var s savedState
+	if len(data) == 0 || data[0] != stateVersion {
+		return s, fmt.Errorf("oee: saved state of an unknown version")
+	}
+	err := gob.NewDecoder(bytes.NewReader(data[1:])).Decode(&s)
+	return s, err
+}

@@ -1,0 +1,278 @@
+// Package runner runs the OEE engine as the durable buffer's second
+// consumer: it feeds committed readings to the engine in time order, ticks
+// it, and every checkpoint saves the engine's state, the sequence number of
+// the last entry it took and the records the tick made in one buffer
+// transaction. The records then travel to the broker through the buffer
+// like readings. A restart thus continues exactly after the last reading
+// accounted: no part counted twice or lost.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	fb "factorybridge"
+	"factorybridge/oee"
+)
+
+// Tuning of the runner.
+const (
+	// Consumer is the runner's name in the buffer.
+	Consumer = "oee"
+	// DefaultCheckpoint is how often a runner with Options.Checkpoint zero
+	// ticks the engine and saves.
+	DefaultCheckpoint = time.Second
+	// LagMargin is what Lag adds for the time a reading spends between its
+	// source and the OPC UA client, and for scheduling.
+	LagMargin = 500 * time.Millisecond
+	// MaxUnsaved bounds the records kept while saves fail (hours of records
+	// of a large plant); beyond it the oldest are dropped.
+	MaxUnsaved = 100_000
+
+	readBatch    = 4096            // entries per buffer read
+	finalTimeout = 5 * time.Second // bounds the final read and save of a shutdown
+)
+
+// ErrNoStations is New's answer when the engine's options have no station:
+// there is nothing to run.
+var ErrNoStations = errors.New("no station computes OEE")
+
+// Store is what the runner needs of the buffer; *buffer.Buffer implements
+// it (buffer/consumer.go).
+type Store interface {
+	LoadConsumer(name string) (cursor uint64, state []byte, err error)
+	SaveConsumer(ctx context.Context, name string, cursor uint64, state []byte, records []fb.Reading) error
+	ReadConsumer(ctx context.Context, after uint64, max int) ([]fb.Reading, error)
+	Flush(ctx context.Context) error
+	Stats() fb.BufferStats
+}
+
+// Options configures a Runner.
+type Options struct {
+	// Engine describes the lines and stations. The runner builds its
+	// engine from it, and builds it afresh when the saved state does not
+	// fit. Without a station New returns ErrNoStations.
+	Engine oee.Options
+	// Store is the buffer the runner consumes and saves to. Required.
+	Store Store
+	// Logger receives the runner's logs; nil discards them.
+	Logger *slog.Logger
+	// Lag is how far behind Now the engine is ticked, so that readings
+	// arriving late by up to Lag still count in time order; compute it
+	// with Lag. Zero ticks at Now.
+	Lag time.Duration
+	// Now is the clock the engine is ticked by; nil means time.Now.
+	// Checkpoints are paced by the wall clock whatever Now says.
+	Now func() time.Time
+	// Checkpoint is how often the engine is ticked and its state saved;
+	// zero means DefaultCheckpoint.
+	Checkpoint time.Duration
+}
+
+// Lag returns the longest a reading takes from its source time to a
+// commit, with LagMargin: the longest publishing interval of the nodes and
+// the buffer's commit interval.
+func Lag(publishing, commit time.Duration) time.Duration {
+	return publishing + commit + LagMargin
+}
+
+// Runner is the OEE engine's consumer of the buffer. Run owns it; OnState,
+// Latest, Current and Lines may be called from any goroutine.
+type Runner struct {
+	log      *slog.Logger
+	opts     oee.Options
+	eng      *oee.Engine
+	store    Store
+	stations [][2]string // line, station: every station with OEE
+	lag      time.Duration
+	now      func() time.Time
+	every    time.Duration
+
+	cursor  uint64     // seq of the last entry taken
+	held    []heldItem // waiting for the engine's time (hold.go)
+	events  connEvents
+	recs    []oee.Record
+	unsaved []fb.Reading // records whose save failed, retried with the next
+	failing bool         // saves are failing: logged once
+	savedAt time.Time    // the time the engine was ticked to at the last save
+
+	mu     sync.Mutex
+	latest map[string]oee.Record // line → its latest rolling line record
+	// current holds the latest rolling record of every line and station
+	// (station "" for the line), bounded by the options.
+	current map[[2]string]oee.Record
+}
+
+// New builds a runner and its engine; it does no I/O. It returns
+// ErrNoStations when no station computes OEE: the caller then runs none.
+func New(opts Options) (*Runner, error) {
+	if opts.Store == nil {
+		return nil, errors.New("new oee runner: no store")
+	}
+	r := &Runner{log: opts.Logger, opts: opts.Engine, store: opts.Store, lag: opts.Lag, now: opts.Now,
+		every: opts.Checkpoint, latest: map[string]oee.Record{}, current: map[[2]string]oee.Record{}}
+	for _, l := range opts.Engine.Lines {
+		for _, s := range l.Stations {
+			r.stations = append(r.stations, [2]string{l.Name, s.Name})
+		}
+	}
+	if len(r.stations) == 0 {
+		return nil, ErrNoStations
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.every <= 0 {
+		r.every = DefaultCheckpoint
+	}
+	var err error
+	if r.eng, err = oee.New(opts.Engine); err != nil {
+		return nil, fmt.Errorf("build oee engine: %w", err)
+	}
+	return r, nil
+}
+
+// Run consumes the buffer until ctx ends, then takes what is committed,
+// saves once more and returns. Cancel ctx after the sources stopped and the
+// buffer was flushed, and before the publisher's drain, so that the final
+// records are published.
+func (r *Runner) Run(ctx context.Context) error {
+	if err := r.restore(); err != nil {
+		return err
+	}
+	next := time.Now().Add(r.every)
+	for ctx.Err() == nil {
+		if err := r.consume(ctx, next); err != nil {
+			return err
+		}
+		if !time.Now().Before(next) {
+			if err := r.checkpoint(ctx, r.now().Add(-r.lag)); err != nil {
+				return err
+			}
+			next = time.Now().Add(r.every)
+		}
+	}
+	return r.finish()
+}
+
+// consume takes the entries committed until deadline (or ctx's end).
+func (r *Runner) consume(ctx context.Context, deadline time.Time) error {
+	rctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	rs, err := r.store.ReadConsumer(rctx, r.cursor, readBatch)
+	if err != nil && rctx.Err() == nil {
+		return fmt.Errorf("oee: read buffer after seq %d: %w", r.cursor, err)
+	}
+	r.take(rs)
+	return nil
+}
+
+// take holds the readings of OEE nodes, and each connection event once the
+// entries committed before it have been taken.
+func (r *Runner) take(rs []fb.Reading) {
+	for i := range rs {
+		r.dueEvents(rs[i].Seq - 1)
+		if rs[i].Class == fb.ClassReading {
+			r.hold(&rs[i])
+		}
+		r.cursor = rs[i].Seq
+	}
+	r.dueEvents(r.cursor)
+}
+
+// checkpoint feeds the engine what is held up to at, ticks it to at and
+// saves the state, the cursor and the records in one transaction. A failed
+// save (a full disk) is logged once and retried at the next checkpoint with
+// the records kept: the buffer keeps the readings after the saved cursor.
+func (r *Runner) checkpoint(ctx context.Context, at time.Time) error {
+	r.release(at)
+	r.recs = r.eng.Tick(at, r.recs[:0])
+	r.noteLatest(r.recs)
+	state, err := r.marshal(at)
+	if err != nil {
+		return err
+	}
+	if err := r.appendUnsaved(r.recs); err != nil {
+		return err
+	}
+	err = r.store.SaveConsumer(ctx, Consumer, r.cursor, state, r.unsaved)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return nil
+	case err != nil && !r.failing:
+		r.failing = true
+		r.log.Error("oee: saving state failed; records are kept and the save retried", "seq", r.cursor, "err", err)
+	case err == nil && r.failing:
+		r.failing = false
+		r.log.Info("oee: saving state succeeds again", "seq", r.cursor)
+	}
+	if err == nil {
+		r.unsaved, r.savedAt = r.unsaved[:0], at
+	}
+	return nil
+}
+
+func (r *Runner) appendUnsaved(recs []oee.Record) error {
+	entries, err := entries(recs)
+	if err != nil {
+		return err
+	}
+	r.unsaved = append(r.unsaved, entries...)
+	if n := len(r.unsaved) - MaxUnsaved; n > 0 {
+		r.unsaved = r.unsaved[n:]
+	}
+	return nil
+}
+
+// finish takes everything committed (the sources have stopped and the
+// buffer was flushed) and saves, within finalTimeout.
+func (r *Runner) finish() error {
+	ctx, cancel := context.WithTimeout(context.Background(), finalTimeout)
+	defer cancel()
+	for last := r.store.Stats().LastSeq; r.cursor < last && ctx.Err() == nil; {
+		if err := r.consume(ctx, time.Now().Add(finalTimeout)); err != nil {
+			return err
+		}
+	}
+	r.dueEvents(r.cursor)
+	// Nothing older can come: take everything held, up to the last reading.
+	at := maxTime(r.now().Add(-r.lag), r.latestHeld())
+	if err := r.checkpoint(ctx, at); err != nil || r.failing {
+		// Run's context has ended, so an error returned would go unheard.
+		r.log.Error("oee: final save failed; the next start takes the readings after the last save again",
+			"seq", r.cursor, "err", err)
+		return nil
+	}
+	r.log.Info("oee: state saved", "seq", r.cursor, "through", r.savedAt)
+	return nil
+}
+
+// entries turns records into buffer entries of class OEE.
+func entries(recs []oee.Record) ([]fb.Reading, error) {
+	out := make([]fb.Reading, 0, len(recs))
+	for i := range recs {
+		rec := &recs[i]
+		b, err := rec.MarshalJSON()
+		if err != nil {
+			return nil, fmt.Errorf("oee: encode record: %w", err)
+		}
+		out = append(out, fb.Reading{Name: fb.OEEName(rec.Line, rec.Station), Line: rec.Line,
+			Station: rec.Station, Class: fb.ClassOEE, Value: fb.TextValue(fb.TypeString, string(b)),
+			SourceTime: rec.End})
+	}
+	return out, nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
