@@ -24,6 +24,7 @@ import (
 
 	"factorybridge/buffer"
 	"factorybridge/config"
+	"factorybridge/oee/runner"
 	"factorybridge/opcua"
 	"factorybridge/publisher"
 )
@@ -69,7 +70,7 @@ type Bridge struct {
 	clients []*opcua.Client
 	names   []string // server names, in client order
 	pub     *publisher.Publisher
-	oee     *oeeRunner // nil when no line computes OEE
+	oee     *runner.Runner // nil when no line computes OEE
 }
 
 // New opens the buffer and builds every component from cfg (loaded and
@@ -115,8 +116,7 @@ func withDefaults(o Options) Options {
 }
 
 func (b *Bridge) build() error {
-	var err error
-	if b.oee, err = newOEERunner(b.cfg, b.buf, b.log.With("component", "oee")); err != nil {
+	if err := b.buildOEE(); err != nil {
 		return err
 	}
 	if err := b.buildSources(); err != nil {

@@ -134,7 +134,7 @@ func (r *hubReporter) Reported() any {
 // oeeSummary is each line's latest OEE figures, in percent.
 func (r *hubReporter) oeeSummary() map[string]any {
 	out := map[string]any{}
-	for _, line := range r.b.oee.lines() {
+	for _, line := range r.b.oee.Lines() {
 		rec, ok := r.b.oee.Latest(line)
 		if !ok {
 			continue

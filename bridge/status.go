@@ -44,7 +44,7 @@ func (b *Bridge) Status() Status {
 	ps := b.pub.Stats()
 	s.Published, s.Connected, s.Rejected = ps.ReadingsAcked, ps.Connected, ps.ReadingsRejected
 	if b.oee != nil {
-		for _, line := range b.oee.lines() {
+		for _, line := range b.oee.Lines() {
 			rec, ok := b.oee.Latest(line)
 			s.OEE = append(s.OEE, LineOEE{Line: line, Record: rec, OK: ok})
 		}
