@@ -34,7 +34,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	routeStdLog(log)
-	cfg, err := loadConfig(ctx, *path)
+	cfg, err := loadConfig(*path)
 	if err != nil {
 		return err
 	}

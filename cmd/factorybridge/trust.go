@@ -25,9 +25,9 @@ func cmdTrust(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	cfg, err := config.Load(*path)
+	cfg, err := loadConfig(*path)
 	if err != nil {
-		return fmt.Errorf("load config:\n%w", err)
+		return err
 	}
 	dst, err := trustTarget(pki.Store{Dir: cfg.Bridge.PKIDir}, cfg, fs.Arg(0))
 	if err != nil {
@@ -73,7 +73,12 @@ func configFlag(fs *flag.FlagSet, args []string, stderr io.Writer) (*config.Conf
 		fs.Usage()
 		return nil, errUsage
 	}
-	cfg, err := config.Load(*path)
+	return loadConfig(*path)
+}
+
+// loadConfig loads a config file, returning its problems as one error.
+func loadConfig(path string) (*config.Config, error) {
+	cfg, err := config.Load(path)
 	if err != nil {
 		return nil, fmt.Errorf("load config:\n%w", err)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -51,13 +50,4 @@ func checkHubIdentity(cfg *config.Config) error {
 	}
 	_, _, err := publisher.HubFromConfig(*h, func(string) string { return "" })
 	return err
-}
-
-// loadConfig loads a config for run, returning problems as one error.
-func loadConfig(_ context.Context, path string) (*config.Config, error) {
-	cfg, err := config.Load(path)
-	if err != nil {
-		return nil, fmt.Errorf("load config:\n%w", err)
-	}
-	return cfg, nil
 }
