@@ -16,10 +16,9 @@ import (
 	"time"
 
 	fb "factorybridge"
+	"factorybridge/internal/testenv"
 	"factorybridge/internal/testenv/tmpfs"
 )
-
-func faultFull() bool { return os.Getenv("FACTORYBRIDGE_FAULT_FULL") == "1" }
 
 func fileSize(t testing.TB, path string) int64 {
 	t.Helper()
@@ -58,7 +57,7 @@ const capSlack = 3 << 20
 func TestFaultCapFileStaysNearCap(t *testing.T) {
 	const maxBytes, batch = 1 << 20, 4096
 	total := 1_000_000 // ~13 MB of segments at 13 bytes per reading
-	if faultFull() {
+	if testenv.FaultFull() {
 		total = 10_000_000
 	}
 	path := testPath(t)
@@ -269,7 +268,7 @@ func TestFaultCorruptPages(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			seeds := 3
-			if faultFull() {
+			if testenv.FaultFull() {
 				seeds = 30
 			}
 			for seed := range seeds {

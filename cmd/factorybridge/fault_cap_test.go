@@ -31,7 +31,7 @@ func TestFaultCapBrokerDown(t *testing.T) {
 	const nodes, rate, maxBytes = 20, 500, 1 << 20
 	const slack = 3 << 20 // buffer/fault_test.go capSlack; docs/faults.md (5)
 	down := 15 * time.Second
-	if faultFull() {
+	if testenv.FaultFull() {
 		down = 120 * time.Second
 	}
 	sim := testenv.StartSimulator(t, testenv.SimOptions{LoadNodes: nodes, Rate: rate})

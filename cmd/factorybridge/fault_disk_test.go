@@ -63,7 +63,7 @@ func TestFaultDiskTrouble(t *testing.T) {
 	line := br.WaitLog(t, "buffer commit failed", 30*time.Second)
 	t.Logf("filled %d bytes; %s", size, line)
 	hold := 5 * time.Second
-	if faultFull() {
+	if testenv.FaultFull() {
 		hold = 60 * time.Second
 	}
 	time.Sleep(hold) // the disk stays full for a while: the process must stay up

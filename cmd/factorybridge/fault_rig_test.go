@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -12,13 +11,11 @@ import (
 	"factorybridge/internal/testenv/consumer"
 )
 
-// The fault tests run scaled down by default (CI); FACTORYBRIDGE_FAULT_FULL=1
-// runs them at the durations of the issue. docs/faults.md has both.
-func faultFull() bool { return os.Getenv("FACTORYBRIDGE_FAULT_FULL") == "1" }
-
-// scaled returns full under FACTORYBRIDGE_FAULT_FULL=1 and ci otherwise.
+// scaled returns full under FACTORYBRIDGE_FAULT_FULL=1 (testenv.FaultFull)
+// and ci otherwise: the fault tests run scaled down by default (CI);
+// docs/faults.md has both durations.
 func scaled[T any](ci, full T) T {
-	if faultFull() {
+	if testenv.FaultFull() {
 		return full
 	}
 	return ci
