@@ -8,35 +8,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	fb "factorybridge"
+	"factorybridge/internal/testenv"
 )
-
-// syncBuf is a goroutine-safe log sink for assertions on log lines.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type harness struct {
 	t    testing.TB
 	buf  *Buffer
-	log  *syncBuf
+	log  *testenv.Logs
 	stop context.CancelFunc
 	done chan error
 }
@@ -44,7 +26,7 @@ type harness struct {
 // open opens a buffer at path and runs its writer until the test ends.
 func open(t testing.TB, opts Options) *harness {
 	t.Helper()
-	h := &harness{t: t, log: &syncBuf{}}
+	h := &harness{t: t, log: &testenv.Logs{}}
 	opts.Logger = slog.New(slog.NewTextHandler(h.log, nil))
 	b, err := Open(opts)
 	if err != nil {

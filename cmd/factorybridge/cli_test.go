@@ -64,27 +64,14 @@ func TestHelpIsNotAnError(t *testing.T) {
 	}
 }
 
-// TestDemoPublishes runs the README's first command in-process: the
-// embedded line, broker and bridge come up, readings are published, and
-// Ctrl-C (context cancel) ends it cleanly.
+// TestDemoPublishes runs the README's first command: the embedded line,
+// broker and bridge come up, readings are published, and Ctrl-C (SIGINT)
+// ends it cleanly within testenv.BridgeStopTimeout.
 func TestDemoPublishes(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	out := &lockedWriter{w: &bytes.Buffer{}}
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"demo", "-every", "300ms", "-speed", "20"}, out, out) }()
+	br := testenv.StartBridgeArgs(t, "demo", "-every", "300ms", "-speed", "20")
 	published := regexp.MustCompile(`published [1-9]\d*`)
-	testenv.Wait(t, 90*time.Second, "the demo to publish readings", func() bool {
-		out.mu.Lock()
-		defer out.mu.Unlock()
-		return published.Match(out.w.Bytes())
-	})
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("demo exited with %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("demo did not stop within 30 s of Ctrl-C")
+	br.WaitLogFunc(t, published.MatchString, 90*time.Second, "the demo to publish readings")
+	if code := br.Interrupt(); code != 0 {
+		t.Fatalf("demo exited with %d after Ctrl-C\n%s", code, br.LogTail())
 	}
 }

@@ -10,6 +10,26 @@ import (
 	"factorybridge/internal/testenv/consumer"
 )
 
+// waitQuiet waits, once the simulator stopped, for a status line showing
+// no server connected, nothing received since the line before and all of
+// it committed, which more (nil: any) accepts too; it returns that line.
+// Its counters are final as far as the OPC UA side goes.
+func waitQuiet(t *testing.T, br *testenv.Bridge, more func(testenv.LogEntry) bool) testenv.LogEntry {
+	t.Helper()
+	var st testenv.LogEntry
+	testenv.Wait(t, 20*time.Second, "a status line after the simulator stopped with nothing pending", func() bool {
+		s := br.Entries("status")
+		if len(s) < 2 {
+			return false
+		}
+		st = s[len(s)-1]
+		prev := s[len(s)-2]
+		return st.Num("servers_connected") == 0 && st.Num("received") == prev.Num("received") &&
+			st.Num("received") == st.Num("committed") && (more == nil || more(st))
+	})
+	return st
+}
+
 // newestStatus returns the newest status line of the bridge's current log.
 func newestStatus(t *testing.T, br *testenv.Bridge) testenv.LogEntry {
 	t.Helper()
@@ -31,7 +51,7 @@ func TestFaultCapBrokerDown(t *testing.T) {
 	const nodes, rate, maxBytes = 20, 500, 1 << 20
 	const slack = 3 << 20 // buffer/fault_test.go capSlack; docs/faults.md (5)
 	down := 15 * time.Second
-	if faultFull() {
+	if testenv.FaultFull() {
 		down = 120 * time.Second
 	}
 	sim := testenv.StartSimulator(t, testenv.SimOptions{LoadNodes: nodes, Rate: rate})
@@ -58,17 +78,7 @@ func TestFaultCapBrokerDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The counters stop; wait until the last readings are committed.
-	br.Mark()
-	var st testenv.LogEntry
-	testenv.Wait(t, 20*time.Second, "a status line after the simulator stopped with nothing pending", func() bool {
-		s := br.Entries("status")
-		if len(s) < 2 {
-			return false
-		}
-		st = s[len(s)-1]
-		prev := s[len(s)-2]
-		return st.Num("servers_connected") == 0 && st.Num("received") == prev.Num("received") && st.Num("received") == st.Num("committed")
-	})
+	st := waitQuiet(t, br, nil)
 	dropped, lastSeq := uint64(st.Num("dropped")), uint64(st.Num("last_seq"))
 	t.Logf("broker down %v: %d readings committed, %d dropped, %d kept (%d bytes); file at most %d bytes (cap + %d)",
 		down, lastSeq, dropped, lastSeq-dropped, uint64(st.Num("buffer_bytes")), biggest, biggest-maxBytes)

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -79,6 +80,19 @@ func record(t *testing.T, broker, topic string) *recorder {
 	return r
 }
 
+// seqs returns the seqs of every reading recorded.
+func (r *recorder) seqs() []uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []uint64
+	for _, rs := range r.byNm {
+		for _, rd := range rs {
+			out = append(out, rd.Seq)
+		}
+	}
+	return out
+}
+
 func (r *recorder) get(node string) []fb.Reading {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -89,8 +103,9 @@ func (r *recorder) get(node string) []fb.Reading {
 // load counters at 100 changes/s, runs until every counter has 800 values
 // (~8 s, 8 changes of each hostile node), and checks the rules of
 // docs/faults.md (8): every hostile value is carried or rejected as
-// documented, the bridge does not crash or reconnect, and the counters
-// arrive without a gap or duplicate.
+// documented, the bridge does not crash or reconnect, the counters
+// arrive without a gap or duplicate, and every seq the bridge committed
+// arrived except exactly the readings it counted as rejected.
 func TestFaultHostileValues(t *testing.T) {
 	const loadNodes, rate, want = 5, 100, 800
 	sim := testenv.StartSimulator(t, testenv.SimOptions{LoadNodes: loadNodes, Rate: rate, Hostile: true})
@@ -112,16 +127,28 @@ func TestFaultHostileValues(t *testing.T) {
 		st := br.Entries("status")
 		return len(st) > 0 && st[len(st)-1].Num("rejected") >= changes
 	})
-	if code := br.Stop(); code != 0 {
-		t.Fatalf("bridge exited with %d\n%s", code, br.LogTail())
+	// The hostile phase ends here: stopping the simulator logs "server
+	// down", which checkHostile must not find before it.
+	logs := br.Logs()
+	if err := sim.Stop(); err != nil {
+		t.Fatal(err)
 	}
+	// Once nothing is pending, the status line's rejected count is final:
+	// the seqs missing downstream must be exactly those.
+	st := waitQuiet(t, br, func(e testenv.LogEntry) bool { return e.Num("buffer_depth") == 0 })
+	lastSeq := br.StopDrained(t)
 	if a := load.Analyze(names, nil); a.Lost > 0 || a.Dups > 0 || a.Reorders > 0 || len(a.Missing) > 0 || a.Err != nil {
 		t.Errorf("load counters on the same session: %v", a)
 	}
 	if n, errs := load.Errors(); n > 0 {
 		t.Errorf("%d bad load messages: %v", n, errs)
 	}
-	checkHostile(t, hostile, br.Logs())
+	if uint64(st.Num("last_seq")) != lastSeq {
+		t.Errorf("last seq %v when quiet, %d at the stop", st.Num("last_seq"), lastSeq)
+	}
+	t.Logf("last seq %d, %v rejected, %v dropped", lastSeq, st.Num("rejected"), st.Num("dropped"))
+	checkDense(t, lastSeq, uint64(st.Num("rejected")+st.Num("dropped")), load.Seqs, hostile.seqs)
+	checkHostile(t, hostile, logs)
 }
 
 func checkHostile(t *testing.T, rec *recorder, logs string) {
@@ -135,9 +162,7 @@ func checkHostile(t *testing.T, rec *recorder, logs string) {
 			break
 		}
 	}
-	if !strings.Contains(logs, "reading too large for a message") || !strings.Contains(logs, "hostile/values/BigString") {
-		t.Errorf("no rejection logged for BigString")
-	}
+	checkRejectionLogged(t, rec, logs)
 	for _, r := range rec.get("BigArray") {
 		if r.Value.Type != fb.TypeNull || r.Status != uint32(ua.StatusBadEncodingLimitsExceeded) {
 			t.Errorf("BigArray: %v status %#x, want Null with BadEncodingLimitsExceeded", r.Value, r.Status)
@@ -173,6 +198,27 @@ func checkHostile(t *testing.T, rec *recorder, logs string) {
 		if strings.Contains(logs, bad) {
 			t.Errorf("the bridge log has %q", bad)
 		}
+	}
+}
+
+// checkRejectionLogged checks that BigString's rejections were logged once
+// for the episode (it never fits again after its initial ""), naming the
+// node and the seq of the first rejected reading, which never arrived.
+func checkRejectionLogged(t *testing.T, rec *recorder, logs string) {
+	t.Helper()
+	var lines []testenv.LogEntry
+	for line := range strings.Lines(logs) {
+		if e := entry(line); e.Msg() == "mqtt: reading too large for a message; skipped" {
+			lines = append(lines, e)
+		}
+	}
+	if len(lines) != 1 || lines[0].Str("node") != "hostile/values/BigString" {
+		t.Errorf("rejections logged: %v, want one line for hostile/values/BigString", lines)
+		return
+	}
+	seq := uint64(lines[0].Num("seq"))
+	if seq == 0 || slices.Contains(rec.seqs(), seq) {
+		t.Errorf("the rejected reading's seq %d arrived, or none was logged", seq)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -49,9 +50,9 @@ func TestFaultServerRestart(t *testing.T) {
 	}
 	r.waitFlowing(rate, 30*time.Second)
 
-	lastSeq := r.stopBridge()
+	r.stopBridge()
 	for i, keep := range lifetimes(k1, k2) {
-		a := r.checkDelivery(lastSeq, keep)
+		a := r.checkDelivery(keep)
 		t.Logf("server lifetime %d: %v", i+1, a)
 		if a.Lost > 0 {
 			t.Errorf("server lifetime %d: %d values lost", i+1, a.Lost)
@@ -171,9 +172,11 @@ func lifetimes(k1, k2 time.Time) []func(consumer.Sample) bool {
 // (20 nodes × 100/s), a TCP listener that accepts and never answers, and the
 // simulator again through a proxy that is cut (connections closed) and then
 // stalled (connections open, nothing carried) for 15 s. The bridge times
-// out and rebuilds the bad sessions, keeps the silent one retrying, and the
+// out and rebuilds the bad sessions, keeps the silent one retrying, the
 // healthy server's values arrive complete, in order and without a pause
-// longer than maxHealthyPause; SIGTERM still stops the bridge cleanly.
+// longer than maxHealthyPause, the flaky server loses values only across
+// the cut and the stall (checkFlakyLosses); SIGTERM still stops the bridge
+// cleanly.
 func TestFaultBadServers(t *testing.T) {
 	const nodes, rate, flakyNodes = 20, 100, 5
 	const maxHealthyPause = time.Second
@@ -199,12 +202,16 @@ func TestFaultBadServers(t *testing.T) {
 	r.waitFlowingOf(flaky, rate, 30*time.Second)
 	mute := r.waitEntry("server down", 30*time.Second, server("mute"))
 	t.Logf("silent server: %s", mute)
+	if err := mute.Str("err"); !strings.Contains(err, "i/o timeout") {
+		t.Errorf("silent server down with %q, want its connect to time out (i/o timeout)", err)
+	}
 
 	r.bridge.Mark()
 	proxy.Cut()
 	cut := time.Now()
 	items := r.waitEntry("monitored items", 30*time.Second, server("flaky"))
-	t.Logf("cut: flaky server's items back after %v", items.Time().Sub(cut).Round(time.Millisecond))
+	cutBack := items.Time()
+	t.Logf("cut: flaky server's items back after %v", cutBack.Sub(cut).Round(time.Millisecond))
 
 	r.waitFlowingOf(flaky, rate, 30*time.Second)
 	r.bridge.Mark()
@@ -216,13 +223,14 @@ func TestFaultBadServers(t *testing.T) {
 	proxy.Resume()
 	resumed := time.Now()
 	items = r.waitEntry("monitored items", opcua.DefaultBackoffMax+itemsBackWithin, server("flaky"))
+	stallBack := items.Time()
 	t.Logf("stall of %v: flaky server's items back %v after it resumed", resumed.Sub(stalled).Round(time.Second),
 		items.Time().Sub(resumed).Round(time.Millisecond))
 	r.waitFlowingOf(flaky, rate, 30*time.Second)
 
 	r.checkRetries("mute", 2)
-	lastSeq := r.stopBridge()
-	a := r.checkDelivery(lastSeq, nil)
+	r.stopBridge()
+	a := r.checkDelivery(nil)
 	t.Logf("healthy server: %v", a)
 	if a.Lost > 0 || a.Dups > 0 {
 		t.Errorf("healthy server: %d values lost, %d duplicated; want none", a.Lost, a.Dups)
@@ -234,14 +242,61 @@ func TestFaultBadServers(t *testing.T) {
 	}
 	fa := r.cons.Analyze(flaky, nil)
 	t.Logf("flaky server: %v", fa)
-	for _, g := range fa.Nodes[0].Gaps {
-		what, at := "cut", cut
-		if g.Before.Server >= stalled.UnixMilli() {
-			what, at = "stall", stalled
+	checkFlakyLosses(t, fa, []lossWindow{{"cut", cut, cutBack}, {"stall", stalled, stallBack}})
+}
+
+// Bounds of the flaky server's losses. Values lost before a cut or a stall
+// are what the server had not yet published (one publishing interval,
+// 50 ms) and what was on the wire, sampled at most maxLostBeforeFault
+// before it (docs/faults.md measured 21 ms; the rest is margin for a
+// loaded machine). The loss ends when the monitored items are back: the
+// first value after a gap was sampled at most firstValueAfterBack after
+// their "monitored items" line (one publishing interval and margin).
+const (
+	maxLostBeforeFault  = 250 * time.Millisecond
+	firstValueAfterBack = time.Second
+)
+
+// lossWindow is one fault of the flaky server: when it began and when its
+// monitored items were back.
+type lossWindow struct {
+	what     string
+	at, back time.Time
+}
+
+func (w lossWindow) holds(g consumer.Gap) bool {
+	return g.After.Server >= w.at.Add(-maxLostBeforeFault).UnixMilli() &&
+		g.Before.Server <= w.back.Add(firstValueAfterBack).UnixMilli()
+}
+
+// checkFlakyLosses checks that the flaky server's counters lost values only
+// across its faults, within the bounds above, at most once per node and
+// fault, and logs node n0's losses.
+func checkFlakyLosses(t *testing.T, a consumer.Analysis, windows []lossWindow) {
+	t.Helper()
+	if a.Err != nil || len(a.Missing) > 0 {
+		t.Fatalf("flaky server: %v", a)
+	}
+	for _, n := range a.Nodes {
+		seen := make([]int, len(windows))
+		for _, g := range n.Gaps {
+			i := slices.IndexFunc(windows, func(w lossWindow) bool { return w.holds(g) })
+			if i < 0 {
+				t.Errorf("flaky server, %s: %d values lost after %d (sampled %v) before %d (sampled %v), not within a fault %+v",
+					n.Name, g.Lost(), g.After.Value, time.UnixMilli(g.After.Server).Format(time.StampMilli),
+					g.Before.Value, time.UnixMilli(g.Before.Server).Format(time.StampMilli), windows)
+				continue
+			}
+			if seen[i]++; seen[i] == 2 {
+				t.Errorf("flaky server, %s: more than one gap at the %s", n.Name, windows[i].what)
+			}
+			if n.Name == a.Nodes[0].Name {
+				w := windows[i]
+				t.Logf("flaky server, node %s: %d values lost at the %s: the last one before it sampled %v before, the first after it %v after the items were back",
+					n.Name, g.Lost(), w.what, time.Duration(w.at.UnixMilli()-g.After.Server)*time.Millisecond,
+					time.Duration(g.Before.Server-w.back.UnixMilli())*time.Millisecond)
+			}
 		}
-		t.Logf("flaky server, node n0: %d values lost at the %s: the last one before it sampled %v before, the first after it %v after",
-			g.Lost(), what, time.Duration(at.UnixMilli()-g.After.Server)*time.Millisecond,
-			time.Duration(g.Before.Server-at.UnixMilli())*time.Millisecond)
 	}
 }
 

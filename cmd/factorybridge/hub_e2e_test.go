@@ -33,11 +33,8 @@ func TestIoTHubEndToEnd(t *testing.T) {
 	}
 	cfg := testenv.WriteLoadConfig(t, testenv.LoadConfig{Endpoint: sim.Endpoint, Nodes: nodes, IoTHub: fmt.Sprintf(
 		"connection_string_file = %q\nedge = \"off\"\nport = %d\nca_file = %q\nreport_interval = \"1s\"", csFile, hub.Port(), hub.CAFile())})
-	stop, logs := startBridge(t, cfg, "-log-format", "json")
-	names := make([]string, nodes)
-	for i := range names {
-		names[i] = testenv.LoadNodeName(i)
-	}
+	br := testenv.StartBridge(t, cfg)
+	names := loadNames(nodes)
 	testenv.Wait(t, 60*time.Second, fmt.Sprintf("%d values of each of %d nodes", want, nodes), func() bool {
 		return cons.MinCount(names) >= want
 	})
@@ -65,27 +62,26 @@ func TestIoTHubEndToEnd(t *testing.T) {
 	}{{"warn", false}, {"info", true}} {
 		hub.SetDesired("line-bridge", "", map[string]any{"logLevel": tc.level})
 		testenv.Wait(t, 10*time.Second, "the log level set to "+tc.level, func() bool {
-			out := logs.String()
+			out := br.Logs()
 			i := strings.LastIndex(out, `"msg":"iothub: log level set from the twin"`)
 			return i >= 0 && strings.Contains(out[i:], `"log_level":"`+tc.level+`"`)
 		})
-		mark := len(logs.String())
+		mark := len(br.Logs())
 		if status, _, err := hub.Invoke(context.Background(), "line-bridge", "", "GetOEE", nil, 10*time.Second); status != 200 || err != nil {
 			t.Fatalf("GetOEE: %d %v", status, err)
 		}
-		if got := strings.Contains(logs.String()[mark:], "iothub: direct method"); got != tc.logged {
+		if got := strings.Contains(br.Logs()[mark:], "iothub: direct method"); got != tc.logged {
 			t.Errorf("at log level %s the method call was logged: %v, want %v", tc.level, got, tc.logged)
 		}
 	}
 
-	if err := stop(); err != nil {
-		t.Fatalf("bridge exited with %v\n%s", err, logs.String())
-	}
+	lastSeq := br.StopDrained(t)
 	a := cons.Analyze(names, nil)
 	if n, errs := cons.Errors(); n > 0 || a.Lost > 0 || a.Dups > 0 || a.Reorders > 0 || len(a.Missing) > 0 || a.Err != nil {
 		t.Fatalf("want every value once and in order: %v (errors %v)", a, errs)
 	}
-	out := logs.String()
+	checkDense(t, lastSeq, 0, cons.Seqs)
+	out := br.Logs()
 	if strings.Contains(out, key) || strings.Contains(out, "sig=") {
 		t.Errorf("the device key or a token is in the log")
 	}
@@ -111,16 +107,15 @@ func TestIoTHubEdgeModuleEndToEnd(t *testing.T) {
 	}
 	cfg := testenv.WriteLoadConfig(t, testenv.LoadConfig{Endpoint: sim.Endpoint, Nodes: 2,
 		IoTHub: fmt.Sprintf("edge = \"on\"\nport = %d", hub.Port())})
-	stop, logs := startBridge(t, cfg)
+	br := testenv.StartBridge(t, cfg)
 	testenv.Wait(t, 60*time.Second, "readings through edgeHub", func() bool {
-		return cons.MinCount([]string{testenv.LoadNodeName(0), testenv.LoadNodeName(1)}) >= 50
+		return cons.MinCount(loadNames(2)) >= 50
 	})
-	if err := stop(); err != nil {
-		t.Fatalf("bridge exited with %v\n%s", err, logs.String())
+	lastSeq := br.StopDrained(t)
+	if w.SignCalls() == 0 || !strings.Contains(br.Logs(), "IoT Edge module edge-device/factorybridge") {
+		t.Errorf("module mode not used: %d signatures\n%s", w.SignCalls(), br.LogTail())
 	}
-	if w.SignCalls() == 0 || !strings.Contains(logs.String(), "IoT Edge module edge-device/factorybridge") {
-		t.Errorf("module mode not used: %d signatures\n%s", w.SignCalls(), logs.String())
-	}
+	checkDense(t, lastSeq, 0, cons.Seqs)
 	for _, m := range hub.Messages() {
 		if m.DeviceID != "edge-device" || m.ModuleID != "factorybridge" || m.Properties["$.on"] != "telemetry" {
 			t.Fatalf("message from %s/%s to output %q, want edge-device/factorybridge to telemetry", m.DeviceID, m.ModuleID, m.Properties["$.on"])
@@ -157,7 +152,7 @@ func TestIoTHubOEE(t *testing.T) {
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	stop, logs := startBridge(t, path)
+	br := testenv.StartBridge(t, path)
 	testenv.Wait(t, 60*time.Second, "OEE messages at the hub", func() bool {
 		for _, m := range hub.Messages() {
 			if m.Properties["type"] == "oee" && m.Properties["line"] == "line1" {
@@ -185,7 +180,7 @@ func TestIoTHubOEE(t *testing.T) {
 		_, ok := o["line1"].(map[string]any)
 		return ok
 	})
-	if err := stop(); err != nil {
-		t.Fatalf("bridge exited with %v\n%s", err, logs.String())
+	if code := br.Stop(); code != 0 {
+		t.Fatalf("bridge exited with %d\n%s", code, br.LogTail())
 	}
 }

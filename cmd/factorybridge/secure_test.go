@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -220,29 +218,25 @@ func hasLine(logs string, substrs ...string) bool {
 	return false
 }
 
-// runUntil runs the bridge at debug level until its logs satisfy done,
-// stops it, and returns its logs.
+// runUntil runs the bridge at debug level, with text logs, until its logs
+// satisfy done, stops it, and returns its logs.
 func runUntil(t *testing.T, cfg, what string, done func(logs string) bool) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	out := &lockedWriter{w: &bytes.Buffer{}}
-	exited := make(chan error, 1)
-	go func() {
-		exited <- run(ctx, []string{"run", "-config", cfg, "-log-level", "debug", "-status-interval", "0"}, out, out)
-	}()
-	var once sync.Once
-	stop := func() error {
-		var err error
-		once.Do(func() { cancel(); err = <-exited })
-		return err
+	br := testenv.StartBridge(t, cfg, "-log-format", "text", "-log-level", "debug", "-status-interval", "0")
+	testenv.Wait(t, 60*time.Second, what, func() bool {
+		running := br.Running() // before reading: a last line before exit counts
+		if done(br.Logs()) {
+			return true
+		}
+		if !running {
+			t.Fatalf("bridge exited while waiting for %s\n%s", what, br.LogTail())
+		}
+		return false
+	})
+	if code := br.Stop(); code != 0 {
+		t.Fatalf("bridge exited with %d\n%s", code, br.LogTail())
 	}
-	t.Cleanup(func() { _ = stop() })
-	read := func() string { out.mu.Lock(); defer out.mu.Unlock(); return out.w.String() }
-	testenv.Wait(t, 60*time.Second, what, func() bool { return done(read()) })
-	if err := stop(); err != nil {
-		t.Fatalf("bridge exited with %v\n%s", err, read())
-	}
-	return read()
+	return br.Logs()
 }
 
 func must(t *testing.T, err error) {

@@ -3,13 +3,11 @@ package testenv
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,87 +18,17 @@ import (
 
 // Deadlines of the bridge binary's lifecycle.
 const (
-	bridgeBuildTimeout = 5 * time.Minute
 	// BridgeStopTimeout bounds Stop: the bridge's own shutdown takes at most
 	// its flush (5 s) and drain (10 s) timeouts.
 	BridgeStopTimeout = 30 * time.Second
 	bridgeLogTail     = 8192 // bytes of the bridge log quoted in failures
 )
 
-var bridgeBuild struct {
-	once sync.Once
-	bin  string
-	err  error
-}
-
-// BridgeBinary builds ./cmd/factorybridge once per test binary into a
-// temporary directory of its own and returns its path. When the test binary runs with
-// the race detector, so does the bridge (FACTORYBRIDGE_BRIDGE_RACE=0 or 1
-// overrides).
-func BridgeBinary(t testing.TB) string {
-	t.Helper()
-	bridgeBuild.once.Do(func() { bridgeBuild.bin, bridgeBuild.err = buildBridge() })
-	if bridgeBuild.err != nil {
-		t.Fatalf("build factorybridge: %v", bridgeBuild.err)
-	}
-	return bridgeBuild.bin
-}
-
-// bridgeBinDir is the prefix of the per-process directories the bridge is
-// built into; a directory whose process has ended is removed by the next build.
-const bridgeBinDir = "factorybridge-test-bin-"
-
-func buildBridge() (string, error) {
-	pruneBridgeBins()
-	dir := filepath.Join(os.TempDir(), bridgeBinDir+strconv.Itoa(os.Getpid()))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "factorybridge")
-	args := []string{"build", "-o", bin}
-	if bridgeRace() {
-		args = append(args, "-race")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), bridgeBuildTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", append(args, "./cmd/factorybridge")...)
-	cmd.Dir = RepoRoot()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("%v\n%s", err, out)
-	}
-	return bin, nil
-}
-
-// pruneBridgeBins removes the binaries of test processes that have ended.
-func pruneBridgeBins() {
-	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), bridgeBinDir+"*"))
-	for _, d := range dirs {
-		pid, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(d), bridgeBinDir))
-		if err != nil || syscall.Kill(pid, 0) == syscall.ESRCH {
-			os.RemoveAll(d)
-		}
-	}
-}
-
-// bridgeRace reports whether to build the bridge with -race.
-func bridgeRace() bool {
-	if v := os.Getenv("FACTORYBRIDGE_BRIDGE_RACE"); v != "" {
-		return v == "1"
-	}
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range info.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
-		}
-	}
-	return false
-}
-
-// Bridge is a factorybridge process of one test ("factorybridge run") with
-// JSON logs appended to LogPath. Kill, Stop and Restart act on the running
+// Bridge is a factorybridge process of one test ("factorybridge run", or
+// another command with StartBridgeArgs) with its logs appended to LogPath:
+// the one way tests start a bridge. It runs the binary, as operators do, so
+// that signals, exit codes and the process's own globals (the standard
+// logger, gopcua's limits) are those of production. Kill, Stop and Restart act on the running
 // process; the config (and so the buffer file) stays the same across
 // restarts. The process is stopped when the test ends.
 type Bridge struct {
@@ -131,13 +59,22 @@ type bridgeProcess struct {
 // the process started; wait for readiness with WaitLog.
 func StartBridge(t testing.TB, configPath string, args ...string) *Bridge {
 	t.Helper()
+	b := StartBridgeArgs(t, append([]string{"run", "-config", configPath,
+		"-log-format", "json", "-status-interval", "1s"}, args...)...)
+	b.Config = configPath
+	return b
+}
+
+// StartBridgeArgs runs the bridge binary with exactly args (a command
+// other than run, such as "demo", or run with flags of the test's own) and
+// returns once the process started. Config is empty.
+func StartBridgeArgs(t testing.TB, args ...string) *Bridge {
+	t.Helper()
 	b := &Bridge{
-		Config:  configPath,
 		LogPath: filepath.Join(t.TempDir(), "factorybridge.log"),
 		t:       t,
 		bin:     BridgeBinary(t),
-		args: append([]string{"run", "-config", configPath,
-			"-log-format", "json", "-status-interval", "1s"}, args...),
+		args:    args,
 	}
 	t.Cleanup(b.cleanup)
 	b.Start()
@@ -229,6 +166,17 @@ func (b *Bridge) Kill() {
 // the test and returns -1. Stopping a stopped bridge returns 0.
 func (b *Bridge) Stop() int {
 	b.t.Helper()
+	return b.stop(syscall.SIGTERM)
+}
+
+// Interrupt is Stop with SIGINT, the signal of Ctrl-C in a terminal.
+func (b *Bridge) Interrupt() int {
+	b.t.Helper()
+	return b.stop(syscall.SIGINT)
+}
+
+func (b *Bridge) stop(sig syscall.Signal) int {
+	b.t.Helper()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	p := b.proc
@@ -236,7 +184,7 @@ func (b *Bridge) Stop() int {
 		return 0
 	}
 	b.proc = nil
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.cmd.Process.Signal(sig)
 	timer := time.NewTimer(BridgeStopTimeout)
 	defer timer.Stop()
 	select {
@@ -245,7 +193,7 @@ func (b *Bridge) Stop() int {
 	case <-timer.C:
 		_ = p.cmd.Process.Signal(syscall.SIGKILL)
 		<-p.done
-		b.t.Errorf("bridge did not exit %v after SIGTERM; killed\n%s", BridgeStopTimeout, b.LogTail())
+		b.t.Errorf("bridge did not exit %v after %v; killed\n%s", BridgeStopTimeout, sig, b.LogTail())
 		return -1
 	}
 }

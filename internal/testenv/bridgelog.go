@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"testing"
 	"time"
 )
 
@@ -65,4 +66,24 @@ func (b *Bridge) Entries(msg string) []LogEntry {
 		}
 	}
 	return out
+}
+
+// StopDrained stops the bridge (SIGTERM) and returns the last_seq of its
+// final "stopped" line: the highest seq it ever committed on this buffer
+// file. It fails the test unless the bridge exited 0 with its buffer empty,
+// so that everything up to that seq was acknowledged by the broker.
+func (b *Bridge) StopDrained(t testing.TB) uint64 {
+	t.Helper()
+	if code := b.Stop(); code != 0 {
+		t.Fatalf("bridge exited with code %d\n%s", code, b.LogTail())
+	}
+	stopped := b.Entries("stopped")
+	if len(stopped) == 0 {
+		t.Fatalf("no \"stopped\" log line\n%s", b.LogTail())
+	}
+	last := stopped[len(stopped)-1]
+	if d := last.Num("buffer_depth"); d != 0 {
+		t.Fatalf("bridge stopped with %v readings still buffered", d)
+	}
+	return uint64(last.Num("last_seq"))
 }

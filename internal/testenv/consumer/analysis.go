@@ -1,6 +1,7 @@
 package consumer
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -141,6 +142,17 @@ func (r *NodeReport) findGaps(s []Sample, first []int32) {
 // carries, as [from, to] ranges. With the buffer's seqs dense from 1, a gap
 // is a committed reading that never arrived (or one the buffer dropped).
 func (c *Consumer) SeqGaps(keep func(Sample) bool) (lo, hi uint64, gaps [][2]uint64) {
+	seqs := c.seqs(keep)
+	if len(seqs) == 0 {
+		return 0, 0, nil
+	}
+	return seqs[0], seqs[len(seqs)-1], gapsOf(seqs)
+}
+
+// Seqs returns the distinct seqs of every sample recorded, in order.
+func (c *Consumer) Seqs() []uint64 { return c.seqs(nil) }
+
+func (c *Consumer) seqs(keep func(Sample) bool) []uint64 {
 	var seqs []uint64
 	for _, n := range c.Names() {
 		for _, x := range c.Samples(n) {
@@ -149,17 +161,55 @@ func (c *Consumer) SeqGaps(keep func(Sample) bool) (lo, hi uint64, gaps [][2]uin
 			}
 		}
 	}
-	if len(seqs) == 0 {
-		return 0, 0, nil
-	}
 	slices.Sort(seqs)
-	seqs = slices.Compact(seqs)
+	return slices.Compact(seqs)
+}
+
+// gapsOf returns the runs missing between the first and the last of seqs,
+// which are sorted and distinct.
+func gapsOf(seqs []uint64) [][2]uint64 {
+	var gaps [][2]uint64
 	for i := 1; i < len(seqs); i++ {
 		if seqs[i] != seqs[i-1]+1 {
 			gaps = append(gaps, [2]uint64{seqs[i-1] + 1, seqs[i] - 1})
 		}
 	}
-	return seqs[0], seqs[len(seqs)-1], gaps
+	return gaps
+}
+
+// CheckDense checks a bridge's committed sequence against what arrived.
+// The buffer numbers everything it commits 1, 2, 3, … (readings and OEE
+// records alike) and a seq is never reused, so every seq from 1 to lastSeq
+// (the bridge's final last_seq) must be in one of sets — the seqs of the
+// readings, and those of the OEE records recorded apart from their own
+// topic — except exactly excused of them: the entries the bridge counted as
+// dropped (buffer full) or rejected (too large for a message), which it
+// deletes unsent. No seq may lie above lastSeq. A reading lost before its
+// commit (a kill -9 within the commit interval) never had a seq: it is no
+// gap here. It returns nil, or an error that names the first gaps.
+func CheckDense(lastSeq, excused uint64, sets ...[]uint64) error {
+	var all []uint64
+	for _, s := range sets {
+		all = append(all, s...)
+	}
+	slices.Sort(all)
+	all = slices.Compact(all)
+	if len(all) > 0 && all[0] == 0 {
+		return errors.New("seq 0 arrived; the buffer numbers from 1")
+	}
+	if len(all) > 0 && all[len(all)-1] > lastSeq {
+		return fmt.Errorf("seq %d arrived, above the last seq %d the bridge committed", all[len(all)-1], lastSeq)
+	}
+	gaps := gapsOf(append([]uint64{0}, append(all, lastSeq+1)...))
+	var missing uint64
+	for _, g := range gaps {
+		missing += g[1] - g[0] + 1
+	}
+	if missing != excused {
+		return fmt.Errorf("%d of seqs 1..%d missing in %d runs %v, want %d (dropped or rejected by the bridge)",
+			missing, lastSeq, len(gaps), gaps[:min(len(gaps), 5)], excused)
+	}
+	return nil
 }
 
 // String summarises the analysis with the first few problems.

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"factorybridge/internal/testenv"
 )
 
 // FS is a small tmpfs a test mounted, to make a real disk full or
@@ -21,8 +23,10 @@ type FS struct {
 
 // Mount mounts a tmpfs of size bytes on a new directory in the test's
 // TempDir. Mounting needs CAP_SYS_ADMIN: without it the test is skipped with
-// the reason (not failed, even when integration tests are required, since no
-// service is missing; the injected-fault tests cover the same paths).
+// the reason, or fails when integration tests are required
+// (FACTORYBRIDGE_REQUIRE_INTEGRATION=1, as scripts/test.sh sets): a test
+// that claims to check a real full or read-only disk must not pass in CI by
+// not running. The injected-fault tests cover the same code paths anywhere.
 func Mount(t testing.TB, size int64) *FS {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "tmpfs")
@@ -30,7 +34,7 @@ func Mount(t testing.TB, size int64) *FS {
 		t.Fatal(err)
 	}
 	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%d", size)); err != nil {
-		t.Skipf("cannot mount a tmpfs to make a disk full or read-only (needs root with CAP_SYS_ADMIN): %v", err)
+		testenv.Unavailable(t, fmt.Sprintf("cannot mount a tmpfs to make a disk full or read-only (needs root with CAP_SYS_ADMIN): %v", err))
 	}
 	t.Cleanup(func() {
 		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
