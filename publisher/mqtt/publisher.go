@@ -142,6 +142,6 @@ func (p *Publisher) Drain(ctx context.Context) error {
 	}
 }
 
-// Stats returns the publisher's counters and state. BillableUnits are zero:
-// a metering Dialect adds its own.
+// Stats returns the publisher's counters and state. BillableUnits are
+// zero: a transport built on this one that meters its messages fills them.
 func (p *Publisher) Stats() publisher.Stats { return p.stats.snapshot() }
