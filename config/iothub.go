@@ -1,28 +1,37 @@
 package config
 
-import "time"
+import (
+	"fmt"
+	"time"
 
-// IoT Hub defaults and limits.
+	"factorybridge/publisher/iothub"
+)
+
+// IoT Hub defaults and limits. The hub's are the iothub package's; config
+// names them for the schema.
 const (
-	DefaultIoTHubEdge          = "auto"
+	DefaultIoTHubEdge          = iothub.EdgeAuto
 	DefaultIoTHubTransport     = "mqtt"
-	DefaultIoTHubTokenLifetime = 60 * time.Minute
-	DefaultIoTHubOutput        = "telemetry"
-	DefaultIoTHubReport        = 60 * time.Second
+	DefaultIoTHubTokenLifetime = iothub.DefaultTokenLifetime
+	DefaultIoTHubOutput        = iothub.DefaultOutput
+	DefaultIoTHubReport        = iothub.DefaultReportInterval
 	// IoTHubMaxMessageBytes is the hub's device-to-cloud limit (256 KB),
 	// which counts the properties too; IoTHubPropertyBudget of it is kept
 	// for the property bag, so the default payload limit is the rest.
-	IoTHubMaxMessageBytes   = 256 << 10
-	IoTHubPropertyBudget    = 1 << 10
-	DefaultIoTHubMaxPayload = IoTHubMaxMessageBytes - IoTHubPropertyBudget
+	IoTHubMaxMessageBytes   = iothub.MaxMessageBytes
+	IoTHubPropertyBudget    = iothub.PropertyBudget
+	DefaultIoTHubMaxPayload = iothub.MaxPayloadBytes
 	minIoTHubTokenLifetime  = 10 * time.Second
 	maxIoTHubTokenLifetime  = 365 * 24 * time.Hour
 )
 
 var (
-	iotHubEdgeModes  = []string{"auto", "on", "off"}
-	iotHubTransports = []string{"mqtt", "websocket"}
+	iotHubEdgeModes  = []string{iothub.EdgeAuto, iothub.EdgeOn, iothub.EdgeOff}
+	iotHubTransports = []string{"mqtt", iotHubWebSocket}
 )
+
+// iotHubWebSocket is the transport of MQTT over secure WebSockets.
+const iotHubWebSocket = "websocket"
 
 // IoTHub makes the bridge publish to Azure IoT Hub, or to edgeHub as an IoT
 // Edge module, in place of a plain MQTT broker. The [mqtt] table then only
@@ -118,7 +127,7 @@ func (v checker) mqttUnderHub(m MQTT) {
 	if m.QoS != nil && *m.QoS != 1 {
 		v.r.add("mqtt.qos", "%d with [iothub]: every message is sent at QoS 1 so that nothing is deleted before the hub has it (valid: 1)", *m.QoS)
 	}
-	v.atLeast("mqtt.max_message_bytes", m.MaxMessageBytes, minMessageBytes, "1024 (1 KiB) or more")
+	v.atLeast("mqtt.max_message_bytes", m.MaxMessageBytes, minMessageBytes, fmt.Sprintf("%d (%s) or more", minMessageBytes, kib(minMessageBytes)))
 	if m.MaxMessageBytes > DefaultIoTHubMaxPayload {
 		v.r.add("mqtt.max_message_bytes", "%d is over IoT Hub's limit with [iothub] (valid: %d to %d: 256 KB less 1 KiB for properties)",
 			m.MaxMessageBytes, minMessageBytes, DefaultIoTHubMaxPayload)

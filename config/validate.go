@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"factorybridge/opcua"
+	"factorybridge/publisher/mqtt"
+	"factorybridge/publisher/wire"
 )
 
 // The valid values of the enumerated settings, in the order messages list them.
@@ -18,18 +20,18 @@ var (
 	securityModes    = opcua.SecurityModes
 	authMethods      = opcua.AuthMethods
 	brokerSchemes    = []string{"tcp", "ssl", "tls", "ws", "wss"}
-	encodings        = []string{"compact", "flat"}
+	encodings        = []string{wire.EncodingCompact, wire.EncodingFlat}
 	topicFields      = []string{"{bridge}", "{server}", "{line}", "{station}"}
 )
 
-// Bounds of the numeric settings.
+// Bounds of the numeric settings. The publisher's are its packages'.
 const (
 	minBufferBytes     = 1 << 20
 	minCommitInterval  = time.Millisecond
 	maxCommitInterval  = 10 * time.Second
-	minMessageBytes    = 1 << 10
-	maxMessageBytes    = 256 << 20
-	maxInflightMessage = 65535
+	minMessageBytes    = wire.MinMessageBytes
+	maxMessageBytes    = mqtt.MaxMessageBytesLimit
+	maxInflightMessage = mqtt.MaxInflightLimit
 )
 
 var bridgeIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
@@ -227,14 +229,15 @@ func (v checker) mqtt(m MQTT) {
 			v.r.add("mqtt."+kv[0], "set, but broker %q does not use TLS (valid: ssl://, tls:// or wss:// broker)", m.Broker)
 		}
 	}
-	v.between("mqtt.max_message_bytes", m.MaxMessageBytes, minMessageBytes, maxMessageBytes, "1024 (1 KiB) to 268435456 (256 MiB)")
+	v.between("mqtt.max_message_bytes", m.MaxMessageBytes, minMessageBytes, maxMessageBytes,
+		fmt.Sprintf("%d (%s) to %d (%s)", minMessageBytes, kib(minMessageBytes), maxMessageBytes, kib(maxMessageBytes)))
 	v.mqttPacking(m)
 }
 
 // mqttPacking checks the settings that tune packing and the connection,
 // which [iothub] uses too.
 func (v checker) mqttPacking(m MQTT) {
-	v.between("mqtt.max_inflight", m.MaxInflight, 1, maxInflightMessage, "1–65535")
+	v.between("mqtt.max_inflight", m.MaxInflight, 1, maxInflightMessage, fmt.Sprintf("1–%d", maxInflightMessage))
 	v.oneOf("mqtt.encoding", m.Encoding, "encoding", encodings)
 	v.positive("mqtt.max_batch_delay", m.MaxBatchDelay)
 	v.positive("mqtt.keep_alive", m.KeepAlive)
@@ -286,4 +289,12 @@ func (v checker) topic(path, topic string) {
 func validPort(p string) bool {
 	n, err := strconv.Atoi(p)
 	return err == nil && n >= 1 && n <= 65535
+}
+
+// kib writes a size in bytes as KiB or, when whole, MiB: 1024 is "1 KiB".
+func kib(n int) string {
+	if n%(1<<20) == 0 {
+		return strconv.Itoa(n>>20) + " MiB"
+	}
+	return strconv.Itoa(n>>10) + " KiB"
 }

@@ -80,20 +80,3 @@ func (r Record) flags() []string {
 	}
 	return flags
 }
-
-// envelope is the MQTT message around OEE records.
-type envelope struct {
-	V       int      `json:"v"`
-	Bridge  string   `json:"bridge"`
-	Type    string   `json:"type"`
-	Count   int      `json:"count"`
-	Records []Record `json:"records"`
-}
-
-// MarshalMessage encodes records as one message of type "oee" from bridge.
-func MarshalMessage(bridge string, recs []Record) ([]byte, error) {
-	if recs == nil {
-		recs = []Record{}
-	}
-	return json.Marshal(envelope{V: 1, Bridge: bridge, Type: "oee", Count: len(recs), Records: recs})
-}

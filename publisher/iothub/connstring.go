@@ -1,8 +1,14 @@
-// Package iothub holds the pieces of Azure IoT Hub's MQTT dialect that need
-// no connection: connection strings, SAS tokens, the ClientId, Username and
-// topics of devices and modules, the property bag of telemetry topics, and a
-// client of IoT Edge's workload API. The publisher package speaks the dialect
-// with them (../../../shared/reference/iothub.md has the protocol facts).
+// Package iothub publishes to Azure IoT Hub and IoT Edge's edgeHub: a
+// Dialect of the MQTT transport (publisher/mqtt), with its own Options
+// (options.go), the control traffic of each connection (direct methods
+// and the device twin, control.go), and the resolution of an identity from
+// a connection string or the IoT Edge environment (resolve.go).
+//
+// It also holds the pieces of the hub's MQTT dialect that need no
+// connection: connection strings, SAS tokens, the ClientId, Username and
+// topics of devices and modules, the property bag of telemetry topics, and
+// a client of IoT Edge's workload API. docs/iothub.md describes the dialect
+// as the bridge speaks it.
 package iothub
 
 import (

@@ -14,7 +14,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	fb "factorybridge"
-	"factorybridge/publisher"
+	"factorybridge/publisher/wire"
 )
 
 // Consumer limits and timeouts.
@@ -105,7 +105,7 @@ func (c *Consumer) Record(payload []byte) { c.record(payload) }
 
 func (c *Consumer) record(payload []byte) {
 	arrived := time.Now().UnixMilli()
-	msg, err := publisher.DecodeMessage(payload)
+	msg, err := wire.DecodeMessage(payload)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.messages++

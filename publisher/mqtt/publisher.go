@@ -1,0 +1,147 @@
+// Package mqtt is the MQTT transport of the publisher: it sends committed
+// readings from the durable buffer to an MQTT broker as messages in the
+// wire format (docs/message-format.md) and acknowledges them to the buffer
+// only once the broker has: at QoS 1 when the PUBACK arrived, at QoS 0 when
+// the message was written to the connection.
+//
+// A Publisher owns one broker connection at a time (paho, with paho's own
+// reconnecting switched off) and rebuilds it with capped exponential backoff.
+// After a connection loss or a missing PUBACK it resends from the last seq it
+// acknowledged, so the only duplicates a consumer sees are readings that were
+// sent and not yet acknowledged; each carries its seq to drop them by. At
+// QoS 0 what is in flight when the bridge crashes or the connection drops is
+// lost instead.
+//
+// Each message must be written to the connection within the connect timeout
+// (paho's write timeout), or the connection counts as lost.
+//
+// A service that speaks MQTT its own way (Azure IoT Hub) plugs in as a
+// Dialect (dialect.go); without one the Publisher talks to the plain broker
+// its Options configure.
+//
+// For shutdown, stop the inputs, call Drain with a deadline, then cancel
+// Run's context.
+package mqtt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync/atomic"
+
+	"factorybridge/publisher"
+	"factorybridge/publisher/wire"
+)
+
+// ErrAlreadyRunning is returned by a second call of Run.
+var ErrAlreadyRunning = errors.New("publisher is already running")
+
+// ErrNotRunning is returned by Drain when Run has returned.
+var ErrNotRunning = errors.New("publisher is not running")
+
+var _ publisher.Publisher = (*Publisher)(nil)
+
+// Publisher publishes readings from a Queue to an MQTT broker. Create it with
+// New and start it with Run; Stats and Drain may be called from any goroutine.
+type Publisher struct {
+	opts     Options
+	log      *slog.Logger
+	dialect  Dialect
+	broker   *url.URL
+	clientID string
+	qos      byte
+	topics   *wire.Topic
+	// oeeTopics renders the topics of OEE records.
+	oeeTopics *wire.Topic
+	packer    *wire.Packer
+	stats     counters
+	// limiter caps the send rate; nil for none.
+	limiter *rateLimiter
+
+	running   atomic.Bool
+	done      chan struct{} // closed when Run returns
+	draining  atomic.Bool
+	drained   chan struct{} // closed by Run once a drain completed
+	isDrained bool          // Run's own record that drained is closed
+
+	rejecting map[string]struct{} // nodes in an episode of oversized readings
+	payloads  [][]byte            // reusable message buffers
+}
+
+// New checks opts and returns a Publisher; it does no I/O (TLS files are
+// read when Run starts).
+func New(opts Options) (*Publisher, error) {
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
+	opts.applyDefaults()
+	d := opts.Dialect
+	if d == nil {
+		b, err := newBroker(&opts)
+		if err != nil {
+			return nil, err
+		}
+		d = b
+	}
+	p := &Publisher{
+		opts: opts, log: opts.Logger, dialect: d, qos: byte(*opts.QoS),
+		packer:    wire.NewPacker(opts.BridgeID, opts.Encoding, opts.MaxMessageBytes),
+		done:      make(chan struct{}),
+		drained:   make(chan struct{}),
+		rejecting: map[string]struct{}{},
+	}
+	p.broker, p.clientID = d.Endpoint()
+	p.topics, p.oeeTopics = d.Topics()
+	if opts.MaxMessagesPerSecond > 0 {
+		p.limiter = newRateLimiter(opts.MaxMessagesPerSecond)
+	}
+	return p, nil
+}
+
+// Run connects to the broker and publishes until ctx ends, reconnecting as
+// needed. It returns nil when ctx ended, after every goroutine it started has
+// ended (waiting at most the connect timeout for a connection attempt under
+// way); messages still unacknowledged then are sent again by the next Run.
+// It returns an error for what retrying cannot fix: unreadable TLS files or
+// a Queue that fails. Run may be called once.
+func (p *Publisher) Run(ctx context.Context) error {
+	if !p.running.CompareAndSwap(false, true) {
+		return ErrAlreadyRunning
+	}
+	defer close(p.done)
+	if err := p.dialect.Load(); err != nil {
+		return err
+	}
+	return p.connectLoop(ctx)
+}
+
+// Drain is the bounded final publish of a shutdown. Call it after the inputs
+// have stopped, while Run runs: Run then sends partly filled messages without
+// waiting for MaxBatchDelay, and Drain returns nil once the Queue had
+// nothing more to read and every message sent was acknowledged. It returns
+// ctx's error when ctx ends first (broker unreachable, backlog too large),
+// and ErrNotRunning when Run has returned. Drain does not stop Run: cancel
+// Run's context afterwards either way. What is not drained stays in the
+// buffer for the next start.
+func (p *Publisher) Drain(ctx context.Context) error {
+	p.draining.Store(true)
+	select {
+	case <-p.drained:
+		return nil
+	default:
+	}
+	select {
+	case <-p.drained:
+		return nil
+	case <-p.done:
+		return ErrNotRunning
+	case <-ctx.Done():
+		return fmt.Errorf("drain publisher: %w", ctx.Err())
+	}
+}
+
+// Stats returns the publisher's counters and state. BillableUnits are
+// zero: a transport built on this one that meters its messages fills them.
+func (p *Publisher) Stats() publisher.Stats { return p.stats.snapshot() }

@@ -1,0 +1,183 @@
+package mqtt
+
+import (
+	"log/slog"
+	"time"
+
+	"factorybridge"
+	"factorybridge/publisher/wire"
+)
+
+// maxRejectingNodes bounds the set of nodes in a rejection episode.
+const maxRejectingNodes = 1024
+
+// canSend reports whether a message may be sent now: the window is open
+// and the send-rate cap allows it.
+func (s *session) canSend() bool {
+	return !s.windowShut() && (s.p.limiter == nil || s.p.limiter.ready(time.Now()))
+}
+
+// windowShut reports that no message may be sent before an acknowledgement:
+// the in-flight window is full, or a token renewal waits for it to empty.
+func (s *session) windowShut() bool {
+	return len(s.inflight) >= s.p.opts.MaxInflight || s.renewing
+}
+
+// pack places pending readings into builders until they are all placed or
+// one needs a message sent while the window is full.
+func (s *session) pack() {
+	for s.next < len(s.pending) {
+		if !s.place(&s.pending[s.next]) {
+			return
+		}
+		s.next++
+	}
+}
+
+// place adds r to its topic's builder, sending that builder first when r
+// does not fit. It reports false, leaving r unplaced, when a send is needed
+// and the window is full.
+func (s *session) place(r *factorybridge.Reading) bool {
+	pk := s.p.packer
+	topic := s.p.topicOf(r)
+	slot := pk.SlotOf(topic, r)
+	b := pk.Builder(slot)
+	if b == nil {
+		if pk.Full() {
+			if !s.canSend() {
+				return false
+			}
+			s.send(pk.Oldest())
+		}
+		b = pk.Start(slot, s.readAt)
+	}
+	if pk.Add(b, r) {
+		s.p.endRejection(r)
+		return true
+	}
+	if b.Count() > 0 {
+		if !s.canSend() {
+			return false
+		}
+		if pk.Sparse(b) && s.split(topic) {
+			slot = pk.SlotOf(topic, r)
+		} else {
+			s.send(b)
+		}
+		b = pk.Start(slot, s.readAt)
+		if pk.Add(b, r) {
+			s.p.endRejection(r)
+			return true
+		}
+	}
+	pk.Release(b)
+	s.p.reject(r)
+	return true
+}
+
+// split sends every builder of topic and doubles its shards, when the
+// window has room for all of them (sending them first keeps each node's
+// readings in order across the change). It reports whether it split.
+func (s *session) split(topic string) bool {
+	bs := s.p.packer.TopicBuilders(topic)
+	if len(s.inflight)+len(bs) > s.p.opts.MaxInflight {
+		return false
+	}
+	for _, b := range bs {
+		s.send(b)
+	}
+	s.p.packer.Split(topic)
+	return true
+}
+
+// send finishes b's message and publishes it; the caller checked canSend.
+func (s *session) send(b *wire.Builder) {
+	topic, first, count := b.Topic(), b.First(), b.Count()
+	payload := s.p.packer.Finish(b, s.p.getPayload())
+	now := time.Now()
+	s.p.stats.sent(count, len(payload), now) // before the broker can answer
+	topic = s.p.dialect.MessageTopic(topic, first, len(payload))
+	if s.p.limiter != nil {
+		s.p.limiter.take(now)
+	}
+	tok := s.l.client.Publish(topic, s.p.qos, false, payload)
+	m := &message{token: tok, payload: payload, first: first, count: count, sentAt: now}
+	s.inflight = append(s.inflight, m)
+	s.sent <- m // never blocks: the channel holds MaxInflight
+}
+
+// flushTimer returns a channel that fires when the oldest builder is due, or
+// nil when there is none or the window is full (nothing could be sent).
+func (s *session) flushTimer() <-chan time.Time {
+	b := s.p.packer.Oldest()
+	if b == nil || !s.canSend() {
+		return nil
+	}
+	s.timer.Reset(time.Until(b.Started().Add(s.p.opts.MaxBatchDelay)))
+	return s.timer.C
+}
+
+// flushDue sends the builders whose first reading was read MaxBatchDelay ago.
+func (s *session) flushDue(now time.Time) {
+	delay := s.p.opts.MaxBatchDelay
+	for b := s.p.packer.Oldest(); b != nil && s.canSend() && !now.Before(b.Started().Add(delay)); b = s.p.packer.Oldest() {
+		s.send(b)
+	}
+}
+
+// flushAll sends every builder the window allows (draining).
+func (s *session) flushAll() {
+	for b := s.p.packer.Oldest(); b != nil && s.canSend(); b = s.p.packer.Oldest() {
+		s.send(b)
+	}
+}
+
+// reject counts a reading too large for any message; it is acknowledged
+// past like a published one. One log line per node per episode: the episode
+// ends when a reading of the node fits again.
+func (p *Publisher) reject(r *factorybridge.Reading) {
+	p.stats.readingsRejected.Add(1)
+	if _, ok := p.rejecting[r.Name]; ok {
+		return
+	}
+	if len(p.rejecting) >= maxRejectingNodes {
+		clear(p.rejecting)
+	}
+	p.rejecting[r.Name] = struct{}{}
+	p.log.Error("mqtt: reading too large for a message; skipped", slog.String("node", r.Name),
+		slog.Uint64("seq", r.Seq), slog.Int("size", p.packer.SizeAlone(r)), slog.Int("limit", p.opts.MaxMessageBytes))
+}
+
+// endRejection ends r's node's rejection episode, if any.
+func (p *Publisher) endRejection(r *factorybridge.Reading) {
+	if len(p.rejecting) > 0 {
+		delete(p.rejecting, r.Name)
+	}
+}
+
+// getPayload returns an empty buffer for a message.
+func (p *Publisher) getPayload() []byte {
+	if n := len(p.payloads); n > 0 {
+		b := p.payloads[n-1]
+		p.payloads = p.payloads[:n-1]
+		return b[:0]
+	}
+	return make([]byte, 0, min(p.opts.MaxMessageBytes, 64<<10))
+}
+
+// putPayload keeps the buffer of an acknowledged message for reuse; paho no
+// longer refers to it. Buffers of messages lost with a connection are left
+// to the garbage collector since paho may still hold them.
+func (p *Publisher) putPayload(b []byte) {
+	if len(p.payloads) <= p.opts.MaxInflight {
+		p.payloads = append(p.payloads, b)
+	}
+}
+
+// topicOf renders the topic of a reading or record.
+func (p *Publisher) topicOf(r *factorybridge.Reading) string {
+	if r.Class == factorybridge.ClassOEE {
+		return p.oeeTopics.Render(r.Server, r.Line, r.Station)
+	}
+	return p.topics.Render(r.Server, r.Line, r.Station)
+}

@@ -1,0 +1,252 @@
+package wire
+
+import (
+	"strconv"
+	"time"
+
+	"factorybridge"
+)
+
+// body accumulates the readings of one message in one encoding. tryAdd
+// encodes r and keeps it only if the body then stays within room bytes; the
+// body's size is what it adds to the message between the array brackets.
+type body interface {
+	tryAdd(r *factorybridge.Reading, room int) bool
+	appendTo(dst []byte) []byte
+	size() int
+	reset(maxKeep int)
+}
+
+// listBody holds one JSON object per entry, comma-separated, in one buffer:
+// the flat encoding (AppendFlatReading) and OEE records (appendOEERecord).
+type listBody struct {
+	buf  []byte
+	item func(b []byte, r *factorybridge.Reading) []byte
+}
+
+func (l *listBody) size() int                  { return len(l.buf) }
+func (l *listBody) appendTo(dst []byte) []byte { return append(dst, l.buf...) }
+
+func (l *listBody) reset(maxKeep int) {
+	if cap(l.buf) > maxKeep {
+		l.buf = nil
+	}
+	l.buf = l.buf[:0]
+}
+
+func (l *listBody) tryAdd(r *factorybridge.Reading, room int) bool {
+	mark := len(l.buf)
+	if mark > 0 {
+		l.buf = append(l.buf, ',')
+	}
+	l.buf = l.item(l.buf, r)
+	if len(l.buf) > room {
+		l.buf = l.buf[:mark]
+		return false
+	}
+	return true
+}
+
+// AppendFlatReading appends r to b as the flat encoding's self-describing
+// object. It holds every field of r, so it is also a canonical form to
+// compare readings by (tests compare what was decoded with what was sent).
+func AppendFlatReading(b []byte, r *factorybridge.Reading) []byte {
+	b = append(b, `{"seq":`...)
+	b = strconv.AppendUint(b, r.Seq, 10)
+	b = appendField(b, "name", r.Name)
+	b = appendField(b, "id", r.NodeID)
+	b = appendField(b, "server", r.Server)
+	b = appendField(b, "line", r.Line)
+	b = appendField(b, "station", r.Station)
+	b = appendField(b, "type", r.Value.Type.String())
+	b = append(b, `,"value":`...)
+	b = appendValue(b, &r.Value)
+	b = append(b, `,"status":`...)
+	b = strconv.AppendUint(b, uint64(r.Status), 10)
+	if !r.SourceTime.IsZero() {
+		b = appendTime(append(b, `,"source_time":`...), r.SourceTime)
+	}
+	if !r.ServerTime.IsZero() {
+		b = appendTime(append(b, `,"server_time":`...), r.ServerTime)
+	}
+	return append(b, '}')
+}
+
+// appendField appends `,"key":"value"`; key must need no escaping.
+func appendField(b []byte, key, value string) []byte {
+	b = append(b, ',', '"')
+	b = append(b, key...)
+	b = append(b, '"', ':')
+	return appendString(b, value)
+}
+
+// compactBody groups samples by node so names are written once per message.
+// Samples and group heads live in one arena; entries link each group's
+// samples in arrival order, so memory is bounded by the message size and
+// nothing is copied until the message is assembled.
+type compactBody struct {
+	// base and t0 are the first reading's seq and time (Unix ms): samples
+	// carry their differences, which keeps a counter reading near 20 bytes.
+	base    uint64
+	t0      int64
+	arena   []byte
+	entries []entry
+	groups  []group
+	keys    []groupKey // by group
+	index   map[groupKey]int32
+	byName  map[string]int32 // a name's first group: hashes one string, not six fields
+	total   int              // bytes the groups add to the message
+}
+
+// entry is one sample's bytes in the arena and the next sample of its group.
+type entry struct{ off, end, next int32 }
+
+// group is one node's head (in the arena) and its first and last entries.
+type group struct{ headOff, headEnd, first, last int32 }
+
+// groupKey tells nodes apart; a node whose value type changes (a Bad reading
+// with a null value) gets a second group so that "type" stays exact.
+type groupKey struct {
+	name, id, server, line, station string
+	typ                             factorybridge.Type
+}
+
+const groupTail = "]}"
+
+func newCompactBody() *compactBody {
+	return &compactBody{index: map[groupKey]int32{}, byName: map[string]int32{}}
+}
+
+// lookup returns the group of key. Names come from configuration, so
+// comparing the other fields is mostly a pointer comparison.
+func (c *compactBody) lookup(key groupKey) (int32, bool) {
+	if gi, ok := c.byName[key.name]; ok && c.keys[gi] == key {
+		return gi, true
+	}
+	gi, ok := c.index[key]
+	return gi, ok
+}
+
+func (c *compactBody) size() int { return c.total }
+
+func (c *compactBody) reset(maxKeep int) {
+	if cap(c.arena) > maxKeep {
+		c.arena, c.entries, c.index, c.byName = nil, nil, map[groupKey]int32{}, map[string]int32{}
+	}
+	c.arena, c.entries, c.groups, c.keys = c.arena[:0], c.entries[:0], c.groups[:0], c.keys[:0]
+	clear(c.index)
+	clear(c.byName)
+	c.total, c.base, c.t0 = 0, 0, 0
+}
+
+func (c *compactBody) tryAdd(r *factorybridge.Reading, room int) bool {
+	if len(c.groups) == 0 {
+		c.base, c.t0 = r.Seq, baseMillis(r)
+	}
+	key := groupKey{r.Name, r.NodeID, r.Server, r.Line, r.Station, r.Value.Type}
+	gi, found := c.lookup(key)
+	mark := len(c.arena)
+	extra := 0
+	if !found {
+		c.arena = appendGroupHead(c.arena, r)
+		extra = len(c.arena) - mark + len(groupTail)
+		if len(c.groups) > 0 {
+			extra++ // comma between groups
+		}
+	} else {
+		extra++ // comma between samples
+	}
+	off := len(c.arena)
+	c.arena = appendSample(c.arena, r, c.base, c.t0)
+	extra += len(c.arena) - off
+	if c.total+extra > room {
+		c.arena = c.arena[:mark]
+		return false
+	}
+	c.total += extra
+	c.link(key, gi, found, int32(mark), int32(off))
+	return true
+}
+
+// link records the sample just appended at off, creating its group when new.
+func (c *compactBody) link(key groupKey, gi int32, found bool, mark, off int32) {
+	ei := int32(len(c.entries))
+	c.entries = append(c.entries, entry{off: off, end: int32(len(c.arena)), next: -1})
+	if !found {
+		gi = int32(len(c.groups))
+		c.groups = append(c.groups, group{headOff: mark, headEnd: off, first: ei, last: ei})
+		c.keys = append(c.keys, key)
+		c.index[key] = gi
+		if _, ok := c.byName[key.name]; !ok {
+			c.byName[key.name] = gi
+		}
+		return
+	}
+	g := &c.groups[gi]
+	c.entries[g.last].next = ei
+	g.last = ei
+}
+
+func (c *compactBody) appendTo(dst []byte) []byte {
+	for gi := range c.groups {
+		g := &c.groups[gi]
+		if gi > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, c.arena[g.headOff:g.headEnd]...)
+		for ei := g.first; ei >= 0; ei = c.entries[ei].next {
+			if ei != g.first {
+				dst = append(dst, ',')
+			}
+			e := c.entries[ei]
+			dst = append(dst, c.arena[e.off:e.end]...)
+		}
+		dst = append(dst, groupTail...)
+	}
+	return dst
+}
+
+// appendGroupHead appends a node object up to the opening of its samples.
+// Line and station are not repeated: they are segments of the name.
+func appendGroupHead(b []byte, r *factorybridge.Reading) []byte {
+	b = append(b, `{"name":`...)
+	b = appendString(b, r.Name)
+	b = appendField(b, "id", r.NodeID)
+	b = appendField(b, "server", r.Server)
+	b = appendField(b, "type", r.Value.Type.String())
+	return append(b, `,"samples":[`...)
+}
+
+// appendSample appends [seq-base,source_ms-t0,server_ms-t0,value] and a fifth
+// element, the status code, only when it is not Good (0).
+func appendSample(b []byte, r *factorybridge.Reading, base uint64, t0 int64) []byte {
+	b = append(b, '[')
+	b = strconv.AppendUint(b, r.Seq-base, 10)
+	b = appendDeltaMillis(append(b, ','), r.SourceTime, t0)
+	b = appendDeltaMillis(append(b, ','), r.ServerTime, t0)
+	b = appendValue(append(b, ','), &r.Value)
+	if r.Status != factorybridge.StatusGood {
+		b = strconv.AppendUint(append(b, ','), uint64(r.Status), 10)
+	}
+	return append(b, ']')
+}
+
+// baseMillis is the time a message's sample times are relative to: the
+// first reading's source time, else its server time, else 0.
+func baseMillis(r *factorybridge.Reading) int64 {
+	switch {
+	case !r.SourceTime.IsZero():
+		return r.SourceTime.UnixMilli()
+	case !r.ServerTime.IsZero():
+		return r.ServerTime.UnixMilli()
+	}
+	return 0
+}
+
+// appendDeltaMillis appends t as milliseconds after t0, or null for the zero time.
+func appendDeltaMillis(b []byte, t time.Time, t0 int64) []byte {
+	if t.IsZero() {
+		return append(b, "null"...)
+	}
+	return strconv.AppendInt(b, t.UnixMilli()-t0, 10)
+}

@@ -1,0 +1,285 @@
+package wire
+
+import (
+	"slices"
+	"strconv"
+	"time"
+
+	"factorybridge"
+)
+
+// Encodings of the readings inside a message (config mqtt.encoding).
+const (
+	// EncodingCompact groups samples by node, so a node's name, id and
+	// type are written once per message.
+	EncodingCompact = "compact"
+	// EncodingFlat writes one self-describing object per reading.
+	EncodingFlat = "flat"
+)
+
+// MinMessageBytes is the smallest message size a transport accepts and
+// configuration allows: room for the envelope and a few ordinary readings.
+// The packer itself works with any size that holds the envelope; readings
+// that do not fit alone are rejected by the transport.
+const MinMessageBytes = 1 << 10
+
+// maxActiveBuilders bounds the messages being filled at once (one per topic);
+// like the topic cache it matters only if a corrupt buffer invents topics.
+const maxActiveBuilders = 1024
+
+// keptBuilders is how many emptied builders are kept for reuse.
+const keptBuilders = 8
+
+// headerReserve is the envelope size with first, last and count at their
+// widest, so a body that fits within max-headerReserve always makes a
+// message within max.
+func headerReserve(prefixLen int, arrayKey string) int {
+	const widest = len("18446744073709551615")
+	return prefixLen + 4*widest + len(`,"last":`) + len(`,"count":`) + len(`,"t0":`) + len(arrayKey) + len("]}")
+}
+
+// Sharding: a message holds one topic's readings, but with thousands of
+// nodes on one topic a message fills with one sample of each node, and the
+// node's head (name, id, server, type) dominates its size. When a compact
+// message fills with fewer than sparseRatio samples per node, the topic's
+// nodes are split over twice as many builders (by a hash of the node name),
+// up to maxShards, so each message holds fewer nodes with more samples each.
+// A node always maps to one builder of a topic, so its readings stay in order.
+const (
+	sparseRatio = 8
+	maxShards   = 64
+)
+
+// Slot names a builder: its topic and its shard of the topic's nodes. The
+// zero Slot is no builder's.
+type Slot struct {
+	topic string
+	shard uint32
+	oee   bool // OEE records: their own builders and envelope (oee.go)
+}
+
+// Builder fills one message for one topic. A Packer hands it out and takes
+// it back (Finish, Release); its accessors tell the transport what it holds.
+type Builder struct {
+	slot        Slot
+	topic       string
+	start       time.Time // when its first reading was read
+	first, last uint64    // seq of its first and last readings
+	count       int
+	body        body
+}
+
+// Packer packs readings into messages of at most a maximum size: it owns
+// the builders, at most one per slot, ordered by start. It is not safe for
+// concurrent use: one goroutine of a transport drives it.
+type Packer struct {
+	max       int    // MaxMessageBytes
+	room      int    // max less the envelope: what a body may take
+	prefix    []byte // envelope up to the value of "first"
+	arrayKey  string // `,"nodes":[` or `,"readings":[`
+	oeePrefix []byte // envelope of OEE messages up to "first"
+	oeeRoom   int    // what an OEE message's body may take
+	compact   bool
+	active    []*Builder // by start, oldest first
+	bySlot    map[Slot]*Builder
+	shards    map[string]uint32 // topics split over several builders
+	free      []*Builder
+}
+
+// NewPacker returns a Packer of messages from bridge in encoding
+// (EncodingCompact or EncodingFlat; anything else packs flat) of at most
+// maxBytes bytes. The caller checks maxBytes against MinMessageBytes.
+func NewPacker(bridge, encoding string, maxBytes int) *Packer {
+	p := &Packer{max: maxBytes, compact: encoding == EncodingCompact, bySlot: map[Slot]*Builder{}, shards: map[string]uint32{}}
+	p.prefix = append(p.prefix, `{"v":1,"bridge":`...)
+	p.prefix = appendString(p.prefix, bridge)
+	p.prefix = append(p.prefix, `,"type":"readings","encoding":`...)
+	p.prefix = appendString(p.prefix, encoding)
+	p.prefix = append(p.prefix, `,"first":`...)
+	p.arrayKey = `,"readings":[`
+	if p.compact {
+		p.arrayKey = `,"nodes":[`
+	}
+	p.room = maxBytes - headerReserve(len(p.prefix), p.arrayKey)
+	p.initOEE(bridge)
+	return p
+}
+
+// Topic is the topic b's message goes to.
+func (b *Builder) Topic() string { return b.topic }
+
+// Started is when b's first reading was read (Start's now).
+func (b *Builder) Started() time.Time { return b.start }
+
+// First is the seq of b's first reading; 0 while b is empty.
+func (b *Builder) First() uint64 { return b.first }
+
+// Count is the number of readings in b.
+func (b *Builder) Count() int { return b.count }
+
+// SlotOf returns the builder slot of r, whose topic is topic.
+func (p *Packer) SlotOf(topic string, r *factorybridge.Reading) Slot {
+	if r.Class == factorybridge.ClassOEE {
+		return Slot{topic: topic, oee: true}
+	}
+	k := p.shards[topic]
+	if k <= 1 {
+		return Slot{topic: topic}
+	}
+	return Slot{topic: topic, shard: nodeHash(r.Name) % k}
+}
+
+// Builder returns the builder of slot, or nil when none is being filled.
+func (p *Packer) Builder(slot Slot) *Builder { return p.bySlot[slot] }
+
+// Sparse reports whether b, a full message, holds too few samples per
+// node: sending its topic's builders and calling Split then makes messages
+// that hold more samples per node.
+func (p *Packer) Sparse(b *Builder) bool {
+	c, ok := b.body.(*compactBody)
+	return ok && b.count < sparseRatio*len(c.groups) && p.shards[b.topic] < maxShards
+}
+
+// TopicBuilders returns the builders of topic being filled.
+func (p *Packer) TopicBuilders(topic string) []*Builder {
+	var bs []*Builder
+	for _, b := range p.active {
+		if b.topic == topic {
+			bs = append(bs, b)
+		}
+	}
+	return bs
+}
+
+// Split doubles the shards of topic; its builders must have been finished.
+func (p *Packer) Split(topic string) {
+	p.shards[topic] = max(1, p.shards[topic]) * 2
+}
+
+// nodeHash is FNV-1a of a node name.
+func nodeHash(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint32(s[i])) * 16777619
+	}
+	return h
+}
+
+// Full reports whether no new builder may start until one is finished.
+func (p *Packer) Full() bool { return len(p.active) >= maxActiveBuilders }
+
+// Start returns an empty builder for slot, started at now (when its first
+// reading was read: the batch delay counts from then).
+func (p *Packer) Start(slot Slot, now time.Time) *Builder {
+	var b *Builder
+	switch n := len(p.free); {
+	case slot.oee:
+		b = &Builder{body: &listBody{item: appendOEERecord}}
+	case n > 0:
+		b, p.free = p.free[n-1], p.free[:n-1]
+	default:
+		b = &Builder{body: p.newBody()}
+	}
+	b.slot, b.topic, b.start = slot, slot.topic, now
+	p.active = append(p.active, b)
+	p.bySlot[slot] = b
+	return b
+}
+
+func (p *Packer) newBody() body {
+	if p.compact {
+		return newCompactBody()
+	}
+	return &listBody{item: AppendFlatReading}
+}
+
+// Add puts r into b if the message stays within the maximum; false leaves
+// b as it was.
+func (p *Packer) Add(b *Builder, r *factorybridge.Reading) bool {
+	room := p.room
+	if b.slot.oee {
+		room = p.oeeRoom
+	}
+	if !b.body.tryAdd(r, room) {
+		return false
+	}
+	if b.count == 0 {
+		b.first = r.Seq
+	}
+	b.last = r.Seq
+	b.count++
+	return true
+}
+
+// SizeAlone is the size of a message holding only r: when it is over the
+// maximum, r can never be sent.
+func (p *Packer) SizeAlone(r *factorybridge.Reading) int {
+	n := p.max - p.room
+	switch {
+	case r.Class == factorybridge.ClassOEE:
+		return p.max - p.oeeRoom + len(appendOEERecord(nil, r))
+	case p.compact:
+		return n + len(appendSample(appendGroupHead(nil, r), r, r.Seq, baseMillis(r))) + len(groupTail)
+	}
+	return n + len(AppendFlatReading(nil, r))
+}
+
+// Oldest returns the builder started first, or nil.
+func (p *Packer) Oldest() *Builder {
+	if len(p.active) == 0 {
+		return nil
+	}
+	return p.active[0]
+}
+
+// MinFirst returns the smallest first seq of any builder and whether one exists.
+func (p *Packer) MinFirst() (uint64, bool) {
+	var low uint64
+	for i, b := range p.active {
+		if i == 0 || b.first < low {
+			low = b.first
+		}
+	}
+	return low, len(p.active) > 0
+}
+
+// Finish appends b's message to dst and releases b.
+func (p *Packer) Finish(b *Builder, dst []byte) []byte {
+	prefix, arrayKey := p.prefix, p.arrayKey
+	if b.slot.oee {
+		prefix, arrayKey = p.oeePrefix, oeeArrayKey
+	}
+	dst = append(dst, prefix...)
+	dst = strconv.AppendUint(dst, b.first, 10)
+	dst = strconv.AppendUint(append(dst, `,"last":`...), b.last, 10)
+	dst = strconv.AppendInt(append(dst, `,"count":`...), int64(b.count), 10)
+	if c, ok := b.body.(*compactBody); ok {
+		dst = strconv.AppendInt(append(dst, `,"t0":`...), c.t0, 10)
+	}
+	dst = append(dst, arrayKey...)
+	dst = b.body.appendTo(dst)
+	dst = append(dst, "]}"...)
+	p.Release(b)
+	return dst
+}
+
+// Release forgets b, whose readings are dropped, and keeps it for reuse.
+func (p *Packer) Release(b *Builder) {
+	delete(p.bySlot, b.slot)
+	if i := slices.Index(p.active, b); i >= 0 {
+		p.active = slices.Delete(p.active, i, i+1)
+	}
+	b.body.reset(2 * p.max)
+	oee := b.slot.oee
+	b.slot, b.topic, b.count, b.first, b.last = Slot{}, "", 0, 0, 0
+	if len(p.free) < keptBuilders && !oee { // reused builders have a readings body
+		p.free = append(p.free, b)
+	}
+}
+
+// Reset drops every builder; their readings will be read again.
+func (p *Packer) Reset() {
+	for len(p.active) > 0 {
+		p.Release(p.active[0])
+	}
+}
