@@ -27,6 +27,7 @@ import (
 	"factorybridge/oee/runner"
 	"factorybridge/opcua"
 	"factorybridge/publisher"
+	"factorybridge/publisher/mqtt"
 )
 
 // Shutdown bounds: how long the final commit and the final publish may take.
@@ -69,7 +70,7 @@ type Bridge struct {
 	buf     *buffer.Buffer
 	clients []*opcua.Client
 	names   []string // server names, in client order
-	pub     *publisher.Publisher
+	pub     publisher.Publisher
 	oee     *runner.Runner // nil when no line computes OEE
 }
 
@@ -80,13 +81,9 @@ func New(cfg *config.Config, opts Options) (*Bridge, error) {
 	opts = withDefaults(opts)
 	b := &Bridge{cfg: cfg, opts: opts, log: opts.Logger, started: time.Now()}
 	warnReadableSecrets(cfg, b.log)
-	buf, err := buffer.Open(buffer.Options{
-		Path:              cfg.Buffer.Path,
-		MaxBytes:          cfg.Buffer.MaxBytes,
-		CommitInterval:    cfg.Buffer.CommitInterval.D(),
-		CommitMaxReadings: cfg.Buffer.CommitMaxReadings,
-		Logger:            b.log.With("component", "buffer"),
-	})
+	bo := cfg.BufferOptions()
+	bo.Logger = b.log.With("component", "buffer")
+	buf, err := buffer.Open(bo)
 	if err != nil {
 		return nil, err
 	}
@@ -144,15 +141,17 @@ func (b *Bridge) buildSources() error {
 }
 
 func (b *Bridge) buildPublisher() error {
-	opts := publisher.Options{BridgeID: b.cfg.Bridge.ID, Queue: b.buf, Logger: b.log.With("component", "mqtt")}
 	if b.cfg.IoTHub != nil {
-		hub, err := b.hub()
+		pub, err := b.hub()
 		if err != nil {
 			return err
 		}
-		opts.Hub, opts.Logger = hub, b.log.With("component", "iothub")
+		b.pub = pub
+		return nil
 	}
-	pub, err := publisher.New(b.cfg.MQTT, opts)
+	opts := b.cfg.MQTTOptions()
+	opts.Queue, opts.Logger = b.buf, b.log.With("component", "mqtt")
+	pub, err := mqtt.New(opts)
 	if err != nil {
 		return fmt.Errorf("mqtt: %w", err)
 	}

@@ -3,27 +3,32 @@ package bridge
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"math"
 	"os"
 	"time"
 
 	"factorybridge/oee"
-	"factorybridge/publisher"
+	"factorybridge/publisher/iothub"
 )
 
-// hub builds the IoT Hub publisher settings from [iothub] and the
-// environment, and makes the bridge the hub's reporter.
-func (b *Bridge) hub() (*publisher.Hub, error) {
-	cfg := b.cfg
-	h, desc, err := publisher.HubFromConfig(*cfg.IoTHub, os.Getenv)
+// hub builds the IoT Hub publisher from [iothub] and the environment, and
+// makes the bridge the hub's reporter.
+func (b *Bridge) hub() (*iothub.Publisher, error) {
+	o, desc, err := b.cfg.IoTHubOptions(os.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	b.log.Info("iothub: identity", "identity", desc, "transport", cfg.IoTHub.Transport,
-		"token_lifetime", cfg.IoTHub.TokenLifetime.D())
-	h.Reporter = &hubReporter{b: b, digest: configDigest(cfg.File)}
-	h.SetLogLevel = b.opts.SetLogLevel
-	return &h, nil
+	b.log.Info("iothub: identity", "identity", desc, "transport", b.cfg.IoTHub.Transport,
+		"token_lifetime", b.cfg.IoTHub.TokenLifetime.D())
+	o.MQTT.Queue, o.MQTT.Logger = b.buf, b.log.With("component", "iothub")
+	o.Reporter = &hubReporter{b: b, digest: configDigest(b.cfg.File)}
+	o.SetLogLevel = b.opts.SetLogLevel
+	p, err := iothub.New(o)
+	if err != nil {
+		return nil, fmt.Errorf("mqtt: %w", err)
+	}
+	return p, nil
 }
 
 // configDigest identifies the configuration file's content in the twin, so

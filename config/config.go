@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"factorybridge"
+	"factorybridge/buffer"
 	"factorybridge/opcua"
+	"factorybridge/publisher/mqtt"
 )
 
 // Defaults, named beside the types they configure. Where a component has
@@ -16,10 +18,10 @@ import (
 const (
 	DefaultDataDir            = "/var/lib/factorybridge"
 	DefaultBufferFile         = "buffer.db"
-	DefaultPKIDir             = "pki"   // under data_dir
-	DefaultBufferMaxBytes     = 1 << 30 // 1 GiB
-	DefaultCommitInterval     = 20 * time.Millisecond
-	DefaultCommitMaxReadings  = 4096
+	DefaultPKIDir             = "pki"                  // under data_dir
+	DefaultBufferMaxBytes     = buffer.DefaultMaxBytes // 1 GiB
+	DefaultCommitInterval     = buffer.DefaultCommitInterval
+	DefaultCommitMaxReadings  = buffer.DefaultCommitMaxReadings
 	DefaultPublishingInterval = opcua.DefaultPublishingInterval
 	DefaultSamplingInterval   = 500 * time.Millisecond // opcua's zero is "as fast as the server can"
 	DefaultQueueSize          = opcua.DefaultQueueSize
@@ -27,15 +29,15 @@ const (
 	DefaultSecurityPolicy     = "None"
 	DefaultSecurityMode       = "None"
 	DefaultAuth               = "anonymous"
-	DefaultTopic              = "factorybridge/{bridge}/{line}/readings"
-	DefaultOEETopic           = "factorybridge/{bridge}/{line}/oee"
-	DefaultQoS                = 1
-	DefaultMaxMessageBytes    = 256 << 10
-	DefaultMaxBatchDelay      = 100 * time.Millisecond
-	DefaultMaxInflight        = 32
-	DefaultKeepAlive          = 30 * time.Second
-	DefaultConnectTimeout     = 10 * time.Second
-	DefaultEncoding           = "compact"
+	DefaultTopic              = mqtt.DefaultTopic
+	DefaultOEETopic           = mqtt.DefaultOEETopic
+	DefaultQoS                = mqtt.DefaultQoS
+	DefaultMaxMessageBytes    = mqtt.DefaultMaxMessageBytes
+	DefaultMaxBatchDelay      = mqtt.DefaultMaxBatchDelay
+	DefaultMaxInflight        = mqtt.DefaultMaxInflight
+	DefaultKeepAlive          = mqtt.DefaultKeepAlive
+	DefaultConnectTimeout     = mqtt.DefaultConnectTimeout
+	DefaultEncoding           = mqtt.DefaultEncoding
 	DefaultTrigger            = opcua.DefaultTrigger
 )
 

@@ -9,7 +9,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
-	"factorybridge/publisher"
+	"factorybridge/publisher/wire"
 )
 
 // benchConsumer counts what arrives at the broker cheaply enough to keep up
@@ -48,7 +48,7 @@ func (c *benchConsumer) handle(_ mqtt.Client, m mqtt.Message) {
 }
 
 func (c *benchConsumer) sampleLatency(p []byte, at time.Time) {
-	msg, err := publisher.DecodeMessage(p)
+	msg, err := wire.DecodeMessage(p)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 	fb "factorybridge"
 	"factorybridge/internal/testenv"
 	"factorybridge/internal/testenv/consumer"
-	"factorybridge/publisher"
+	"factorybridge/publisher/wire"
 )
 
 // hostileNodes are the simulator's hostile namespace (testdata/simulator/
@@ -63,7 +63,7 @@ func record(t *testing.T, broker, topic string) *recorder {
 	}
 	t.Cleanup(func() { cl.Disconnect(100) })
 	tok := cl.Subscribe(topic, 1, func(_ mqtt.Client, m mqtt.Message) {
-		msg, err := publisher.DecodeMessage(m.Payload())
+		msg, err := wire.DecodeMessage(m.Payload())
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		if err != nil {

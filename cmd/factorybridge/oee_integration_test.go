@@ -14,7 +14,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"factorybridge/internal/testenv"
-	"factorybridge/publisher"
+	"factorybridge/publisher/wire"
 )
 
 // The line runs 50 times faster than real time: a 4–11 s cycle takes
@@ -97,7 +97,7 @@ func subscribeOEE(t *testing.T, broker string) *oeeLog {
 }
 
 func (l *oeeLog) add(payload []byte) {
-	m, err := publisher.DecodeMessage(payload)
+	m, err := wire.DecodeMessage(payload)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err != nil {

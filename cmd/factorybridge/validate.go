@@ -6,7 +6,6 @@ import (
 	"io"
 
 	"factorybridge/config"
-	"factorybridge/publisher"
 )
 
 func cmdValidate(args []string, stdout, stderr io.Writer) error {
@@ -48,6 +47,6 @@ func checkHubIdentity(cfg *config.Config) error {
 	if h == nil || h.ConnectionString == "" {
 		return nil
 	}
-	_, _, err := publisher.HubFromConfig(*h, func(string) string { return "" })
+	_, _, err := cfg.IoTHubOptions(func(string) string { return "" })
 	return err
 }
