@@ -47,8 +47,9 @@ func modeSetting(o *Options) string {
 }
 
 // clientOptions returns the gopcua options of one session. AutoReconnect is
-// off: gopcua's own reconnect races ours and is buggy at v0.9.x (see
-// /work/shared/reference/gopcua.md); a failed gopcua client is thrown away.
+// off: gopcua's own reconnect takes an idle Publish's BadTimeout for a lost
+// connection and gives up for good on a refused TCP connection; it would
+// race ours (docs/architecture.md). A failed gopcua client is thrown away.
 func (s *session) clientOptions(ctx context.Context) ([]opcua.Option, error) {
 	rt := s.c.opts.RequestTimeout
 	opts := []opcua.Option{
