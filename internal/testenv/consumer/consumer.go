@@ -1,7 +1,9 @@
 // Package consumer is the integration tests' MQTT consumer: it records what
 // a bridge publishes, per reading name, and checks it for lost, duplicate
-// and reordered values of the simulator's load counters. It lives apart from
-// testenv because it decodes with the publisher, whose own tests use testenv.
+// and reordered values of the simulator's load counters. It decodes with
+// publisher/wire, the same format package any downstream tool would use; it
+// lives apart from testenv so that testenv imports none of the bridge's
+// packages and every package's tests can use it.
 package consumer
 
 import (
