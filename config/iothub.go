@@ -111,6 +111,23 @@ func (v checker) iotHub(h *IoTHub, m MQTT) {
 	v.mqttUnderHub(m)
 }
 
+// hubIdentity checks the connection string the file names as the publisher
+// will read it (an identity from the IoT Edge runtime is only known where
+// the module runs). The errors name the part that is wrong, never the key.
+func (v checker) hubIdentity(c *Config) {
+	h := c.IoTHub
+	if h.ConnectionString == "" {
+		return
+	}
+	if _, _, err := c.IoTHubOptions(func(string) string { return "" }); err != nil {
+		path := "iothub.connection_string_env"
+		if h.ConnectionStringFile != "" {
+			path = "iothub.connection_string_file"
+		}
+		v.r.add(path, "%v (valid: HostName=…;DeviceId=…;SharedAccessKey=…, see docs/iothub.md)", err)
+	}
+}
+
 // mqttUnderHub refuses [mqtt] settings an IoT Hub identity replaces, so
 // that none is silently ignored, and the ones the hub does not allow.
 func (v checker) mqttUnderHub(m MQTT) {

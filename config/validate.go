@@ -51,6 +51,7 @@ func (c *Config) validate(r *reporter) {
 	v.buffer(c.Buffer)
 	if c.IoTHub != nil {
 		v.iotHub(c.IoTHub, c.MQTT)
+		v.hubIdentity(c)
 		v.mqttPacking(c.MQTT)
 	} else {
 		v.mqtt(c.MQTT)

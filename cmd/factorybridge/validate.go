@@ -31,22 +31,6 @@ func cmdValidate(args []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	}
-	if err := checkHubIdentity(cfg); err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", *path, err)
-		return fmt.Errorf("%s: 1 problem(s)", *path)
-	}
 	fmt.Fprintln(stdout, cfg.Summary())
 	return nil
-}
-
-// checkHubIdentity parses a configured IoT Hub connection string, which
-// config cannot (it does not know the hub's dialect). An identity that comes
-// from the IoT Edge runtime is only known where the module runs.
-func checkHubIdentity(cfg *config.Config) error {
-	h := cfg.IoTHub
-	if h == nil || h.ConnectionString == "" {
-		return nil
-	}
-	_, _, err := cfg.IoTHubOptions(func(string) string { return "" })
-	return err
 }
