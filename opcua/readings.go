@@ -33,7 +33,7 @@ func (s *session) readings(items []*ua.MonitoredItemNotification) []factorybridg
 // reading builds the reading of one data value of node n.
 func reading(n *Node, dv *ua.DataValue, maxArrayLen int) (factorybridge.Reading, error) {
 	r := factorybridge.Reading{
-		Name: n.Name, Server: n.Server, Line: n.Line, Station: n.Station, NodeID: n.ID,
+		Name: n.Name, Server: n.Server, Line: n.Line, Station: n.Station, NodeID: n.ref(),
 		Status:     uint32(dv.Status),
 		SourceTime: dv.SourceTimestamp,
 		ServerTime: dv.ServerTimestamp,
@@ -60,7 +60,7 @@ func (c *Client) valueResult(i int, err error) {
 	c.valueStatus[i] = status
 	if err != nil {
 		n := &c.nodes[i].spec
-		c.log.Warn("value not representable", "node", n.Name, "node_id", n.ID, "status", statusString(status), "err", err)
+		c.log.Warn("value not representable", "node", n.Name, n.refKey(), n.ref(), "status", statusString(status), "err", err)
 	}
 }
 
