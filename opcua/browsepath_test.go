@@ -120,7 +120,7 @@ func TestPathTarget(t *testing.T) {
 		{"remote", []*ua.BrowsePathResult{remote}, "", ua.StatusBadNoMatch, "does not resolve"},
 	}
 	for _, tt := range tests {
-		got := target(p, tt.results)
+		got, _ := target(p, tt.results)
 		gotID := ""
 		if got.id != nil {
 			gotID = got.id.String()

@@ -31,7 +31,7 @@ func TestBrowsePaths(t *testing.T) {
 	}
 	bad := map[string]ua.StatusCode{
 		"Objects/FactoryLine/assembly/NoSuchVariable": ua.StatusBadNoMatch,
-		"Objects/nsu=urn:no-such-namespace;Line/x":     ua.StatusBadNoMatch,
+		"Objects/nsu=urn:no-such-namespace;Line/x":    ua.StatusBadNoMatch,
 	}
 	opts := testServer("paths", sim.Endpoint)
 	for _, p := range good {

@@ -8,8 +8,6 @@ import (
 
 	"github.com/gopcua/opcua/id"
 	"github.com/gopcua/opcua/ua"
-
-	"factorybridge"
 )
 
 // DefaultMaxPathsPerCall is the chunk size of TranslateBrowsePathsToNodeIds
@@ -21,9 +19,11 @@ const DefaultMaxPathsPerCall = 1000
 const searchedNS = -1
 
 // pathTarget is what a node's browse path resolved to at this connect: a
-// node id, or the status and reason it did not resolve.
+// node id and the namespace index of each segment, or the status and reason
+// it did not resolve.
 type pathTarget struct {
 	id     *ua.NodeID
+	ns     []int
 	status ua.StatusCode
 	reason string
 }
@@ -41,19 +41,26 @@ type pathJob struct {
 // does not resolve fails on its own (its pathTarget says why); only a
 // failed service call fails the session.
 func (s *session) resolvePaths(ctx context.Context, namespaces []string) (map[int]pathTarget, error) {
+	paths := map[int]BrowsePath{}
+	for i := range s.c.nodes {
+		if p := s.c.nodes[i].path; p != nil {
+			paths[i] = *p
+		}
+	}
+	return s.translatePaths(ctx, paths, namespaces)
+}
+
+// translatePaths resolves paths (by any key) against the server.
+func (s *session) translatePaths(ctx context.Context, paths map[int]BrowsePath, namespaces []string) (map[int]pathTarget, error) {
 	out := map[int]pathTarget{}
 	var jobs []pathJob
-	for i := range s.c.nodes {
-		p := s.c.nodes[i].path
-		if p == nil {
-			continue
-		}
-		ns, err := segmentNamespaces(*p, namespaces)
+	for _, i := range slices.Sorted(maps.Keys(paths)) {
+		ns, err := segmentNamespaces(paths[i], namespaces)
 		if err != nil {
 			out[i] = pathTarget{status: ua.StatusBadNoMatch, reason: err.Error()}
 			continue
 		}
-		jobs = append(jobs, pathJob{node: i, path: *p, ns: ns})
+		jobs = append(jobs, pathJob{node: i, path: paths[i], ns: ns})
 	}
 	if len(jobs) == 0 {
 		return out, nil
@@ -137,7 +144,8 @@ func (t translator) candidates(ctx context.Context, jobs []pathJob, nsCount int)
 // resolve translates every job's full path, once per candidate namespace of
 // its searched segments, and records the outcome of each in out.
 func (t translator) resolve(ctx context.Context, jobs []pathJob, cands map[[2]string][]int, out map[int]pathTarget) error {
-	var owners []int // index into jobs of each path sent
+	var owners []int  // index into jobs of each path sent
+	var tried [][]int // its namespace per segment
 	var paths []*ua.BrowsePath
 	for j, job := range jobs {
 		tries := []int{searchedNS}
@@ -145,8 +153,8 @@ func (t translator) resolve(ctx context.Context, jobs []pathJob, cands map[[2]st
 			tries = cands[prefixKey(job.path)]
 		}
 		for _, ns := range tries {
-			owners = append(owners, j)
-			paths = append(paths, browsePath(job.path.Segments, fill(job.ns, ns)))
+			owners, tried = append(owners, j), append(tried, fill(job.ns, ns))
+			paths = append(paths, browsePath(job.path.Segments, tried[len(tried)-1]))
 		}
 	}
 	results, err := t.translate(ctx, paths)
@@ -154,11 +162,17 @@ func (t translator) resolve(ctx context.Context, jobs []pathJob, cands map[[2]st
 		return err
 	}
 	byJob := make([][]*ua.BrowsePathResult, len(jobs))
+	nsOf := make([][][]int, len(jobs))
 	for i, r := range results {
 		byJob[owners[i]] = append(byJob[owners[i]], r)
+		nsOf[owners[i]] = append(nsOf[owners[i]], tried[i])
 	}
 	for j, job := range jobs {
-		out[job.node] = target(job.path, byJob[j])
+		tg, k := target(job.path, byJob[j])
+		if k >= 0 {
+			tg.ns = nsOf[j][k]
+		}
+		out[job.node] = tg
 	}
 	return nil
 }
@@ -175,11 +189,13 @@ func fill(ns []int, k int) []int {
 }
 
 // target judges the results of one path's tries: it resolves when exactly
-// one node in this server answers to it.
-func target(p BrowsePath, results []*ua.BrowsePathResult) pathTarget {
+// one node in this server answers to it; k is the index of the try that
+// found it, or -1.
+func target(p BrowsePath, results []*ua.BrowsePathResult) (t pathTarget, k int) {
 	var ids []*ua.NodeID
+	k = -1
 	first := ua.StatusOK // the first failure's status
-	for _, r := range results {
+	for i, r := range results {
 		if !isGood(r.StatusCode) {
 			if first == ua.StatusOK {
 				first = r.StatusCode
@@ -188,21 +204,21 @@ func target(p BrowsePath, results []*ua.BrowsePathResult) pathTarget {
 		}
 		for _, tg := range r.Targets {
 			if tg.TargetID != nil && tg.TargetID.ServerIndex == 0 && tg.RemainingPathIndex == ^uint32(0) {
-				ids = append(ids, tg.TargetID.NodeID)
+				ids, k = append(ids, tg.TargetID.NodeID), i
 			}
 		}
 	}
 	switch {
 	case len(ids) == 1:
-		return pathTarget{id: ids[0]}
+		return pathTarget{id: ids[0]}, k
 	case len(ids) > 1:
 		return pathTarget{status: ua.StatusBadBrowseNameDuplicated,
-			reason: fmt.Sprintf("browse path %s names %d nodes; qualify its segments with nsu=<namespace URI>; to pick one", p, len(ids))}
+			reason: fmt.Sprintf("browse path %s names %d nodes; qualify its segments with nsu=<namespace URI>; to pick one", p, len(ids))}, -1
 	}
 	if isGood(first) {
 		first = ua.StatusBadNoMatch // no try at all, or Good without a local target
 	}
-	return pathTarget{status: first, reason: fmt.Sprintf("browse path %s does not resolve on this server", p)}
+	return pathTarget{status: first, reason: fmt.Sprintf("browse path %s does not resolve on this server", p)}, -1
 }
 
 // browsePath builds the request element for segments with namespace ns[i],
@@ -260,31 +276,4 @@ func (s *session) pathsPerCall(ctx context.Context) int {
 		return DefaultMaxPathsPerCall
 	}
 	return int(min(limit, 1<<20))
-}
-
-// deliverUnresolved hands the sink one Bad reading, without a value, per
-// node whose browse path did not resolve at this connect, so that the node's
-// state downstream is the truth: it gives no data, and the status says why.
-// It runs on Run's goroutine while the drain may append too; the Sink is
-// shared by every client of the bridge and safe for that.
-func (s *session) deliverUnresolved(unresolved map[int]pathTarget) error {
-	if len(unresolved) == 0 {
-		return nil
-	}
-	batch := make([]factorybridge.Reading, 0, len(unresolved))
-	for _, i := range slices.Sorted(maps.Keys(unresolved)) {
-		n := &s.c.nodes[i].spec
-		batch = append(batch, factorybridge.Reading{
-			Name: n.Name, Server: n.Server, Line: n.Line, Station: n.Station,
-			NodeID: n.ref(), Status: uint32(unresolved[i].status),
-		})
-	}
-	if err := s.c.opts.Sink.Append(s.flushCtx, batch); err != nil {
-		if s.flushCtx.Err() != nil {
-			return nil // shutting down
-		}
-		return &fatalError{fmt.Errorf("append readings: %w", err)}
-	}
-	s.c.stats.update(func(st *Stats) { st.Readings += uint64(len(batch)) })
-	return nil
 }
