@@ -111,7 +111,8 @@ func (n BrowsedNode) PathString() string {
 // Browse connects to the server of opts (Endpoint, security, identity,
 // VerifyServerCert, RequestTimeout; nodes and Sink are not used), walks the
 // address space below b.Start level by level along hierarchical references
-// and returns the nodes that match b. Every service call is bounded by the
+// and returns the nodes that match b. The Server object and what is below
+// it are left out unless b.Start is in it. Every service call is bounded by the
 // request timeout and chunked by the server's operation limits; large
 // folders are continued with BrowseNext, and the continuation points of a
 // browse cut short are released.

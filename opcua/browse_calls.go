@@ -176,17 +176,19 @@ func checkGlob(pattern string) error {
 }
 
 // matchGlob matches names against pat, where "**" stands for any number of
-// names. With prefix, it reports whether some path that starts with names
-// could match: whether to browse below them.
-func matchGlob(pat, names []string, prefix bool) bool {
+// names. With deeper, it reports instead whether a path that continues
+// names by one or more names could match: whether to browse below them.
+func matchGlob(pat, names []string, deeper bool) bool {
 	switch {
-	case len(pat) == 0:
-		return len(names) == 0
-	case pat[0] == "**":
-		return matchGlob(pat[1:], names, prefix) || len(names) > 0 && matchGlob(pat, names[1:], prefix)
+	case len(names) == 0 && deeper:
+		return len(pat) > 0
 	case len(names) == 0:
-		return prefix
+		return len(pat) == 0 || pat[0] == "**" && matchGlob(pat[1:], names, false)
+	case len(pat) == 0:
+		return false
+	case pat[0] == "**":
+		return matchGlob(pat[1:], names, deeper) || matchGlob(pat, names[1:], deeper)
 	}
 	ok, _ := path.Match(pat[0], names[0])
-	return ok && matchGlob(pat[1:], names[1:], prefix)
+	return ok && matchGlob(pat[1:], names[1:], deeper)
 }

@@ -180,7 +180,7 @@ func (w *walker) child(parent item, ref *ua.ReferenceDescription) (item, bool) {
 		return item{}, false
 	}
 	nid := w.localID(ref.NodeID)
-	if nid == nil || w.visited[nid.String()] {
+	if nid == nil || w.visited[nid.String()] || isServerObject(nid) {
 		return item{}, false
 	}
 	w.visited[nid.String()] = true
@@ -231,4 +231,11 @@ func names(path []PathSegment) []string {
 
 func pathString(path []PathSegment) string {
 	return BrowsedNode{Path: path}.PathString()
+}
+
+// isServerObject reports the Server object (i=2253) below Objects: the
+// server's own status and diagnostics, hundreds of variables no node map
+// wants. It is browsed only as the start (-start Objects/Server).
+func isServerObject(nid *ua.NodeID) bool {
+	return nid.Namespace() == 0 && nid.Type() != ua.NodeIDTypeString && nid.IntID() == id.Server
 }
