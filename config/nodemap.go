@@ -52,7 +52,8 @@ type MapStation struct {
 	Nodes    []MapNode
 }
 
-// MapNode is one node of a MapStation, written as one inline table.
+// MapNode is one node of a MapStation, written as one inline table. A
+// MapNode without a Name writes only its Comments: a node left out, and why.
 type MapNode struct {
 	Node
 	// Comments are written on the lines above the node (without "# ").
@@ -170,6 +171,9 @@ func (t tomlWriter) mapLine(l MapLine) {
 		t.line("nodes = [")
 		for _, n := range st.Nodes {
 			t.comments("  ", n.Comments)
+			if n.Name == "" {
+				continue
+			}
 			s := "  " + inlineNode(n.Node) + ","
 			if n.Note != "" {
 				s += "  # " + n.Note
