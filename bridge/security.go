@@ -147,3 +147,12 @@ func warnReadable(files map[string]string, msg string, log *slog.Logger) {
 		}
 	}
 }
+
+// OPCUASecurity sets in opts the application identity and server
+// certificate verification the bridge uses for srv (the same as Run's),
+// for tools that open their own session with a configured server, such as
+// factorybridge browse. log receives what the bridge would log about them.
+func OPCUASecurity(cfg *config.Config, srv config.Server, opts *opcua.Options, log *slog.Logger) error {
+	s := &security{cfg: cfg, log: log}
+	return s.apply(srv, opts)
+}

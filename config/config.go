@@ -53,6 +53,8 @@ type Config struct {
 	Lines   []Line   `toml:"lines"`
 	// Calendars are shift calendars that lines' OEE refers to by name.
 	Calendars []Calendar `toml:"calendars"`
+	// Templates are station models that stations instantiate (Template).
+	Templates []Template `toml:"templates"`
 
 	// File is the path the configuration was loaded from ("" when built in code).
 	File string `toml:"-"`
@@ -201,7 +203,16 @@ type Station struct {
 	Name string `toml:"name"`
 	// Server names the [[servers]] entry; may be omitted when there is one server.
 	Server string `toml:"server"`
-	Nodes  []Node `toml:"nodes"`
+	// Template names the [[templates]] entry the station is an instance
+	// of; "" for none. Load has already merged its nodes and OEE into
+	// Nodes and OEE.
+	Template string `toml:"template"`
+	// Vars are the values of the template's own placeholders: {key} is
+	// replaced by Vars[key]. Only with Template.
+	Vars map[string]string `toml:"vars"`
+	// Omit names template nodes the station does not have. Only with Template.
+	Omit  []string `toml:"omit"`
+	Nodes []Node   `toml:"nodes"`
 	// OEE maps the station's nodes to OEE roles; nil computes no OEE.
 	OEE *StationOEE `toml:"oee"`
 }
@@ -212,7 +223,12 @@ type Node struct {
 	Name string `toml:"name"`
 	// ID: ns=<idx>;s=<string>, ns=<idx>;i=<number>, ns=<idx>;g=<guid>,
 	// ns=<idx>;b=<base64>, or nsu=<namespace URI>;… resolved at connect time.
+	// Exactly one of ID and Path.
 	ID string `toml:"id"`
+	// Path is the node's browse path from the Root folder,
+	// "Objects/FactoryLine/assembly/Status" (opcua.BrowsePath has the
+	// syntax), resolved at every connect. Exactly one of ID and Path.
+	Path string `toml:"path"`
 	// Per-node overrides; zero means the server's default.
 	PublishingInterval Duration `toml:"publishing_interval"`
 	SamplingInterval   Duration `toml:"sampling_interval"`

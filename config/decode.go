@@ -57,6 +57,8 @@ func (d *decoder) value(path string, v any, fv reflect.Value) {
 		fv.Set(p)
 	case reflect.Struct:
 		d.subTable(path, v, fv)
+	case reflect.Map:
+		d.stringMap(path, v, fv)
 	case reflect.Slice:
 		if fv.Type().Elem().Kind() == reflect.Struct {
 			d.tables(path, v, fv)
@@ -104,6 +106,21 @@ func (d *decoder) tables(path string, v any, fv reflect.Value) {
 	fv.Set(reflect.MakeSlice(fv.Type(), len(ms), len(ms)))
 	for i, m := range ms {
 		d.table(path+"["+strconv.Itoa(i)+"]", m, fv.Index(i))
+	}
+}
+
+// stringMap decodes a table of strings, such as vars = { db = "DB12" }.
+func (d *decoder) stringMap(path string, v any, fv reflect.Value) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		d.r.add(path, "%s is not a table (valid: { key = \"value\", … })", describe(v))
+		return
+	}
+	fv.Set(reflect.MakeMapWithSize(fv.Type(), len(m)))
+	for _, k := range sortedKeys(m) {
+		e := reflect.New(fv.Type().Elem()).Elem()
+		d.value(join(path, keyPath(k)), m[k], e)
+		fv.SetMapIndex(reflect.ValueOf(k), e)
 	}
 }
 

@@ -61,11 +61,88 @@ type reporter struct {
 	file  string
 	lines lineIndex // nil when the config was not parsed from text
 	errs  Errors
+	// origins maps paths of expanded stations to where the file wrote them
+	// (expandTemplates); nil without templates.
+	origins map[string]origin
+	// merged finds the problem already reported for a template's field, so
+	// that the stations using it are listed on one problem.
+	merged map[[2]string]*mergedProblem
 }
 
-// add records a problem at path, on the line the index knows for it.
+// mergedProblem is a problem in a template and the stations it shows in.
+type mergedProblem struct {
+	i        int // index in errs
+	msg      string
+	template string
+	stations []string
+}
+
+// add records a problem at path, on the line the index knows for it. A path
+// of a station's expanded nodes or OEE is reported where the file wrote it:
+// in the template, naming the station, or in the station's own text.
 func (r *reporter) add(path, format string, args ...any) {
+	if o, ok := r.origin(path); ok {
+		r.addFrom(o.path, o, format, args...)
+		return
+	}
+	if strings.HasPrefix(path, "templates[") {
+		r.addFrom(path, origin{}, format, args...) // merges with what stations found
+		return
+	}
 	r.addAt(r.lines.find(path), path, format, args...)
+}
+
+// alias records that the expanded path was written at o.path.
+func (r *reporter) alias(path string, o origin) {
+	if r.origins == nil {
+		r.origins = map[string]origin{}
+	}
+	r.origins[path] = o
+}
+
+// origin returns where the file wrote path: the alias of its longest
+// aliased prefix, with the rest of path appended.
+func (r *reporter) origin(path string) (origin, bool) {
+	for p := path; p != "" && r.origins != nil; p = parentPath(p) {
+		if o, ok := r.origins[p]; ok {
+			o.path += path[len(p):]
+			return o, true
+		}
+	}
+	return origin{}, false
+}
+
+// addFrom records a problem at the file's path, naming the station that
+// used the template it is in (via.station; "" for the station's own text).
+// The same problem found through several stations is reported once.
+func (r *reporter) addFrom(path string, via origin, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if via.station == "" && !strings.HasPrefix(path, "templates[") {
+		r.addAt(r.lines.find(path), path, "%s", msg)
+		return
+	}
+	key := [2]string{path, msg}
+	if r.merged == nil {
+		r.merged = map[[2]string]*mergedProblem{}
+	}
+	m, ok := r.merged[key]
+	if !ok {
+		m = &mergedProblem{i: len(r.errs), msg: msg}
+		r.merged[key] = m
+		r.addAt(r.lines.find(path), path, "%s", msg)
+	}
+	if via.station != "" && !slices.Contains(m.stations, via.station) {
+		m.stations, m.template = append(m.stations, via.station), via.template
+		r.errs[m.i].Msg = m.msg + usedBy(m.stations, m.template)
+	}
+}
+
+// usedBy names the stations a template problem shows in.
+func usedBy(stations []string, template string) string {
+	if len(stations) == 1 {
+		return fmt.Sprintf(" (in station %s, from template %q)", stations[0], template)
+	}
+	return fmt.Sprintf(" (in stations %s, from template %q)", strings.Join(stations, ", "), template)
 }
 
 func (r *reporter) addAt(line int, path, format string, args ...any) {
@@ -76,6 +153,9 @@ func (r *reporter) addAt(line int, path, format string, args ...any) {
 // lineOf describes where path is, for messages that point at a second place:
 // "line 12" when the line is known, else the path itself.
 func (r *reporter) lineOf(path string) string {
+	if o, ok := r.origin(path); ok {
+		path = o.path
+	}
 	if n := r.lines.find(path); n > 0 {
 		return "line " + strconv.Itoa(n)
 	}

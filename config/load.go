@@ -58,6 +58,7 @@ func parse(file string, data []byte, src sources) (*Config, error) {
 		return nil, r.err()
 	}
 	r.lines = indexLines(text)
+	expandTemplates(tree, r)
 	c := &Config{File: file}
 	(&decoder{r: r}).table("", tree, reflect.ValueOf(c).Elem())
 	c.resolveSecrets(src, r)

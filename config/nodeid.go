@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -53,4 +54,14 @@ func validNamespace(ns string) bool {
 	}
 	n, err := strconv.Atoi(ns)
 	return err == nil && n <= 65535
+}
+
+// CheckNodeID returns why id is not a node id a node map accepts
+// (ns=<index>;…, nsu=<uri>;…, or i=/s=/g=/b= in namespace 0), or nil; for
+// tools that write node maps from other sources.
+func CheckNodeID(id string) error {
+	if why := checkNodeID(id); why != "" {
+		return fmt.Errorf("%q is not a node id: %s (valid: %s)", id, why, nodeIDForms)
+	}
+	return nil
 }

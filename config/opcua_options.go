@@ -53,6 +53,7 @@ func (r NodeRef) opcuaNode() opcua.Node {
 	return opcua.Node{
 		Name: r.Name, Server: r.Server, Line: r.Line, Station: r.Station,
 		ID:                 n.ID,
+		Path:               n.Path,
 		PublishingInterval: n.PublishingInterval.D(),
 		SamplingInterval:   n.SamplingInterval.D(),
 		QueueSize:          n.QueueSize,

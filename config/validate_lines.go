@@ -24,6 +24,7 @@ type lineChecker struct {
 }
 
 func (v checker) lines(c *Config) {
+	v.templates(c)
 	lc := &lineChecker{checker: v, c: c, readings: map[string]string{}}
 	for _, s := range c.Servers {
 		if s.Name != "" && !slices.Contains(lc.servers, s.Name) {
@@ -80,11 +81,7 @@ func (lc *lineChecker) reading(path, name string) {
 // node checks one node and reports whether its name is valid.
 func (v checker) node(path string, n Node) bool {
 	named := v.name(path+".name", n.Name)
-	if v.required(path+".id", n.ID, nodeIDForms) {
-		if why := checkNodeID(n.ID); why != "" {
-			v.r.add(path+".id", "%q is not a node id: %s (valid: %s)", n.ID, why, nodeIDForms)
-		}
-	}
+	v.nodeAddress(path, n)
 	v.notNegative(path+".publishing_interval", n.PublishingInterval)
 	v.notNegative(path+".sampling_interval", n.SamplingInterval)
 	if n.Trigger != "" {
@@ -108,3 +105,23 @@ func (v checker) deadband(path string, n Node) {
 		v.r.add(path+".deadband_value", "set, but deadband is %q (valid: deadband = \"absolute\" or \"percent\")", n.Deadband)
 	}
 }
+
+// nodeAddress checks that the node has exactly one of id and path, and that
+// it is well formed.
+func (v checker) nodeAddress(path string, n Node) {
+	switch {
+	case n.ID != "" && n.Path != "":
+		v.r.add(path+".path", "set together with id (valid: either id = a node id, or path = a browse path)")
+	case n.Path != "":
+		if _, err := opcua.ParseBrowsePath(n.Path); err != nil {
+			v.r.add(path+".path", "%q is not a browse path: %v (valid: %s)", n.Path, err, browsePathForm)
+		}
+	case v.required(path+".id", n.ID, nodeIDForms+`; or path = "Objects/<folder>/…/<variable>" instead of id`):
+		if why := checkNodeID(n.ID); why != "" {
+			v.r.add(path+".id", "%q is not a node id: %s (valid: %s)", n.ID, why, nodeIDForms)
+		}
+	}
+}
+
+// browsePathForm describes a browse path in messages.
+const browsePathForm = `browse names from the Root folder separated by "/", e.g. "Objects/FactoryLine/assembly/Status"; a segment may name its namespace: "nsu=<uri>;<name>"`

@@ -24,6 +24,7 @@ type node struct {
 	id     *ua.NodeID
 	nsURI  string // nsu=<nsURI>;<idPart>
 	idPart string
+	path   *BrowsePath         // set for a node addressed by browse path
 	filter *ua.ExtensionObject // nil: the server's default (status_value, no deadband)
 }
 
@@ -32,19 +33,50 @@ type node struct {
 func parseNode(spec Node) (node, error) {
 	n := node{spec: spec.withDefaults()}
 	var err error
-	if uri, rest, ok := strings.Cut(spec.ID, ";"); ok && strings.HasPrefix(uri, "nsu=") {
+	switch uri, rest, ok := strings.Cut(spec.ID, ";"); {
+	case (spec.ID == "") == (spec.Path == ""):
+		err = errors.New("set exactly one of id and path")
+	case spec.Path != "":
+		var p BrowsePath
+		p, err = ParseBrowsePath(spec.Path)
+		n.path = &p
+	case ok && strings.HasPrefix(uri, "nsu="):
 		n.nsURI, n.idPart = strings.TrimPrefix(uri, "nsu="), rest
 		_, err = ua.ParseNodeID("ns=1;" + rest) // validates the identifier part
-	} else {
+	default:
 		n.id, err = ua.ParseNodeID(spec.ID)
 	}
 	if err == nil {
 		n.filter, err = dataChangeFilter(n.spec)
 	}
 	if err != nil {
-		return node{}, fmt.Errorf("node %s: id %q: %w", spec.Name, spec.ID, err)
+		return node{}, fmt.Errorf("node %s: %s %q: %w", spec.Name, spec.refKind(), spec.ref(), err)
 	}
 	return n, nil
+}
+
+// ref is how readings and logs name the node: its id, or its path.
+func (n *Node) ref() string {
+	if n.refKind() == "path" {
+		return n.Path
+	}
+	return n.ID
+}
+
+// refKind says what ref is, in messages: "id" or "path".
+func (n *Node) refKind() string {
+	if n.ID == "" && n.Path != "" {
+		return "path"
+	}
+	return "id"
+}
+
+// refKey is the log attribute of ref: "node_id" or "path".
+func (n *Node) refKey() string {
+	if n.refKind() == "path" {
+		return "path"
+	}
+	return "node_id"
 }
 
 // resolve returns the node's id against the server's NamespaceArray.

@@ -136,8 +136,14 @@ type Node struct {
 	Server, Line, Station string
 	// ID is the node id: ns=<idx>;s=|i=|g=|b=…, or nsu=<namespace URI>;…
 	// resolved against the server's NamespaceArray at every connect.
-	// Required.
+	// Exactly one of ID and Path is required.
 	ID string
+	// Path is the node's browse path from the Root folder (BrowsePath
+	// describes the syntax), resolved with TranslateBrowsePathsToNodeIds at
+	// every connect; readings carry it as their NodeID. A path that does not
+	// resolve gives one Bad reading (BadNoMatch, or the server's status) per
+	// connect and a log line; the other nodes are not affected.
+	Path string
 	// PublishingInterval picks the node's subscription (one per distinct
 	// interval). Zero means DefaultPublishingInterval.
 	PublishingInterval time.Duration

@@ -74,10 +74,10 @@ func (c *Client) logItemStatus(last []ua.StatusCode, i int, status ua.StatusCode
 	last[i] = status
 	n := &c.nodes[i]
 	if status == ua.StatusOK {
-		c.log.Info("monitored item recovered", "node", n.spec.Name, "node_id", n.spec.ID)
+		c.log.Info("monitored item recovered", "node", n.spec.Name, n.spec.refKey(), n.spec.ref())
 		return
 	}
-	c.log.Warn("monitored item failed", "node", n.spec.Name, "node_id", n.spec.ID,
+	c.log.Warn("monitored item failed", "node", n.spec.Name, n.spec.refKey(), n.spec.ref(),
 		"status", statusString(status), "reason", reason)
 }
 

@@ -3,6 +3,8 @@ package opcua
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/gopcua/opcua/ua"
@@ -33,7 +35,7 @@ func (s *session) readings(items []*ua.MonitoredItemNotification) []factorybridg
 // reading builds the reading of one data value of node n.
 func reading(n *Node, dv *ua.DataValue, maxArrayLen int) (factorybridge.Reading, error) {
 	r := factorybridge.Reading{
-		Name: n.Name, Server: n.Server, Line: n.Line, Station: n.Station, NodeID: n.ID,
+		Name: n.Name, Server: n.Server, Line: n.Line, Station: n.Station, NodeID: n.ref(),
 		Status:     uint32(dv.Status),
 		SourceTime: dv.SourceTimestamp,
 		ServerTime: dv.ServerTimestamp,
@@ -60,7 +62,7 @@ func (c *Client) valueResult(i int, err error) {
 	c.valueStatus[i] = status
 	if err != nil {
 		n := &c.nodes[i].spec
-		c.log.Warn("value not representable", "node", n.Name, "node_id", n.ID, "status", statusString(status), "err", err)
+		c.log.Warn("value not representable", "node", n.Name, n.refKey(), n.ref(), "status", statusString(status), "err", err)
 	}
 }
 
@@ -101,4 +103,31 @@ func statusString(s ua.StatusCode) string {
 		return fmt.Sprintf("%s (0x%08X)", strings.TrimPrefix(d.Name, "Status"), uint32(s))
 	}
 	return fmt.Sprintf("0x%08X", uint32(s))
+}
+
+// deliverUnresolved hands the sink one Bad reading, without a value, per
+// node whose browse path did not resolve at this connect, so that the node's
+// state downstream is the truth: it gives no data, and the status says why.
+// It runs on Run's goroutine while the drain may append too; the Sink is
+// shared by every client of the bridge and safe for that.
+func (s *session) deliverUnresolved(unresolved map[int]pathTarget) error {
+	if len(unresolved) == 0 {
+		return nil
+	}
+	batch := make([]factorybridge.Reading, 0, len(unresolved))
+	for _, i := range slices.Sorted(maps.Keys(unresolved)) {
+		n := &s.c.nodes[i].spec
+		batch = append(batch, factorybridge.Reading{
+			Name: n.Name, Server: n.Server, Line: n.Line, Station: n.Station,
+			NodeID: n.ref(), Status: uint32(unresolved[i].status),
+		})
+	}
+	if err := s.c.opts.Sink.Append(s.flushCtx, batch); err != nil {
+		if s.flushCtx.Err() != nil {
+			return nil // shutting down
+		}
+		return &fatalError{fmt.Errorf("append readings: %w", err)}
+	}
+	s.c.stats.update(func(st *Stats) { st.Readings += uint64(len(batch)) })
+	return nil
 }

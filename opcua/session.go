@@ -33,6 +33,7 @@ var errWatchdog = errors.New("watchdog")
 type session struct {
 	c        *Client
 	ua       *opcua.Client
+	flushCtx context.Context // Run's flush context, for Sink.Append
 	notify   chan *opcua.PublishNotificationData
 	stateSig chan struct{} // gopcua's connection state changed
 	fail     chan error    // the first failure seen by the drain
@@ -70,6 +71,7 @@ func (c *Client) runSession(ctx, deliver context.Context) error {
 	c.connecting()
 	c.stats.update(func(st *Stats) { st.ItemsOK, st.ItemsFailed = 0, 0 })
 	s := newSession(c)
+	s.flushCtx = deliver
 	defer s.closeClient(ctx)
 	if err := s.connect(ctx); err != nil {
 		return err
@@ -120,6 +122,9 @@ func (s *session) serve(ctx context.Context) error {
 	s.watchdog = s.watchdogLimit(res.keepAlive)
 	s.alive()
 	s.c.established(res.ok, res.failed)
+	if err := s.deliverUnresolved(res.unresolved); err != nil {
+		return err
+	}
 	return s.supervise(ctx)
 }
 

@@ -25,24 +25,55 @@ const (
 type subscribed struct {
 	ok, failed int
 	keepAlive  time.Duration // longest revised keep-alive period
+	// unresolved are the nodes whose browse path did not resolve, with why.
+	unresolved map[int]pathTarget
 }
 
-// subscribe creates one subscription per publishing interval and its
-// monitored items in chunks the server accepts. Items the server rejects are
-// logged and counted; the others go on.
+// subscribe resolves the browse paths, then creates one subscription per
+// publishing interval and its monitored items in chunks the server accepts.
+// Items the server rejects and paths that do not resolve are logged and
+// counted; the others go on.
 func (s *session) subscribe(ctx context.Context) (subscribed, error) {
-	var res subscribed
-	perCall := s.itemsPerCall(ctx)
+	res := subscribed{unresolved: map[int]pathTarget{}}
 	namespaces := s.ua.Namespaces() // NamespaceArray (i=2255), read by Connect
+	paths, err := s.resolvePaths(ctx, namespaces)
+	if err != nil {
+		return res, err
+	}
+	r := resolver{namespaces: namespaces, paths: paths}
+	perCall := s.itemsPerCall(ctx)
 	for _, g := range s.c.groups {
-		if err := s.subscribeGroup(ctx, g, namespaces, perCall, &res); err != nil {
+		if err := s.subscribeGroup(ctx, g, r, perCall, &res); err != nil {
 			return res, err
 		}
 	}
 	return res, nil
 }
 
-func (s *session) subscribeGroup(ctx context.Context, g group, namespaces []string, perCall int, res *subscribed) error {
+// resolver turns nodes into node ids for one session: nsu= ids by the
+// NamespaceArray, paths by what TranslateBrowsePathsToNodeIds returned.
+type resolver struct {
+	namespaces []string
+	paths      map[int]pathTarget
+}
+
+// resolve returns node i's id, or the status and reason it has none.
+func (r resolver) resolve(i int, n *node) (*ua.NodeID, pathTarget) {
+	if n.path != nil {
+		t := r.paths[i]
+		if t.id == nil && isGood(t.status) {
+			t.status = ua.StatusBadNoMatch // not resolved at all: never Good without an id
+		}
+		return t.id, t
+	}
+	nid, err := n.resolve(r.namespaces)
+	if err != nil {
+		return nil, pathTarget{status: ua.StatusBadNodeIDUnknown, reason: fmt.Sprintf("namespace %q: %v", n.nsURI, err)}
+	}
+	return nid, pathTarget{}
+}
+
+func (s *session) subscribeGroup(ctx context.Context, g group, r resolver, perCall int, res *subscribed) error {
 	// gopcua stops its publish loop on any service fault but keeps the
 	// channel open, and Subscribe then blocks for good on the loop's
 	// two-slot resume channel (a send without ctx): stop before that.
@@ -57,7 +88,7 @@ func (s *session) subscribeGroup(ctx context.Context, g group, namespaces []stri
 	s.c.log.Debug("subscription created", "subscription", sub.SubscriptionID,
 		"publishing_interval", sub.RevisedPublishingInterval, "keep_alive_count", sub.RevisedMaxKeepAliveCount,
 		"lifetime_count", sub.RevisedLifetimeCount, "nodes", len(g.nodes))
-	for chunk := range slices.Chunk(s.itemRequests(g, namespaces, res), perCall) {
+	for chunk := range slices.Chunk(s.itemRequests(g, r, res), perCall) {
 		if err := s.createItems(ctx, sub.SubscriptionID, chunk, res); err != nil {
 			return err
 		}
@@ -83,15 +114,19 @@ func ceilDiv(a, b time.Duration) uint32 {
 }
 
 // itemRequests resolves the group's node ids; a node whose namespace URI the
-// server does not know fails here like a node the server rejects.
-func (s *session) itemRequests(g group, namespaces []string, res *subscribed) []*ua.MonitoredItemCreateRequest {
+// server does not know, or whose path does not resolve, fails here like a
+// node the server rejects.
+func (s *session) itemRequests(g group, r resolver, res *subscribed) []*ua.MonitoredItemCreateRequest {
 	reqs := make([]*ua.MonitoredItemCreateRequest, 0, len(g.nodes))
 	for _, i := range g.nodes {
 		n := &s.c.nodes[i]
-		nid, err := n.resolve(namespaces)
-		if err != nil {
+		nid, why := r.resolve(i, n)
+		if nid == nil {
 			res.failed++
-			s.c.itemResult(i, ua.StatusBadNodeIDUnknown, fmt.Sprintf("namespace %q: %v", n.nsURI, err))
+			s.c.itemResult(i, why.status, why.reason)
+			if n.path != nil {
+				res.unresolved[i] = why
+			}
 			continue
 		}
 		reqs = append(reqs, n.createRequest(nid, uint32(i)))

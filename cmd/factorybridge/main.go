@@ -24,6 +24,8 @@ Commands:
   demo      run a simulated line, an embedded broker and the bridge (no setup)
   pki       create (pki init) or list (pki list) the OPC UA certificates
   trust     trust a server's rejected OPC UA certificate
+  browse    browse a server and print a node map (TOML) of its variables
+  import    turn OPC Publisher's publishednodes.json into a node map
   version   print the version
 
 Run "factorybridge <command> -h" for a command's flags.
@@ -71,6 +73,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdPKI(args[1:], stdout, stderr)
 	case "trust":
 		return cmdTrust(args[1:], stdout, stderr)
+	case "browse":
+		return cmdBrowse(ctx, args[1:], stdout, stderr)
+	case "import":
+		return cmdImport(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "factorybridge", version)
 		return nil
