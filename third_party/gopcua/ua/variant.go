@@ -144,6 +144,13 @@ func (m *Variant) Decode(b []byte) (int, error) {
 	if n > MaxVariantArrayLength {
 		return buf.Pos(), StatusBadEncodingLimitsExceeded
 	}
+	// -1 is the only negative length (a null array); reflect.MakeSlice
+	// panics on any other. Every element takes at least one byte, so a
+	// length beyond the bytes left is corrupt: refuse it before the slice
+	// is allocated, so that a short message cannot claim a huge one.
+	if n < -1 || n > buf.Len() {
+		return buf.Pos(), StatusBadDecodingError
+	}
 
 	// get the type for the slice
 	sliceType := reflect.SliceOf(typ)
@@ -172,6 +179,10 @@ func (m *Variant) Decode(b []byte) (int, error) {
 		if m.arrayDimensionsLength < 0 {
 			return buf.Pos(), StatusBadEncodingLimitsExceeded
 		}
+		// each dimension takes four bytes
+		if int(m.arrayDimensionsLength) > buf.Len()/4 {
+			return buf.Pos(), StatusBadDecodingError
+		}
 		m.arrayDimensions = make([]int32, m.arrayDimensionsLength)
 		for i := 0; i < int(m.arrayDimensionsLength); i++ {
 			m.arrayDimensions[i] = buf.ReadInt32()
@@ -191,11 +202,18 @@ func (m *Variant) Decode(b []byte) (int, error) {
 	// validate that the total number of elements
 	// matches the product of the array dimensions
 	if m.arrayDimensionsLength > 0 {
-		count := int32(1)
+		// int64 and an early exit: an int32 product can wrap around to the
+		// array length (65536 × 65536 × 1 is 0), and split would then build
+		// billions of empty slices. The dimensions are at least 1, so the
+		// product only grows.
+		count := int64(1)
 		for i := range m.arrayDimensions {
-			count *= m.arrayDimensions[i]
+			count *= int64(m.arrayDimensions[i])
+			if count > int64(m.arrayLength) {
+				break
+			}
 		}
-		if count != m.arrayLength {
+		if count != int64(m.arrayLength) {
 			return buf.Pos(), errUnbalancedSlice
 		}
 	}
