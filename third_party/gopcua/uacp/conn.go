@@ -259,16 +259,12 @@ func (c *Conn) Handshake(ctx context.Context, endpoint string) error {
 		if ack.Version != 0 {
 			return errors.Errorf("uacp: invalid version %d", ack.Version)
 		}
-		if ack.MaxChunkCount == 0 {
-			ack.MaxChunkCount = DefaultMaxChunkCount
-			debug.Printf("uacp %d: server has no chunk limit. Using %d", c.id, ack.MaxChunkCount)
-		}
-		if ack.MaxMessageSize == 0 {
-			ack.MaxMessageSize = DefaultMaxMessageSize
-			debug.Printf("uacp %d: server has no message size limit. Using %d", c.id, ack.MaxMessageSize)
-		}
-		c.ack = ack
 		debug.Printf("uacp %d: recv %#v", c.id, ack)
+		limits, err := clientLimits(hel, ack)
+		if err != nil {
+			return err
+		}
+		c.ack = limits
 		return nil
 
 	case "ERRF":
@@ -283,6 +279,41 @@ func (c *Conn) Handshake(ctx context.Context, endpoint string) error {
 		c.SendError(ua.StatusBadTCPInternalError)
 		return errors.Errorf("invalid handshake packet %q", msgtyp)
 	}
+}
+
+// minBufSize is the least buffer size a peer may announce when the other
+// side's is at least as large (Part 6, 7.1.2.4).
+const minBufSize = 8192
+
+// clientLimits returns the limits a client connection works with after the
+// server's ACK. What the client receives stays bounded by its own Hello: the
+// ACK's ReceiveBufSize, MaxMessageSize and MaxChunkCount are the server's
+// limits for what the client sends (Part 6, 7.1.2.4), not a licence to
+// allocate whatever the server names (a server announcing a 2 GiB receive
+// buffer made every Receive allocate 2 GiB). A zero limit of the Hello
+// ("no limit") falls back to DefaultMaxMessageSize and DefaultMaxChunkCount,
+// as a zero in the ACK did before. Buffer sizes below the protocol's minimum
+// are refused: no compliant server sends them, and they would leave no room
+// for a chunk's headers.
+func clientLimits(hel *Hello, ack *Acknowledge) (*Acknowledge, error) {
+	if ack.ReceiveBufSize < min(hel.SendBufSize, minBufSize) || ack.SendBufSize < min(hel.ReceiveBufSize, minBufSize) {
+		return nil, errors.Errorf("uacp: invalid ACK: buffer sizes receive %d, send %d below the minimum %d",
+			ack.ReceiveBufSize, ack.SendBufSize, minBufSize)
+	}
+	limits := &Acknowledge{
+		Version:        ack.Version,
+		ReceiveBufSize: hel.ReceiveBufSize,
+		SendBufSize:    min(hel.SendBufSize, ack.ReceiveBufSize),
+		MaxMessageSize: hel.MaxMessageSize,
+		MaxChunkCount:  hel.MaxChunkCount,
+	}
+	if limits.MaxMessageSize == 0 {
+		limits.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if limits.MaxChunkCount == 0 {
+		limits.MaxChunkCount = DefaultMaxChunkCount
+	}
+	return limits, nil
 }
 
 func (c *Conn) srvhandshake(endpoint string) error {
