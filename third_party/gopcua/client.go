@@ -809,10 +809,11 @@ func (c *Client) CreateSession(ctx context.Context, cfg *uasc.SessionConfig) (*S
 			return err
 		}
 
-		err := sc.VerifySessionSignature(res.ServerCertificate, nonce, res.ServerSignature.Signature)
-		if err != nil {
-			log.Printf("error verifying session signature: %s", err)
-			return nil
+		// A signature that does not verify must fail the call: returning
+		// nil here left s nil with no error, and ActivateSession then
+		// dereferenced it.
+		if err := sc.VerifySessionSignature(res.ServerCertificate, nonce, res.ServerSignature.Signature); err != nil {
+			return errors.Errorf("verify session signature: %w", err)
 		}
 
 		// Ensure we have a valid identity token that the server will accept before trying to activate a session
@@ -875,8 +876,7 @@ func (c *Client) ActivateSession(ctx context.Context, s *Session) error {
 	stats.Client().Add("ActivateSession", 1)
 	sig, sigAlg, err := sc.NewSessionSignature(s.serverCertificate, s.serverNonce)
 	if err != nil {
-		log.Printf("error creating session signature: %s", err)
-		return nil
+		return errors.Errorf("create session signature: %w", err)
 	}
 
 	switch tok := s.cfg.UserIdentityToken.(type) {
