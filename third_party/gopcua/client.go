@@ -815,6 +815,11 @@ func (c *Client) CreateSession(ctx context.Context, cfg *uasc.SessionConfig) (*S
 		if err := sc.VerifySessionSignature(res.ServerCertificate, nonce, res.ServerSignature.Signature); err != nil {
 			return errors.Errorf("verify session signature: %w", err)
 		}
+		if f := c.cfg.verifySession; f != nil {
+			if err := f(res); err != nil {
+				return err
+			}
+		}
 
 		// Ensure we have a valid identity token that the server will accept before trying to activate a session
 		if c.cfg.session.UserIdentityToken == nil {

@@ -1,11 +1,13 @@
 package opcua
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"math/big"
 	"net"
 	"net/url"
@@ -30,7 +32,7 @@ func patchCert(t *testing.T, uri string) ([]byte, *rsa.PrivateKey) {
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "patch-test"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment | x509.KeyUsageDataEncipherment,
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment | x509.KeyUsageDataEncipherment,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 		URIs:        []*url.URL{u}, DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
 	}
@@ -122,5 +124,45 @@ func TestPatchBadSessionSignature(t *testing.T) {
 	err = c.Connect(ctx)
 	if err == nil || !strings.Contains(err.Error(), "verify session signature") {
 		t.Fatalf("Connect = %v, want a session signature error", err)
+	}
+}
+
+// TestPatchVerifySession: the VerifySession function sees the
+// CreateSession response, with the server's endpoints and certificate,
+// before the session is activated; its error fails Connect and no session
+// is left behind.
+func TestPatchVerifySession(t *testing.T) {
+	endpoint := patchServer(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	ep := patchEndpoint(t, ctx, endpoint, ua.MessageSecurityModeSign)
+	cert, key := patchCert(t, "urn:gopcua:patch:client")
+	refused := errors.New("refused by the test")
+	var seen *ua.CreateSessionResponse
+	verify := func(res *ua.CreateSessionResponse) error { seen = res; return refused }
+	c, err := NewClient(endpoint, SecurityFromEndpoint(ep, ua.UserTokenTypeAnonymous), Certificate(cert), PrivateKey(key),
+		AutoReconnect(false), VerifySession(verify))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	if err := c.Connect(ctx); !errors.Is(err, refused) {
+		t.Fatalf("Connect = %v, want the verifier's error", err)
+	}
+	if seen == nil || len(seen.ServerEndpoints) == 0 || !bytes.Equal(seen.ServerCertificate, ep.ServerCertificate) {
+		t.Fatalf("the verifier saw %+v, want the server's endpoints and certificate", seen)
+	}
+	if c.Session() != nil {
+		t.Error("a session was activated although the verifier refused it")
+	}
+
+	ok, err := NewClient(endpoint, SecurityFromEndpoint(ep, ua.UserTokenTypeAnonymous), Certificate(cert), PrivateKey(key),
+		AutoReconnect(false), VerifySession(func(*ua.CreateSessionResponse) error { return nil }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ok.Close(ctx)
+	if err := ok.Connect(ctx); err != nil {
+		t.Fatalf("Connect with an accepting verifier: %v", err)
 	}
 }

@@ -62,6 +62,8 @@ type Config struct {
 	session   *uasc.SessionConfig
 	stateCh   chan<- ConnState
 	stateFunc func(ConnState)
+	// verifySession checks a CreateSession response; see VerifySession.
+	verifySession func(*ua.CreateSessionResponse) error
 }
 
 func DefaultDialer() *uacp.Dialer {
@@ -592,6 +594,22 @@ func Dialer(d *uacp.Dialer) Option {
 func DialTimeout(d time.Duration) Option {
 	return func(cfg *Config) error {
 		cfg.dialer.Dialer.Timeout = d
+		return nil
+	}
+}
+
+// VerifySession sets a function CreateSession calls with the server's
+// response, which arrived over the secure channel, once the server's session
+// signature is verified and before the session is activated (so before any
+// user credential is sent). An error fails CreateSession, and so Connect.
+//
+// It is where a client makes the checks of OPC 10000-4 §5.5.1 and §5.7.2
+// (v1.05): the endpoints in the response must equal those GetEndpoints
+// returned without security, and the server certificate in the response
+// must be the one the secure channel was opened with.
+func VerifySession(f func(*ua.CreateSessionResponse) error) Option {
+	return func(cfg *Config) error {
+		cfg.verifySession = f
 		return nil
 	}
 }
