@@ -315,7 +315,22 @@ func (s *SecureChannel) dispatcher() {
 // Receive receives message chunks from the secure channel, decodes and forwards
 // them to the registered callback channel, if there is one. Otherwise,
 // the message is dropped.
-func (s *SecureChannel) Receive(ctx context.Context) *MessageBody {
+//
+// A panic while reading or decoding a message (a malformed message the
+// decoders do not foresee) becomes the message's error and closes the
+// connection: Receive runs on the channel's own goroutine, where nobody can
+// recover a panic, and one bad message must not end the process.
+func (s *SecureChannel) Receive(ctx context.Context) (msg *MessageBody) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.c.Close()
+			msg = &MessageBody{Err: errors.Errorf("uasc %d: malformed message: %v", s.c.ID(), r)}
+		}
+	}()
+	return s.receive(ctx)
+}
+
+func (s *SecureChannel) receive(ctx context.Context) *MessageBody {
 	for {
 		select {
 		case <-ctx.Done():

@@ -277,6 +277,12 @@ func (c *channelInstance) verifyAndDecrypt(m *MessageChunk, r []byte) ([]byte, e
 		headerLength += m.SymmetricSecurityHeader.Len()
 	}
 
+	// A chunk too short for its headers and signature is malformed; slicing
+	// it below would panic on the receive goroutine.
+	if len(r) < headerLength+c.algo.RemoteSignatureLength() {
+		return nil, ua.StatusBadSecurityChecksFailed
+	}
+
 	b := make([]byte, len(r))
 	copy(b, r)
 
@@ -306,6 +312,9 @@ func (c *channelInstance) verifyAndDecrypt(m *MessageChunk, r []byte) ([]byte, e
 		paddingLength += 1
 	}
 
+	if paddingLength > len(messageToVerify)-headerLength {
+		return nil, ua.StatusBadSecurityChecksFailed
+	}
 	b = messageToVerify[headerLength : len(messageToVerify)-paddingLength]
 
 	return b, nil
