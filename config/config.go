@@ -115,6 +115,10 @@ type MQTT struct {
 	// InsecureSkipVerify accepts any broker certificate. For tests only: it
 	// logs a WARN on every connect. False by default.
 	InsecureSkipVerify bool `toml:"insecure_skip_verify"`
+	// AllowPlaintextPassword lets a password go to a tcp:// or ws://
+	// broker, without TLS. Off by default: only for a network the operator
+	// trusts completely.
+	AllowPlaintextPassword bool `toml:"allow_plaintext_password"`
 	// MaxMessageBytes caps one MQTT payload. Default 256 KiB.
 	MaxMessageBytes int `toml:"max_message_bytes"`
 	// MaxBatchDelay is the longest a committed reading waits to be packed.
