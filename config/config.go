@@ -9,6 +9,7 @@ import (
 
 	"factorybridge"
 	"factorybridge/opcua"
+	"factorybridge/pki"
 )
 
 // Defaults, named beside the types they configure. Where a component has
@@ -37,6 +38,7 @@ const (
 	DefaultConnectTimeout     = 10 * time.Second
 	DefaultEncoding           = "compact"
 	DefaultTrigger            = opcua.DefaultTrigger
+	DefaultHostNameCheck      = pki.HostNameRefuse
 )
 
 // Config is one factorybridge configuration file.
@@ -73,6 +75,10 @@ type Bridge struct {
 	// the certificate it generates. Empty means urn:<hostname>:factorybridge,
 	// resolved when the certificate is made (config does no I/O).
 	ApplicationURI string `toml:"application_uri"`
+	// AllowMissingCRL accepts a server certificate an issuer of which has no
+	// current CRL in <pki_dir>/trusted/crl or issuers/crl, with a WARN. Off
+	// by default: without the CRL a revoked certificate cannot be told.
+	AllowMissingCRL bool `toml:"allow_missing_crl"`
 }
 
 // Buffer configures the bbolt store-and-forward buffer.
@@ -167,9 +173,14 @@ type Server struct {
 	// certificate in <pki_dir>/own, generated on first use.
 	Certificate string `toml:"certificate"`
 	Key         string `toml:"key"`
-	// TrustOnFirstUse trusts a server certificate not in trusted/ yet (with
-	// a loud WARN). For commissioning only; false by default.
+	// TrustOnFirstUse pins, for this server only, the first valid
+	// certificate it presents while none is trusted or pinned for it (with
+	// a loud WARN); no other certificate is trusted that way afterwards.
+	// For commissioning only; false by default.
 	TrustOnFirstUse bool `toml:"trust_on_first_use"`
+	// HostNameCheck is what a server certificate that does not name the
+	// endpoint's host gets: "refuse" (default) or "warn".
+	HostNameCheck string `toml:"host_name_check"`
 	// AllowPlaintextPassword lets auth = "username" send the password over a
 	// channel with security mode None. Off by default: only for a network
 	// the operator trusts completely.

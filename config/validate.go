@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"factorybridge/opcua"
+	"factorybridge/pki"
 )
 
 // The valid values of the enumerated settings, in the order messages list them.
@@ -111,6 +112,7 @@ func (v checker) server(path string, s Server) {
 		v.credentials(path, s)
 	}
 	v.pair(path, "certificate", s.Certificate, "key", s.Key)
+	v.oneOf(path+".host_name_check", s.HostNameCheck, "host name check", pki.HostNameChecks)
 	v.positive(path+".publishing_interval", s.PublishingInterval)
 	v.notNegative(path+".sampling_interval", s.SamplingInterval)
 	v.positive(path+".request_timeout", s.RequestTimeout)

@@ -179,6 +179,8 @@ func TestValidate(t *testing.T) {
 		{"policy auto, mode set", func(c *Config) { c.Servers[0].SecurityPolicy, c.Servers[0].SecurityMode = "auto", "Sign" }, "", ""},
 		{"policy set, mode auto", func(c *Config) { c.Servers[0].SecurityPolicy, c.Servers[0].SecurityMode = "Basic256Sha256", "auto" }, "", ""},
 		{"trust on first use", func(c *Config) { c.Servers[0].TrustOnFirstUse = true }, "", ""},
+		{"host name check warn", func(c *Config) { c.Servers[0].HostNameCheck = "warn" }, "", ""},
+		{"host name check", func(c *Config) { c.Servers[0].HostNameCheck = "ignore" }, "servers[0].host_name_check", "(valid: refuse, warn)"},
 		{"application uri", func(c *Config) { c.Bridge.ApplicationURI = "urn:gw:factorybridge" }, "", ""},
 		{"application uri not a uri", func(c *Config) { c.Bridge.ApplicationURI = "gateway" }, "bridge.application_uri", "not a URI"},
 		{"pki dir required", func(c *Config) { c.Bridge.PKIDir = "" }, "bridge.pki_dir", "required"},

@@ -10,6 +10,16 @@ import (
 	"time"
 )
 
+// The values of a server's host_name_check setting: what a certificate
+// that does not name the endpoint's host gets (Verifier.WarnHostName).
+const (
+	HostNameRefuse = "refuse"
+	HostNameWarn   = "warn"
+)
+
+// HostNameChecks are the valid host_name_check values, the default first.
+var HostNameChecks = []string{HostNameRefuse, HostNameWarn}
+
 // MinKeyBits is the least RSA key size of a server certificate and its
 // issuers: OPC UA's current security policies need 2048 bits.
 const MinKeyBits = 2048
