@@ -60,4 +60,3 @@ func userCertOptions(o *Options) ([]opcua.Option, error) {
 	}
 	return []opcua.Option{opcua.AuthCertificate(id.DER()), opcua.AuthPrivateKey(id.Key)}, nil
 }
-
