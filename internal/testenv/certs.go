@@ -32,6 +32,9 @@ type ServerCert struct {
 	// IsCA sets the basicConstraints CA flag, for a server that presents a
 	// CA certificate as its own.
 	IsCA bool
+	// Hosts are the DNS names and IP addresses of the subjectAltName; nil
+	// means localhost and 127.0.0.1.
+	Hosts []string
 }
 
 // WriteServerCert makes a self-signed RSA-2048 certificate and writes it
@@ -68,7 +71,7 @@ func WriteServerCert(t testing.TB, dir string, spec ServerCert) (certPath, keyPa
 
 func (s ServerCert) template() *x509.Certificate {
 	u, _ := url.Parse(or(s.URI, SimAppURI))
-	return &x509.Certificate{
+	t := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()),
 		Subject:      pkix.Name{CommonName: or(s.CN, "factorysim")},
 		NotBefore:    or(s.NotBefore, time.Now().Add(-time.Hour)),
@@ -80,7 +83,17 @@ func (s ServerCert) template() *x509.Certificate {
 		IsCA:                  s.IsCA,
 		SignatureAlgorithm:    s.SignatureAlgorithm,
 		URIs:                  []*url.URL{u},
-		DNSNames:              []string{"localhost"},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
 	}
+	hosts := s.Hosts
+	if hosts == nil {
+		hosts = []string{"localhost", "127.0.0.1"}
+	}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			t.IPAddresses = append(t.IPAddresses, ip)
+		} else {
+			t.DNSNames = append(t.DNSNames, h)
+		}
+	}
+	return t
 }
