@@ -48,7 +48,7 @@ type Verifier struct {
 	Now func() time.Time
 
 	mu     sync.Mutex
-	warned map[string]bool // warnings logged once: host name per thumbprint, missing CRL per issuer
+	warned map[string]bool // lines logged once: a refusal per thumbprint, a host name per thumbprint, a missing CRL per issuer
 }
 
 // Verify checks the certificate (chain) a server presents in its endpoint
@@ -61,7 +61,6 @@ func (v *Verifier) Verify(der []byte, serverURI string) error {
 		return fmt.Errorf("%w: parse: %v", ErrInvalid, err)
 	}
 	if err := v.Store.Check(); err != nil {
-		v.log().Error("server certificates refused: the PKI directory is not safe", "err", err)
 		return err
 	}
 	leaf := chain[0]
@@ -175,9 +174,11 @@ func (v *Verifier) reject(c *x509.Certificate, why error) error {
 	if err != nil {
 		return fmt.Errorf("%w: %s%s (and %v)", ErrUntrusted, describe(c), reason, err)
 	}
-	v.log().Error("server certificate refused: not in the trust list", "server", v.Server,
-		"subject", c.Subject.String(), "thumbprint", tp, "file", path, "reason", errText(why),
-		"to_trust", "check the thumbprint with the server's operator, then run: factorybridge trust -config FILE "+tp)
+	if v.first("rejected:" + tp) {
+		v.log().Error("server certificate refused: not in the trust list", "server", v.Server,
+			"subject", c.Subject.String(), "thumbprint", tp, "file", path, "reason", errText(why),
+			"to_trust", "check the thumbprint with the server's operator, then run: factorybridge trust -config FILE "+tp)
+	}
 	return fmt.Errorf("%w: %s%s; it was written to %s: check its thumbprint with the server's operator, then run \"factorybridge trust -config FILE %s\"",
 		ErrUntrusted, describe(c), reason, path, tp)
 }
@@ -199,16 +200,23 @@ func (v *Verifier) trustFirst(c *x509.Certificate) error {
 
 // warnOnce logs a WARN the first time key is seen.
 func (v *Verifier) warnOnce(key, msg string, args ...any) {
+	if v.first(key) {
+		v.log().Warn(msg, append([]any{"server", v.Server}, args...)...)
+	}
+}
+
+// first reports whether key is seen for the first time: a refusal or an
+// accepted exception is logged once, not at every connection attempt (the
+// client's "server down" carries the error of the episode).
+func (v *Verifier) first(key string) bool {
 	v.mu.Lock()
+	defer v.mu.Unlock()
 	if v.warned == nil {
 		v.warned = map[string]bool{}
 	}
 	seen := v.warned[key]
 	v.warned[key] = true
-	v.mu.Unlock()
-	if !seen {
-		v.log().Warn(msg, append([]any{"server", v.Server}, args...)...)
-	}
+	return !seen
 }
 
 func (v *Verifier) now() time.Time {

@@ -200,6 +200,12 @@ func TestRejectThenTrustByThumbprint(t *testing.T) {
 			t.Errorf("log lacks %q:\n%s", w, logs.String())
 		}
 	}
+	if err := v.Verify(leaf.Raw, srvURI); !errors.Is(err, ErrUntrusted) || !strings.Contains(err.Error(), Thumbprint(leaf.Raw)) {
+		t.Fatalf("second attempt: %v, want ErrUntrusted with the thumbprint", err)
+	}
+	if n := strings.Count(logs.String(), "server certificate refused"); n != 1 {
+		t.Errorf("the refusal was logged %d times over two attempts, want once", n)
+	}
 	if got, err := s.RejectedBy("press"); err != nil || len(got) != 1 || got[0].Thumbprint != Thumbprint(leaf.Raw) {
 		t.Errorf("RejectedBy(press) = %v, %v; want the one certificate", got, err)
 	}
