@@ -19,3 +19,7 @@ require (
 	golang.org/x/sys v0.45.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
+
+// gopcua v0.9.1 with the minimal patches a hostile server needs
+// (third_party/gopcua/PATCHES.md); v0.9.1 is the newest the module proxy serves.
+replace github.com/gopcua/opcua => ./third_party/gopcua

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"factorybridge/config"
@@ -38,10 +39,11 @@ func (s *security) apply(srv config.Server, opts *opcua.Options) error {
 		return fmt.Errorf("server %s: %w", srv.Name, err)
 	}
 	opts.Certificate, opts.PrivateKey, opts.ApplicationURI = id.DER(), id.Key, id.ApplicationURI()
-	v := &pki.Verifier{
-		Store: s.store(), Server: srv.Name, TrustOnFirstUse: srv.TrustOnFirstUse,
-		Logger: s.log.With("server", srv.Name),
+	if err := s.store().Check(); err != nil {
+		return fmt.Errorf("server %s: %w", srv.Name, err)
 	}
+	v, _ := s.cfg.Verifier(srv.Name)
+	v.Logger = s.log.With("server", srv.Name)
 	opts.VerifyServerCert = v.Verify
 	if srv.TrustOnFirstUse {
 		s.log.Warn("trust_on_first_use is on: the first certificate this server presents will be trusted unchecked; turn it off after commissioning",
@@ -117,14 +119,17 @@ func OwnIdentity(cfg *config.Config, log *slog.Logger) (*pki.Identity, error) {
 	return id, nil
 }
 
-// warnReadableSecrets warns about password and user key files that every
-// user of the machine can read: the secret is as secret as the file.
+// warnReadableSecrets warns about password and private key files that
+// every user of the machine can read: the secret is as secret as the file.
+// The keys are the application certificate's (<pki_dir>/own, and each
+// server's own key), the user certificates', MQTT's and IoT Hub's.
 func warnReadableSecrets(cfg *config.Config, log *slog.Logger) {
 	passwords := map[string]string{"mqtt.password_file": cfg.MQTT.PasswordFile}
-	keys := map[string]string{}
+	keys := map[string]string{"bridge.pki_dir (application key)": filepath.Join(cfg.Bridge.PKIDir, pki.OwnDir, pki.OwnKeyFile)}
 	for i, srv := range cfg.Servers {
 		passwords[fmt.Sprintf("servers[%d].password_file", i)] = srv.PasswordFile
 		keys[fmt.Sprintf("servers[%d].user_key", i)] = srv.UserKey
+		keys[fmt.Sprintf("servers[%d].key", i)] = srv.Key
 	}
 	if h := cfg.IoTHub; h != nil {
 		passwords["iothub.connection_string_file"] = h.ConnectionStringFile

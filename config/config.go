@@ -10,6 +10,7 @@ import (
 	"factorybridge"
 	"factorybridge/buffer"
 	"factorybridge/opcua"
+	"factorybridge/pki"
 	"factorybridge/publisher/mqtt"
 )
 
@@ -39,6 +40,7 @@ const (
 	DefaultConnectTimeout     = mqtt.DefaultConnectTimeout
 	DefaultEncoding           = mqtt.DefaultEncoding
 	DefaultTrigger            = opcua.DefaultTrigger
+	DefaultHostNameCheck      = pki.HostNameRefuse
 )
 
 // Config is one factorybridge configuration file.
@@ -77,6 +79,10 @@ type Bridge struct {
 	// the certificate it generates. Empty means urn:<hostname>:factorybridge,
 	// resolved when the certificate is made (config does no I/O).
 	ApplicationURI string `toml:"application_uri"`
+	// AllowMissingCRL accepts a server certificate an issuer of which has no
+	// current CRL in <pki_dir>/trusted/crl or issuers/crl, with a WARN. Off
+	// by default: without the CRL a revoked certificate cannot be told.
+	AllowMissingCRL bool `toml:"allow_missing_crl"`
 }
 
 // Buffer configures the bbolt store-and-forward buffer.
@@ -119,6 +125,10 @@ type MQTT struct {
 	// InsecureSkipVerify accepts any broker certificate. For tests only: it
 	// logs a WARN on every connect. False by default.
 	InsecureSkipVerify bool `toml:"insecure_skip_verify"`
+	// AllowPlaintextPassword lets a password go to a tcp:// or ws://
+	// broker, without TLS. Off by default: only for a network the operator
+	// trusts completely.
+	AllowPlaintextPassword bool `toml:"allow_plaintext_password"`
 	// MaxMessageBytes caps one MQTT payload. Default 256 KiB.
 	MaxMessageBytes int `toml:"max_message_bytes"`
 	// MaxBatchDelay is the longest a committed reading waits to be packed.
@@ -167,9 +177,14 @@ type Server struct {
 	// certificate in <pki_dir>/own, generated on first use.
 	Certificate string `toml:"certificate"`
 	Key         string `toml:"key"`
-	// TrustOnFirstUse trusts a server certificate not in trusted/ yet (with
-	// a loud WARN). For commissioning only; false by default.
+	// TrustOnFirstUse pins, for this server only, the first valid
+	// certificate it presents while none is trusted or pinned for it (with
+	// a loud WARN); no other certificate is trusted that way afterwards.
+	// For commissioning only; false by default.
 	TrustOnFirstUse bool `toml:"trust_on_first_use"`
+	// HostNameCheck is what a server certificate that does not name the
+	// endpoint's host gets: "refuse" (default) or "warn".
+	HostNameCheck string `toml:"host_name_check"`
 	// AllowPlaintextPassword lets auth = "username" send the password over a
 	// channel with security mode None. Off by default: only for a network
 	// the operator trusts completely.

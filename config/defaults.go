@@ -59,6 +59,7 @@ func (s *Server) applyDefaults() {
 	setDefault(&s.SecurityPolicy, DefaultSecurityPolicy)
 	setDefault(&s.SecurityMode, DefaultSecurityMode)
 	setDefault(&s.Auth, DefaultAuth)
+	setDefault(&s.HostNameCheck, DefaultHostNameCheck)
 	setDefault(&s.PublishingInterval, Duration(DefaultPublishingInterval))
 	if !s.samplingSet {
 		setDefault(&s.SamplingInterval, Duration(DefaultSamplingInterval))

@@ -145,7 +145,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 const secretBase = `
 bridge.id = "b"
 [mqtt]
-broker = "tcp://127.0.0.1:1883"
+broker = "ssl://127.0.0.1:8883"
 username = "u"
 %s
 [[servers]]

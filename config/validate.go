@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"factorybridge/opcua"
+	"factorybridge/pki"
 	"factorybridge/publisher/mqtt"
 	"factorybridge/publisher/wire"
 )
@@ -114,6 +115,7 @@ func (v checker) server(path string, s Server) {
 		v.credentials(path, s)
 	}
 	v.pair(path, "certificate", s.Certificate, "key", s.Key)
+	v.oneOf(path+".host_name_check", s.HostNameCheck, "host name check", pki.HostNameChecks)
 	v.positive(path+".publishing_interval", s.PublishingInterval)
 	v.notNegative(path+".sampling_interval", s.SamplingInterval)
 	v.positive(path+".request_timeout", s.RequestTimeout)
@@ -221,6 +223,7 @@ func (v checker) mqtt(m MQTT) {
 		v.r.add("mqtt.username", "required with password_env or password_file")
 	}
 	v.onePassword("mqtt", m.PasswordEnv, m.PasswordFile)
+	v.mqttPlaintext(m, scheme)
 	v.pair("mqtt", "cert_file", m.CertFile, "key_file", m.KeyFile)
 	if m.InsecureSkipVerify && (scheme == "tcp" || scheme == "ws") {
 		v.r.add("mqtt.insecure_skip_verify", "set, but broker %q does not use TLS (valid: ssl://, tls:// or wss:// broker)", m.Broker)
@@ -233,6 +236,15 @@ func (v checker) mqtt(m MQTT) {
 	v.between("mqtt.max_message_bytes", m.MaxMessageBytes, minMessageBytes, maxMessageBytes,
 		fmt.Sprintf("%d (%s) to %d (%s)", minMessageBytes, kib(minMessageBytes), maxMessageBytes, kib(maxMessageBytes)))
 	v.mqttPacking(m)
+}
+
+// mqttPlaintext refuses a broker password over a connection without TLS,
+// as servers[].allow_plaintext_password does for OPC UA.
+func (v checker) mqttPlaintext(m MQTT, scheme string) {
+	if (m.PasswordEnv != "" || m.PasswordFile != "") && (scheme == "tcp" || scheme == "ws") && !m.AllowPlaintextPassword {
+		v.r.add("mqtt.broker", "%q does not use TLS, and a password is never sent without it "+
+			"(valid: ssl://, tls:// or wss:// broker; or allow_plaintext_password = true on a network you trust)", m.Broker)
+	}
 }
 
 // mqttPacking checks the settings that tune packing and the connection,

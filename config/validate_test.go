@@ -159,6 +159,14 @@ func TestValidate(t *testing.T) {
 			c.MQTT.Username, c.MQTT.PasswordEnv, c.MQTT.PasswordFile = "u", "PW", "/pw"
 		}, "mqtt.password_file", "only one"},
 		{"mqtt user only", func(c *Config) { c.MQTT.Username = "u" }, "", ""},
+		{"mqtt password without tls", func(c *Config) { c.MQTT.Username, c.MQTT.PasswordEnv = "u", "PW" }, "mqtt.broker", "a password is never sent without it"},
+		{"mqtt password file over ws", func(c *Config) {
+			c.MQTT.Broker, c.MQTT.Username, c.MQTT.PasswordFile = "ws://h/mqtt", "u", "/pw"
+		}, "mqtt.broker", "allow_plaintext_password = true"},
+		{"mqtt password without tls allowed", func(c *Config) {
+			c.MQTT.Username, c.MQTT.PasswordEnv, c.MQTT.AllowPlaintextPassword = "u", "PW", true
+		}, "", ""},
+		{"mqtt password over tls", func(c *Config) { c.MQTT.Broker, c.MQTT.Username, c.MQTT.PasswordEnv = "wss://h/mqtt", "u", "PW" }, "", ""},
 		{"mqtt cert without key", func(c *Config) { c.MQTT.Broker, c.MQTT.CertFile = "ssl://h:8883", "c.pem" }, "mqtt.key_file", "required"},
 		{"mqtt ca without tls", func(c *Config) { c.MQTT.CAFile = "ca.pem" }, "mqtt.ca_file", "does not use TLS"},
 		{"mqtt tls", func(c *Config) {
@@ -171,6 +179,8 @@ func TestValidate(t *testing.T) {
 		{"policy auto, mode set", func(c *Config) { c.Servers[0].SecurityPolicy, c.Servers[0].SecurityMode = "auto", "Sign" }, "", ""},
 		{"policy set, mode auto", func(c *Config) { c.Servers[0].SecurityPolicy, c.Servers[0].SecurityMode = "Basic256Sha256", "auto" }, "", ""},
 		{"trust on first use", func(c *Config) { c.Servers[0].TrustOnFirstUse = true }, "", ""},
+		{"host name check warn", func(c *Config) { c.Servers[0].HostNameCheck = "warn" }, "", ""},
+		{"host name check", func(c *Config) { c.Servers[0].HostNameCheck = "ignore" }, "servers[0].host_name_check", "(valid: refuse, warn)"},
 		{"application uri", func(c *Config) { c.Bridge.ApplicationURI = "urn:gw:factorybridge" }, "", ""},
 		{"application uri not a uri", func(c *Config) { c.Bridge.ApplicationURI = "gateway" }, "bridge.application_uri", "not a URI"},
 		{"pki dir required", func(c *Config) { c.Bridge.PKIDir = "" }, "bridge.pki_dir", "required"},

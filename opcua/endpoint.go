@@ -63,11 +63,17 @@ func modeRank(m ua.MessageSecurityMode) int {
 }
 
 // pickEndpoint returns the strongest endpoint matching policy and mode,
-// either of which may be Auto.
+// either of which may be Auto. Auto never selects security None (policy or
+// mode): the endpoint list comes unauthenticated, and an attacker who
+// strips the secured endpoints from it must meet a refusal, not a session
+// without any certificate check.
 func pickEndpoint(eps []*ua.EndpointDescription, policy, mode string) (*ua.EndpointDescription, error) {
 	var best *ua.EndpointDescription
 	for _, ep := range eps {
 		if !matches(ep, policy, mode) || strength(ep) < 0 {
+			continue
+		}
+		if policy == Auto && shortPolicy(ep.SecurityPolicyURI) == "None" || mode == Auto && ep.SecurityMode == ua.MessageSecurityModeNone {
 			continue
 		}
 		if best == nil || strength(ep) > strength(best) {

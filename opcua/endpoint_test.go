@@ -27,8 +27,12 @@ func TestPickEndpoint(t *testing.T) {
 		{"policy auto mode", all, "Basic256Sha256", Auto, "Basic256Sha256/SignAndEncrypt"},
 		{"exact", all, "Basic256Sha256", "Sign", "Basic256Sha256/Sign"},
 		{"deprecated loses to current", []*ua.EndpointDescription{ep("Basic256", enc), ep("Basic256Sha256", sign)}, Auto, Auto, "Basic256Sha256/Sign"},
-		{"only none", []*ua.EndpointDescription{ep("None", none)}, Auto, Auto, "None/None"},
-		{"unknown policy skipped", []*ua.EndpointDescription{ep("Future", enc), ep("None", none)}, Auto, Auto, "None/None"},
+		{"auto never none", []*ua.EndpointDescription{ep("None", none)}, Auto, Auto, ""},
+		{"unknown policy skipped", []*ua.EndpointDescription{ep("Future", enc), ep("Basic256Sha256", sign)}, Auto, Auto, "Basic256Sha256/Sign"},
+		{"unknown policy skipped, none left", []*ua.EndpointDescription{ep("Future", enc), ep("None", none)}, Auto, Auto, ""},
+		{"auto policy never none", []*ua.EndpointDescription{ep("None", none)}, Auto, "None", ""},
+		{"auto mode never none", []*ua.EndpointDescription{ep("Basic256Sha256", none), ep("Basic256Sha256", sign)}, "Basic256Sha256", Auto, "Basic256Sha256/Sign"},
+		{"explicit none", all, "None", "None", "None/None"},
 		{"not offered", all, "Aes128_Sha256_RsaOaep", "SignAndEncrypt", ""},
 	}
 	for _, tt := range tests {

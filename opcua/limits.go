@@ -12,10 +12,10 @@ import "github.com/gopcua/opcua/ua"
 // becomes one Null reading with BadEncodingLimitsExceeded.
 //
 // The bound: gopcua accepts responses up to 2 MiB (its default maximum
-// message size; open62541 announces none), so no array of 1-byte elements
-// in one can be longer than 2 Mi. gopcua allocates the slice before it
-// reads the elements, so a corrupt length costs at most 2 Mi elements of
-// at most 24 bytes (48 MiB) for the moment it takes to fail.
+// message size, which the patched copy in third_party/gopcua applies
+// whatever the server announces), so no array of 1-byte elements in one can
+// be longer than 2 Mi; the patched decoder also refuses a length beyond the
+// bytes left in the message before it allocates anything.
 const decoderMaxArrayLen = 2 << 20
 
 // init sets the limit once for the process, before any session decodes a

@@ -44,9 +44,10 @@ type Options struct {
 	Endpoint string
 	// SecurityPolicy is None, Basic128Rsa15, Basic256, Basic256Sha256,
 	// Aes128_Sha256_RsaOaep, Aes256_Sha256_RsaPss, or Auto (the strongest
-	// the server offers). Empty means None.
+	// the server offers, never None). Empty means None.
 	SecurityPolicy string
-	// SecurityMode is None, Sign, SignAndEncrypt, or Auto. Empty means None.
+	// SecurityMode is None, Sign, SignAndEncrypt, or Auto (never None).
+	// Empty means None.
 	SecurityMode string
 	// Auth is the user identity: "anonymous", "username" or "certificate".
 	// Empty means anonymous.
@@ -67,8 +68,10 @@ type Options struct {
 	// identity a secured session needs.
 	CertificateFile string
 	KeyFile         string
-	// AllowPlaintextPassword lets Auth "username" send the password over a
-	// channel with security mode None. False refuses to.
+	// AllowPlaintextPassword lets Auth "username" send the password where
+	// nothing encrypts it: over security mode None, or over Sign with a user
+	// token policy of security None. False refuses to: a password goes only
+	// over SignAndEncrypt or under a token policy that encrypts it.
 	AllowPlaintextPassword bool
 	// RequestTimeout bounds every service call and dial. Zero means
 	// DefaultRequestTimeout.
@@ -86,7 +89,10 @@ type Options struct {
 	// from that endpoint, before every secured session is created; an error
 	// fails the connection attempt. It is not called with security policy
 	// None, where no certificate is used. gopcua itself does not validate
-	// server certificates at all.
+	// server certificates at all. Whatever it says, the client then checks
+	// that the CreateSession response, over the secure channel, carries the
+	// same certificate and endpoints and that the certificate is for the
+	// application URI the server announces there.
 	VerifyServerCert func(der []byte, serverURI string) error
 	// Certificate (DER), PrivateKey and ApplicationURI are the client's
 	// application instance identity for secured sessions; ApplicationURI must

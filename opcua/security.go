@@ -2,7 +2,6 @@ package opcua
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/gopcua/opcua"
@@ -62,15 +61,12 @@ func (s *session) clientOptions(ctx context.Context) ([]opcua.Option, error) {
 	return append(opts, sec...), err
 }
 
-// errPlaintextPassword refuses to send a password over a channel with
-// security mode None (the endpoint chosen offers nothing better).
-var errPlaintextPassword = errors.New("refusing to send the password over a channel without encryption " +
-	"(security mode None); configure a secured endpoint, or allow_plaintext_password = true on a network you trust")
-
 // securityOptions picks the endpoint matching the configured policy and mode
-// (the strongest one for auto), verifies the server's certificate and sets
-// the credentials. Security None with anonymous auth needs no endpoint:
-// gopcua takes the anonymous policy id from CreateSession.
+// (the strongest one for auto, never None), verifies the server's
+// certificate, picks the user token policy and sets the credentials, and
+// has gopcua check the CreateSession response against the endpoint list
+// before the session is activated. Security None with anonymous auth needs
+// no endpoint: gopcua takes the anonymous policy id from CreateSession.
 func (s *session) securityOptions(ctx context.Context) ([]opcua.Option, error) {
 	o := &s.c.opts
 	auth := authTokens[o.Auth]
@@ -78,7 +74,7 @@ func (s *session) securityOptions(ctx context.Context) ([]opcua.Option, error) {
 	if policyName(o) == "None" && auth == ua.UserTokenTypeAnonymous {
 		return nil, nil
 	}
-	ep, err := s.endpoint(ctx)
+	ep, eps, err := s.endpoint(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -86,22 +82,25 @@ func (s *session) securityOptions(ctx context.Context) ([]opcua.Option, error) {
 	if auth == ua.UserTokenTypeUserName && ep.SecurityMode == ua.MessageSecurityModeNone && !o.AllowPlaintextPassword {
 		return nil, errPlaintextPassword
 	}
-	secured := shortPolicy(ep.SecurityPolicyURI) != "None"
-	if verify := s.c.opts.VerifyServerCert; verify != nil && secured {
+	token, err := userTokenPolicy(o, ep)
+	if err != nil {
+		return nil, err
+	}
+	if verify := s.c.opts.VerifyServerCert; verify != nil && secured(ep) {
 		if err := verify(ep.ServerCertificate, ep.Server.ApplicationURI); err != nil {
 			return nil, fmt.Errorf("verify server certificate: %w", err)
 		}
 	}
 	var opts []opcua.Option
-	if secured {
+	if secured(ep) {
 		opts = s.c.identityOptions()
 	}
-	creds, err := credentialOptions(o, ep)
+	creds, err := credentialOptions(o)
 	if err != nil {
 		return nil, err
 	}
 	opts = append(opts, creds...)
-	return append(opts, opcua.SecurityFromEndpoint(ep, auth)), nil
+	return append(opts, opcua.SecurityFromEndpoint(withToken(ep, token), auth), opcua.VerifySession(s.checkSession(ep, eps))), nil
 }
 
 // identityOptions are the client's certificate, key and application URI:
@@ -117,21 +116,26 @@ func (c *Client) identityOptions() []opcua.Option {
 	return opts
 }
 
-// endpoint asks the server for its endpoints (on a separate, short-lived
-// connection) and selects the one to use, warning when it is weaker than
-// what the server offers.
-func (s *session) endpoint(ctx context.Context) (*ua.EndpointDescription, error) {
+// endpoint asks the server for its endpoints (on a separate, short-lived,
+// unsecured connection), selects the one to use, and returns it with the
+// list, which the CreateSession response must confirm. A secured session
+// warns about weaker security than offered once the secure channel has
+// confirmed the list; with security None nothing ever will, so it warns
+// from this one.
+func (s *session) endpoint(ctx context.Context) (ep *ua.EndpointDescription, eps []*ua.EndpointDescription, err error) {
 	rt := s.c.opts.RequestTimeout
-	eps, err := opcua.GetEndpoints(ctx, s.c.opts.Endpoint, opcua.RequestTimeout(rt), opcua.DialTimeout(rt))
+	eps, err = opcua.GetEndpoints(ctx, s.c.opts.Endpoint, opcua.RequestTimeout(rt), opcua.DialTimeout(rt))
 	if err != nil {
-		return nil, fmt.Errorf("get endpoints: %w", err)
+		return nil, nil, fmt.Errorf("get endpoints: %w", err)
 	}
-	ep, err := pickEndpoint(eps, policyName(&s.c.opts), modeSetting(&s.c.opts))
+	ep, err = pickEndpoint(eps, policyName(&s.c.opts), modeSetting(&s.c.opts))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	s.c.warnWeak(ep, eps)
-	return ep, nil
+	if !secured(ep) {
+		s.c.warnWeak(ep, eps)
+	}
+	return ep, eps, nil
 }
 
 // checkOffer asks, once per Client, a server reached without GetEndpoints

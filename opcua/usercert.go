@@ -2,8 +2,6 @@ package opcua
 
 import (
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/gopcua/opcua"
 	"github.com/gopcua/opcua/ua"
@@ -39,16 +37,9 @@ func checkAuth(o *Options) error {
 }
 
 // credentialOptions are the gopcua options that fill the user identity
-// token of o's auth method, which endpoint ep must offer.
-func credentialOptions(o *Options, ep *ua.EndpointDescription) ([]opcua.Option, error) {
-	auth := authTokens[o.Auth]
-	if auth == ua.UserTokenTypeAnonymous {
-		return nil, nil
-	}
-	if err := checkTokenOffered(ep, auth); err != nil {
-		return nil, err
-	}
-	switch auth {
+// token of o's auth method.
+func credentialOptions(o *Options) ([]opcua.Option, error) {
+	switch authTokens[o.Auth] {
 	case ua.UserTokenTypeUserName:
 		return []opcua.Option{opcua.AuthUsername(o.Username, o.Password.Value())}, nil
 	case ua.UserTokenTypeCertificate:
@@ -68,20 +59,4 @@ func userCertOptions(o *Options) ([]opcua.Option, error) {
 		return nil, fmt.Errorf("user certificate: %w", err)
 	}
 	return []opcua.Option{opcua.AuthCertificate(id.DER()), opcua.AuthPrivateKey(id.Key)}, nil
-}
-
-// checkTokenOffered fails when the endpoint lists no user token policy of
-// type t: gopcua would otherwise send a token without a policy id, which the
-// server refuses with a less helpful status.
-func checkTokenOffered(ep *ua.EndpointDescription, t ua.UserTokenType) error {
-	var offered []string
-	for _, p := range ep.UserIdentityTokens {
-		if p.TokenType == t {
-			return nil
-		}
-		offered = append(offered, tokenNames[p.TokenType])
-	}
-	slices.Sort(offered)
-	return fmt.Errorf("the server offers no %s login on endpoint %s/%s (it offers: %s)", tokenNames[t],
-		shortPolicy(ep.SecurityPolicyURI), modeName(ep.SecurityMode), strings.Join(slices.Compact(offered), ", "))
 }

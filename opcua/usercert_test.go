@@ -186,23 +186,6 @@ func TestUserCertMissingFile(t *testing.T) {
 	}
 }
 
-func TestCheckTokenOffered(t *testing.T) {
-	ep := &ua.EndpointDescription{
-		SecurityPolicyURI: ua.SecurityPolicyURIBasic256Sha256, SecurityMode: ua.MessageSecurityModeSignAndEncrypt,
-		UserIdentityTokens: []*ua.UserTokenPolicy{
-			{TokenType: ua.UserTokenTypeUserName}, {TokenType: ua.UserTokenTypeAnonymous}, {TokenType: ua.UserTokenTypeUserName},
-		},
-	}
-	if err := checkTokenOffered(ep, ua.UserTokenTypeUserName); err != nil {
-		t.Errorf("username: %v", err)
-	}
-	err := checkTokenOffered(ep, ua.UserTokenTypeCertificate)
-	const want = "the server offers no certificate login on endpoint Basic256Sha256/SignAndEncrypt (it offers: anonymous, username)"
-	if err == nil || err.Error() != want {
-		t.Errorf("certificate: got %v, want %s", err, want)
-	}
-}
-
 func TestCheckAuth(t *testing.T) {
 	tests := []struct {
 		srv  Options

@@ -126,18 +126,6 @@ func (id *Identity) write() error {
 	return writeNew(id.CertPath, id.Cert.Raw, 0o644)
 }
 
-// writeNew writes a file through a temporary name so it appears whole.
-func writeNew(path string, data []byte, perm os.FileMode) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, perm); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
-
 // LoadIdentity reads a certificate (PEM or DER) and an RSA private key (PEM
 // or DER, PKCS#1 or PKCS#8). Errors wrap os.ErrNotExist when a file is missing.
 func LoadIdentity(certPath, keyPath string) (*Identity, error) {

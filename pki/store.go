@@ -3,10 +3,14 @@
 // certificate (own/), the server certificates and CAs it trusts (trusted/),
 // the CA and intermediate certificates that complete chains without being
 // trusted themselves (issuers/), and the server certificates it refused
-// (rejected/), where an operator reviews them and moves them to trusted/.
+// (rejected/), where an operator reviews them and trusts them by
+// thumbprint; the revocation lists of trusted and issuer CAs (trusted/crl,
+// issuers/crl); and the certificates trust on first use pinned, one per
+// server (pins/), each trusted for its server only.
 //
-// gopcua does not validate server certificates; Verifier does, and the opcua
-// package calls it before every secured session.
+// gopcua does not validate server certificates; Verifier does, with the
+// steps of OPC 10000-4 §6.1.3, and the opcua package calls it before every
+// secured session.
 package pki
 
 import (
@@ -26,6 +30,11 @@ const (
 	TrustedDir  = "trusted"
 	RejectedDir = "rejected"
 	IssuersDir  = "issuers"
+	PinsDir     = "pins"
+	// TrustedCRLDir and IssuersCRLDir hold the CRLs (DER or PEM) of the CAs
+	// in trusted/ and issuers/. Init does not create them.
+	TrustedCRLDir = "trusted/crl"
+	IssuersCRLDir = "issuers/crl"
 )
 
 // Store is a PKI directory. The zero value is not usable: Dir is required.
@@ -35,9 +44,9 @@ type Store struct {
 }
 
 // Init creates the layout's directories, readable by the owner only, and
-// leaves existing ones and their files as they are.
+// leaves existing ones and their files as they are (Check judges them).
 func (s Store) Init() error {
-	for _, d := range []string{OwnDir, TrustedDir, RejectedDir, IssuersDir} {
+	for _, d := range []string{OwnDir, TrustedDir, RejectedDir, IssuersDir, PinsDir} {
 		if err := os.MkdirAll(s.path(d), 0o700); err != nil {
 			return fmt.Errorf("create pki directory: %w", err)
 		}

@@ -6,17 +6,20 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 )
 
-// serverSuffix names the file beside a rejected certificate that records
-// which configured server presented it, so "factorybridge trust NAME" finds it.
+// serverSuffix names the file beside a rejected or pinned certificate that
+// records which configured server presented it.
 const serverSuffix = ".server"
 
 // Reject writes a refused certificate to rejected/ (DER, named by FileName)
-// with a record of the server that presented it, and returns its path.
-func (s Store) Reject(c *x509.Certificate, server string) (string, error) {
+// with a record of the server that presented it, and returns its path. It
+// keeps at most max certificates there (zero means DefaultMaxRejected),
+// removing the oldest.
+func (s Store) Reject(c *x509.Certificate, server string, max int) (string, error) {
 	if err := s.Init(); err != nil {
 		return "", err
 	}
@@ -29,41 +32,58 @@ func (s Store) Reject(c *x509.Certificate, server string) (string, error) {
 			return "", fmt.Errorf("reject certificate: %w", err)
 		}
 	}
-	return path, nil
+	if max <= 0 {
+		max = DefaultMaxRejected
+	}
+	return path, s.pruneRejected(max)
 }
 
-// ErrNoRejected: no rejected certificate of the named server.
+// ErrNoRejected: no rejected certificate has the thumbprint asked for.
 var ErrNoRejected = errors.New("no rejected certificate")
 
-// TrustServer moves the most recently rejected certificate that server
-// presented into trusted/ and returns its new path.
-func (s Store) TrustServer(server string) (string, error) {
-	path, err := s.lastRejected(server)
+var thumbprintForm = regexp.MustCompile(`^[0-9A-F]{40}$`)
+
+// NormalizeThumbprint returns a SHA-1 thumbprint in the form Thumbprint
+// gives (upper-case hex, no separators), accepting lower case and ':' or
+// ' ' between bytes; ok is false when s is not one.
+func NormalizeThumbprint(s string) (tp string, ok bool) {
+	tp = strings.ToUpper(strings.NewReplacer(":", "", " ", "").Replace(s))
+	return tp, thumbprintForm.MatchString(tp)
+}
+
+// TrustThumbprint moves the rejected certificate with thumbprint (as
+// NormalizeThumbprint accepts it) into trusted/ and returns its new path.
+// The thumbprint is computed from each file's content, never taken from its
+// name: what is trusted is exactly what the operator checked.
+func (s Store) TrustThumbprint(thumbprint string) (string, error) {
+	tp, ok := NormalizeThumbprint(thumbprint)
+	if !ok {
+		return "", fmt.Errorf("trust %q: not a SHA-1 thumbprint (40 hex digits)", thumbprint)
+	}
+	entries, err := s.dirEntries(RejectedDir)
 	if err != nil {
 		return "", err
 	}
-	return s.Trust(path)
+	for _, e := range entries {
+		if e.Thumbprint == tp {
+			return s.Trust(e.Path)
+		}
+	}
+	return "", fmt.Errorf("trust %s: %w with this thumbprint in %s", tp, ErrNoRejected, s.path(RejectedDir))
 }
 
-// lastRejected finds the newest rejected certificate recorded for server.
-func (s Store) lastRejected(server string) (string, error) {
-	records, _ := filepath.Glob(s.path(RejectedDir, "*"+serverSuffix))
-	var best string
-	var bestTime time.Time
-	for _, r := range records {
-		b, err := os.ReadFile(r)
-		fi, statErr := os.Stat(r)
-		if err != nil || statErr != nil || strings.TrimSpace(string(b)) != server {
-			continue
-		}
-		if best == "" || fi.ModTime().After(bestTime) {
-			best, bestTime = strings.TrimSuffix(r, serverSuffix)+".der", fi.ModTime()
+// RejectedBy lists the rejected certificates recorded for server, newest
+// first.
+func (s Store) RejectedBy(server string) ([]Entry, error) {
+	entries, err := s.dirEntries(RejectedDir)
+	var out []Entry
+	for _, e := range entries {
+		if e.Server == server {
+			out = append(out, e)
 		}
 	}
-	if best == "" {
-		return "", fmt.Errorf("trust server %s: %w in %s", server, ErrNoRejected, s.path(RejectedDir))
-	}
-	return best, nil
+	slicesSortNewest(out)
+	return out, err
 }
 
 // Trust copies the certificate file (PEM or DER) into trusted/ as DER and,
@@ -95,44 +115,62 @@ func (s Store) inRejected(path string) bool {
 
 // Entry is one certificate of a store directory, for listings.
 type Entry struct {
-	Dir        string // OwnDir, TrustedDir, RejectedDir or IssuersDir
+	Dir        string // OwnDir, TrustedDir, IssuersDir, PinsDir or RejectedDir
 	Path       string
 	Subject    string
 	Thumbprint string
 	NotBefore  time.Time
 	NotAfter   time.Time
-	// Server is the server that presented a rejected certificate, if known.
+	// Server is the server that presented a rejected certificate, or whose
+	// pinned certificate it is, if known.
 	Server string
+	// Modified is when the file was last written (for a rejected
+	// certificate: when it was last refused).
+	Modified time.Time
 }
 
-// List returns the certificates of own/, trusted/, issuers/ and rejected/.
+// List returns the certificates of own/, trusted/, issuers/, pins/ and
+// rejected/.
 func (s Store) List() ([]Entry, error) {
 	var out []Entry
-	for _, d := range []string{OwnDir, TrustedDir, IssuersDir, RejectedDir} {
-		entries, err := os.ReadDir(s.path(d))
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("list %s: %w", s.path(d), err)
+	for _, d := range []string{OwnDir, TrustedDir, IssuersDir, PinsDir, RejectedDir} {
+		entries, err := s.dirEntries(d)
+		if err != nil {
+			return nil, err
 		}
-		for _, e := range entries {
-			if en, ok := s.entry(d, e.Name()); ok {
-				out = append(out, en)
-			}
+		out = append(out, entries...)
+	}
+	return out, nil
+}
+
+// dirEntries lists the certificates of one directory; a missing directory
+// has none, unreadable files are skipped.
+func (s Store) dirEntries(dir string) ([]Entry, error) {
+	entries, err := os.ReadDir(s.path(dir))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("list %s: %w", s.path(dir), err)
+	}
+	var out []Entry
+	for _, e := range entries {
+		if en, ok := s.entry(dir, e); ok {
+			out = append(out, en)
 		}
 	}
 	return out, nil
 }
 
-func (s Store) entry(dir, name string) (Entry, bool) {
-	if !isCertFile(name) {
+func (s Store) entry(dir string, e os.DirEntry) (Entry, bool) {
+	if e.IsDir() || !isCertFile(e.Name()) {
 		return Entry{}, false
 	}
-	p := s.path(dir, name)
+	p := s.path(dir, e.Name())
 	c, err := ReadCertificate(p)
-	if err != nil {
+	fi, ferr := e.Info()
+	if err != nil || ferr != nil {
 		return Entry{}, false
 	}
 	en := Entry{Dir: dir, Path: p, Subject: c.Subject.String(), Thumbprint: Thumbprint(c.Raw),
-		NotBefore: c.NotBefore, NotAfter: c.NotAfter}
+		NotBefore: c.NotBefore, NotAfter: c.NotAfter, Modified: fi.ModTime()}
 	if b, err := os.ReadFile(strings.TrimSuffix(p, filepath.Ext(p)) + serverSuffix); err == nil {
 		en.Server = strings.TrimSpace(string(b))
 	}

@@ -37,11 +37,22 @@ func (l *logFlags) logger(w io.Writer) (*slog.Logger, error) {
 	return nil, fmt.Errorf("-log-format %q: want text or json", l.format)
 }
 
-// setLevel changes the level of the logger made by logger.
+// maxRuntimeLevel is the highest level setLevel accepts: warnings carry
+// the security events (an untrusted or changed server certificate, trust on
+// first use, a weaker security than offered, readable secrets), and whoever
+// can change the level at run time (the IoT Hub twin) must not be able to
+// hide them.
+const maxRuntimeLevel = slog.LevelWarn
+
+// setLevel changes, at run time, the level of the logger made by logger; a
+// level above warn is refused.
 func (l *logFlags) setLevel(name string) error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(name)); err != nil {
-		return fmt.Errorf("log level %q: want debug, info, warn or error", name)
+		return fmt.Errorf("log level %q: want debug, info or warn", name)
+	}
+	if level > maxRuntimeLevel {
+		return fmt.Errorf("log level %q would hide security warnings: at run time the level goes up to warn", name)
 	}
 	l.levelVar.Set(level)
 	return nil

@@ -15,7 +15,7 @@ const pkiUsage = `Usage: factorybridge pki <init|list> -config FILE
 
   init  create the bridge's OPC UA application certificate in <pki_dir>/own
         (if it does not exist yet) and print its path and thumbprint
-  list  list the own, trusted, issuer and rejected certificates
+  list  list the own, trusted, issuer, pinned and rejected certificates
 `
 
 // cmdPKI dispatches the pki subcommands.
@@ -58,8 +58,9 @@ func cmdPKIInit(args []string, stdout, stderr io.Writer) error {
 
 func cmdPKIList(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("pki list", "-config FILE",
-		"Lists the certificates of <pki_dir>: own, trusted, issuers and rejected, each with its\n"+
-			"subject, SHA-1 thumbprint and validity (and, when rejected, the server that sent it).", stderr)
+		"Lists the certificates of <pki_dir>: own, trusted, issuers, pins (trusted on first use,\n"+
+			"each for one server) and rejected, each with its subject, SHA-1 thumbprint and validity\n"+
+			"(and, when pinned or rejected, the server it is from).", stderr)
 	cfg, err := configFlag(fs, args, stderr)
 	if err != nil {
 		return err

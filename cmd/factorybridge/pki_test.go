@@ -62,10 +62,15 @@ func TestTrustCommand(t *testing.T) {
 	cfg, pkiDir := pkiConfig(t)
 	store := pki.Store{Dir: pkiDir}
 	cert := selfSigned(t, "plc-press")
-	if _, err := store.Reject(cert, "press"); err != nil {
+	if _, err := store.Reject(cert, "press", 0); err != nil {
 		t.Fatal(err)
 	}
-	out, errOut, code := runCLI(t, "trust", "-config", cfg, "press")
+	tp := pki.Thumbprint(cert.Raw)
+	if _, errOut, code := runCLI(t, "trust", "-config", cfg, "press"); code != 1 || !strings.Contains(errOut, "not the server's name") ||
+		!strings.Contains(errOut, tp) {
+		t.Errorf("trust by server name: exit %d, stderr %q; want a refusal listing %s", code, errOut, tp)
+	}
+	out, errOut, code := runCLI(t, "trust", "-config", cfg, tp)
 	if code != 0 {
 		t.Fatalf("trust exit %d: %s", code, errOut)
 	}
@@ -79,7 +84,7 @@ func TestTrustCommand(t *testing.T) {
 	if !strings.Contains(list, "trusted") || !strings.Contains(list, "plc-press") || strings.Contains(list, "rejected") {
 		t.Errorf("pki list after trust:\n%s", list)
 	}
-	if _, errOut, code := runCLI(t, "trust", "-config", cfg, "press"); code != 1 || !strings.Contains(errOut, "no rejected certificate") {
+	if _, errOut, code := runCLI(t, "trust", "-config", cfg, tp); code != 1 || !strings.Contains(errOut, "no rejected certificate") {
 		t.Errorf("second trust: exit %d, stderr %q", code, errOut)
 	}
 }
@@ -111,7 +116,7 @@ func TestPKICommandsUsage(t *testing.T) {
 		{[]string{"pki"}, 2, "pki <init|list>"},
 		{[]string{"pki", "frob"}, 2, "unknown command"},
 		{[]string{"pki", "init"}, 2, "-config FILE is required"},
-		{[]string{"trust", "-config", "x.toml"}, 2, "one server name or certificate file"},
+		{[]string{"trust", "-config", "x.toml"}, 2, "one thumbprint or certificate file"},
 	}
 	for _, tt := range tests {
 		_, errOut, code := runCLI(t, tt.args...)

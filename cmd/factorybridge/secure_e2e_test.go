@@ -108,8 +108,9 @@ func runEntries(br *testenv.Bridge, n int, msg string) []testenv.LogEntry {
 
 // TestSecureE2ETrustOnFirstUse commissions a server with
 // trust_on_first_use: the bridge warns at start and when it trusts the
-// certificate, which lands in trusted/, and data flows. Run again with
-// trust_on_first_use off, it connects to the now trusted server silently.
+// certificate, which is pinned for this server in pins/ (never in the
+// shared trusted/), and data flows. Run again with trust_on_first_use off,
+// it connects to the pinned server silently.
 func TestSecureE2ETrustOnFirstUse(t *testing.T) {
 	const policy = "security_policy = \"Basic256Sha256\"\nsecurity_mode = \"SignAndEncrypt\"\n"
 	r := newE2ERig(t, policy+"trust_on_first_use = true")
@@ -124,9 +125,11 @@ func TestSecureE2ETrustOnFirstUse(t *testing.T) {
 	if len(tofu) != 1 || tofu[0].Level() != "WARN" || tofu[0].Str("thumbprint") != pki.Thumbprint(cert.Raw) {
 		t.Errorf("trust-on-first-use warning: %v, want one WARN with thumbprint %s", tofu, pki.Thumbprint(cert.Raw))
 	}
-	trusted := filepath.Join(r.pkiDir, pki.TrustedDir, pki.FileName(cert))
-	if got, err := os.ReadFile(trusted); err != nil || string(got) != string(cert.Raw) {
-		t.Fatalf("the server's certificate is not in %s: %v", trusted, err)
+	if pinned, err := (pki.Store{Dir: r.pkiDir}).Pinned("plc"); err != nil || pinned == nil || !pinned.Equal(cert) {
+		t.Fatalf("the server's certificate is not pinned for plc: %v, %v", pinned, err)
+	}
+	if trusted, _ := os.ReadDir(filepath.Join(r.pkiDir, pki.TrustedDir)); len(trusted) != 0 {
+		t.Errorf("trust_on_first_use wrote to trusted/: %v", trusted)
 	}
 
 	if code := br.Stop(); code != 0 {

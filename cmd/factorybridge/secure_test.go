@@ -85,7 +85,7 @@ func (b *secureBridge) write(t *testing.T, mqttFile bool) {
 	if mqttFile {
 		mqttPW = fmt.Sprintf("password_file = %q", b.mqttPWFile)
 	}
-	cfg := fmt.Sprintf("[bridge]\nid = \"sec\"\ndata_dir = %q\n[mqtt]\nbroker = %q\nusername = \"bridge\"\n%s\n",
+	cfg := fmt.Sprintf("[bridge]\nid = \"sec\"\ndata_dir = %q\n[mqtt]\nbroker = %q\nusername = \"bridge\"\n%s\nallow_plaintext_password = true\n",
 		b.dataDir, b.broker, mqttPW) +
 		server("env", "auth = \"username\"\nusername = \"env-user\"\npassword_env = \"FB_TEST_OPC_PW\"") +
 		server("file", fmt.Sprintf("auth = \"username\"\nusername = \"file-user\"\npassword_file = %q", b.pwFile)) +

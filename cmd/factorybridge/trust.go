@@ -6,22 +6,26 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
+	"time"
 
 	"factorybridge/config"
 	"factorybridge/pki"
 )
 
 func cmdTrust(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("trust", "-config FILE <server name | certificate file>",
-		"Trusts an OPC UA server certificate: moves the certificate most recently rejected from\n"+
-			"the named [[servers]] entry (or the given file, PEM or DER) into <pki_dir>/trusted.\n"+
-			"Check its thumbprint (factorybridge pki list) with the server's operator first.", stderr)
+	fs := newFlagSet("trust", "-config FILE <thumbprint | certificate file>",
+		"Trusts an OPC UA server certificate: moves the rejected certificate with this SHA-1\n"+
+			"thumbprint (the one the refusal logged, and factorybridge pki list shows) into\n"+
+			"<pki_dir>/trusted, or copies the given file (PEM or DER) there. Compare the thumbprint\n"+
+			"with the one the server's operator reads on the server first.", stderr)
 	path := fs.String("config", "", "config file (required)")
 	if err := fs.Parse(args); err != nil {
 		return flagError(err)
 	}
 	if *path == "" || fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "trust: -config FILE and one server name or certificate file are required")
+		fmt.Fprintln(stderr, "trust: -config FILE and one thumbprint or certificate file are required")
 		fs.Usage()
 		return errUsage
 	}
@@ -41,17 +45,40 @@ func cmdTrust(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// trustTarget trusts a configured server's rejected certificate, or a file.
+// trustTarget trusts a rejected certificate by thumbprint, or a file. A
+// server name is refused: "the certificate that server sent last" may not
+// be the one the operator checked.
 func trustTarget(s pki.Store, cfg *config.Config, arg string) (string, error) {
+	if _, ok := pki.NormalizeThumbprint(arg); ok {
+		return s.TrustThumbprint(arg)
+	}
 	for _, srv := range cfg.Servers {
 		if srv.Name == arg {
-			return s.TrustServer(arg)
+			return "", byServerName(s, arg)
 		}
 	}
 	if _, err := os.Stat(arg); err != nil {
-		return "", fmt.Errorf("trust %q: neither a configured server nor a readable file: %w", arg, err)
+		return "", fmt.Errorf("trust %q: neither a thumbprint nor a readable file: %w", arg, err)
 	}
 	return s.Trust(arg)
+}
+
+// byServerName explains why a server name is not enough and lists the
+// thumbprints of the certificates rejected from that server.
+func byServerName(s pki.Store, server string) error {
+	entries, err := s.RejectedBy(server)
+	if err != nil {
+		return err
+	}
+	if len(entries) == 0 {
+		return fmt.Errorf("trust %s: %w from this server in %s", server, pki.ErrNoRejected, filepath.Join(s.Dir, pki.RejectedDir))
+	}
+	var b strings.Builder
+	for _, e := range entries {
+		fmt.Fprintf(&b, "\n  %s  %s  refused %s", e.Thumbprint, e.Subject, e.Modified.UTC().Format(time.RFC3339))
+	}
+	return fmt.Errorf("trust %s: give the thumbprint you checked with the server's operator, not the server's name; "+
+		"rejected from %s (newest first):%s", server, server, b.String())
 }
 
 // flagError maps a flag parse error to -h or a usage error.

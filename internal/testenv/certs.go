@@ -23,6 +23,18 @@ type ServerCert struct {
 	URI string
 	// NotBefore and NotAfter; zero means an hour ago and a day from now.
 	NotBefore, NotAfter time.Time
+	// Issuer signs the certificate; nil makes it self-signed.
+	Issuer *CA
+	// KeyBits is the RSA key size; zero means 2048.
+	KeyBits int
+	// SignatureAlgorithm; zero means SHA-256 with RSA.
+	SignatureAlgorithm x509.SignatureAlgorithm
+	// IsCA sets the basicConstraints CA flag, for a server that presents a
+	// CA certificate as its own.
+	IsCA bool
+	// Hosts are the DNS names and IP addresses of the subjectAltName; nil
+	// means localhost and 127.0.0.1.
+	Hosts []string
 }
 
 // WriteServerCert makes a self-signed RSA-2048 certificate and writes it
@@ -30,11 +42,16 @@ type ServerCert struct {
 // and the certificate.
 func WriteServerCert(t testing.TB, dir string, spec ServerCert) (certPath, keyPath string, cert *x509.Certificate) {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	key, err := rsa.GenerateKey(rand.Reader, or(spec.KeyBits, 2048))
 	if err != nil {
 		t.Fatal(err)
 	}
-	der, err := x509.CreateCertificate(rand.Reader, spec.template(), spec.template(), &key.PublicKey, key)
+	tmpl := spec.template()
+	parent, signer := tmpl, key
+	if spec.Issuer != nil {
+		parent, signer = spec.Issuer.Cert, spec.Issuer.Key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, signer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +71,7 @@ func WriteServerCert(t testing.TB, dir string, spec ServerCert) (certPath, keyPa
 
 func (s ServerCert) template() *x509.Certificate {
 	u, _ := url.Parse(or(s.URI, SimAppURI))
-	return &x509.Certificate{
+	t := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()),
 		Subject:      pkix.Name{CommonName: or(s.CN, "factorysim")},
 		NotBefore:    or(s.NotBefore, time.Now().Add(-time.Hour)),
@@ -63,8 +80,20 @@ func (s ServerCert) template() *x509.Certificate {
 			x509.KeyUsageDataEncipherment | x509.KeyUsageContentCommitment | x509.KeyUsageCertSign,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 		BasicConstraintsValid: true,
+		IsCA:                  s.IsCA,
+		SignatureAlgorithm:    s.SignatureAlgorithm,
 		URIs:                  []*url.URL{u},
-		DNSNames:              []string{"localhost"},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
 	}
+	hosts := s.Hosts
+	if hosts == nil {
+		hosts = []string{"localhost", "127.0.0.1"}
+	}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			t.IPAddresses = append(t.IPAddresses, ip)
+		} else {
+			t.DNSNames = append(t.DNSNames, h)
+		}
+	}
+	return t
 }

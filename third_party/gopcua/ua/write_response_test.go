@@ -1,0 +1,81 @@
+// Copyright 2018-2020 opcua authors. All rights reserved.
+// Use of this source code is governed by a MIT-style license that can be
+// found in the LICENSE file.
+
+package ua
+
+import (
+	"testing"
+	"time"
+)
+
+func TestWriteResponse(t *testing.T) {
+	cases := []CodecTestCase{
+		{
+			Name: "single-result",
+			Struct: &WriteResponse{
+				ResponseHeader: &ResponseHeader{
+					Timestamp:          time.Date(2018, time.August, 10, 23, 0, 0, 0, time.UTC),
+					RequestHandle:      1,
+					ServiceDiagnostics: &DiagnosticInfo{},
+					StringTable:        []string{},
+					AdditionalHeader:   NewExtensionObject(nil),
+				},
+				Results: []StatusCode{StatusOK},
+			},
+			Bytes: []byte{
+				// Timestamp
+				0x00, 0x98, 0x67, 0xdd, 0xfd, 0x30, 0xd4, 0x01,
+				// RequestHandle
+				0x01, 0x00, 0x00, 0x00,
+				// ServiceResult
+				0x00, 0x00, 0x00, 0x00,
+				// ServiceDiagnostics
+				0x00,
+				// StringTable
+				0x00, 0x00, 0x00, 0x00,
+				// AdditionalHeader
+				0x00, 0x00, 0x00,
+				// Results
+				0x01, 0x00, 0x00, 0x00,
+				0x00, 0x00, 0x00, 0x00,
+				// DiagnosticInfos
+				0xff, 0xff, 0xff, 0xff,
+			},
+		},
+		{
+			Name: "multiple-results",
+			Struct: &WriteResponse{
+				ResponseHeader: &ResponseHeader{
+					Timestamp:          time.Date(2018, time.August, 10, 23, 0, 0, 0, time.UTC),
+					RequestHandle:      1,
+					ServiceDiagnostics: &DiagnosticInfo{},
+					StringTable:        []string{},
+					AdditionalHeader:   NewExtensionObject(nil),
+				},
+				Results: []StatusCode{StatusOK, StatusBadUserAccessDenied},
+			},
+			Bytes: []byte{
+				// Timestamp
+				0x00, 0x98, 0x67, 0xdd, 0xfd, 0x30, 0xd4, 0x01,
+				// RequestHandle
+				0x01, 0x00, 0x00, 0x00,
+				// ServiceResult
+				0x00, 0x00, 0x00, 0x00,
+				// ServiceDiagnostics
+				0x00,
+				// StringTable
+				0x00, 0x00, 0x00, 0x00,
+				// AdditionalHeader
+				0x00, 0x00, 0x00,
+				// Results
+				0x02, 0x00, 0x00, 0x00,
+				0x00, 0x00, 0x00, 0x00,
+				0x00, 0x00, 0x1f, 0x80,
+				// DiagnosticInfos
+				0xff, 0xff, 0xff, 0xff,
+			},
+		},
+	}
+	RunCodecTest(t, cases)
+}
