@@ -9,9 +9,9 @@ import "time"
 //  1. Impossible wraps. A wrap that would mean more parts than the elapsed
 //     time allows at the ideal cycle (with the plausibility factor) — for
 //     good and reject counters together, the other's parts since included —
-//     or more good or rejected parts than the total counter counted, is a
-//     reset. Without an ideal cycle time, a wrap of more than half the
-//     range is.
+//     or more good or rejected parts than the total counter counted (asked
+//     when the drop's window closes), is a reset. Without an ideal cycle
+//     time, a wrap of more than half the range is.
 //  2. Siblings. Counters of the station falling within coFall of each other
 //     were reset together, unless every one of them fits its recent rate
 //     as a wrap (good and total wrap together when there are few rejects).
@@ -32,6 +32,7 @@ type drop struct {
 	Wrap, Reset uint64 // its parts if it wrapped, and if it was reset
 	Limit       uint64 // the most parts plausible since the value before; 0: none known
 	Busy        int64  // busy ns since the value before, for the rate
+	MadeAt      int64  // the station's Made at the value before
 	Gap         bool   // it spans a gap in the data
 	Rate        verdict
 	Decided     bool
@@ -42,9 +43,9 @@ type drop struct {
 func (s *station) onDrop(i int, v uint64, t int64, gap bool, limit uint64) {
 	c := &s.S.Counters[i]
 	d := drop{Idx: i, At: t, Wrap: (v - c.Last) & c.mask(), Reset: c.afterReset(v), Limit: limit,
-		Busy: s.S.Busy - c.BusyAt, Gap: gap}
+		Busy: s.S.Busy - c.BusyAt, MadeAt: c.MadeAt, Gap: gap}
 	d.Rate = c.rateVerdict(d.Wrap, d.Busy)
-	impossible := s.wrapImpossible(i, d.Wrap, limit, gap)
+	impossible := s.wrapImpossible(i, d.Wrap, limit)
 	c.Last, c.At, c.BusyAt, c.MadeAt = v, t, s.S.Busy, s.S.Made
 	s.S.Drops = append(s.S.Drops, d)
 	if impossible {
@@ -53,21 +54,26 @@ func (s *station) onDrop(i int, v uint64, t int64, gap bool, limit uint64) {
 	s.judgeDrops()
 }
 
-// wrapImpossible applies the evidence of counts and time (rule 1).
-func (s *station) wrapImpossible(i int, wrap, limit uint64, gap bool) bool {
+// wrapImpossible applies the evidence of time and the ideal cycle (rule 1)
+// with the parts counted before the drop.
+func (s *station) wrapImpossible(i int, wrap, limit uint64) bool {
 	c := &s.S.Counters[i]
-	since := uint64(max(s.S.Made-c.MadeAt, 0)) + s.undecidedMade(i) // the other counters' parts since
 	switch {
-	case gap: // across a gap the other counters' parts arrive in any order
-	case !s.producing[i] && wrap > since+2:
-		return true // more good or rejected parts than were made
-	case limit != 0 && s.producing[i] && s.counting == countGood:
-		return wrap+since > limit
-	}
-	if limit == 0 {
+	case limit == 0:
 		return wrap > c.mask()>>1
+	case s.producing[i] && s.counting == countGood: // good and reject parts add up
+		return wrap+uint64(max(s.S.Made-c.MadeAt, 0))+s.undecidedMade(i) > limit
 	}
 	return wrap > limit
+}
+
+// moreThanMade applies rule 1 to a good or reject counter beside a total
+// counter: it cannot count more parts than the total did. It is asked when
+// the drop's window closes, so that the total's reading of the same
+// instant has come, whichever came first.
+func (s *station) moreThanMade(d *drop) bool {
+	since := uint64(max(s.S.Made-d.MadeAt, 0)) + s.undecidedMade(d.Idx)
+	return !d.Gap && !s.producing[d.Idx] && d.Wrap > since+2
 }
 
 // undecidedMade is the most parts the producing counters other than i may
@@ -119,6 +125,8 @@ func (s *station) judge(k int) bool {
 	switch {
 	case s.S.Cursor < d.At+coFall:
 		return false // a sibling may still fall
+	case s.moreThanMade(&d):
+		s.decide(k, true, false)
 	case siblings:
 		s.decide(k, !fits, false)
 	case d.Rate == rateUnknown:
