@@ -178,13 +178,18 @@ func (s *station) onState(ro role, r *fb.Reading, t int64) {
 	} else {
 		s.S.StateVal = int64(raw)
 	}
-	key := s.S.StateVal
-	if s.machinery {
-		mode := int64(moProcessing)
-		if s.hasMode {
-			mode = s.S.ModeVal
-		}
-		key = machineryKey(s.S.StateVal, mode)
-	}
+	key := s.stateKey()
 	s.setBucket(s.states[key], key, t) // a value no map lists is unknown
+}
+
+// stateKey is the key of the station's state in its map.
+func (s *station) stateKey() int64 {
+	if !s.machinery {
+		return s.S.StateVal
+	}
+	mode := int64(moProcessing)
+	if s.hasMode {
+		mode = s.S.ModeVal
+	}
+	return machineryKey(s.S.StateVal, mode)
 }
