@@ -60,6 +60,8 @@ type SimOptions struct {
 	// ResetAt resets every station's part counters to 0 at that simulated
 	// time after the start; 0 never does.
 	ResetAt time.Duration
+	// FaultScale multiplies every fault's length; 0 keeps them (10–60 s).
+	FaultScale float64
 	// Secure, when set, runs the simulator in secure mode: encrypted
 	// endpoints, a client trust list, username logins and X.509 user
 	// certificates (testdata/simulator/secure.c). Nil keeps security None,
@@ -175,6 +177,9 @@ func (o SimOptions) args(port int) []string {
 	}
 	if o.ResetAt > 0 {
 		args = append(args, "-reset-at", strconv.FormatFloat(o.ResetAt.Seconds(), 'f', -1, 64))
+	}
+	if o.FaultScale != 0 {
+		args = append(args, "-fault-scale", strconv.FormatFloat(o.FaultScale, 'g', -1, 64))
 	}
 	if sec := o.Secure; sec != nil {
 		args = append(args, "-secure", "1", "-cert", sec.Cert, "-key", sec.Key)

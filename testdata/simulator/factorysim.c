@@ -5,6 +5,7 @@
  * Usage: factorysim [-port N] [-seed N] [-load-nodes N] [-rate R] [-speed F]
  *                   [-hostile 0|1] [-truth FILE] [-log-level L]
  *                   [-counter-bits 16|32|64] [-counter-start N] [-reset-at S]
+ *                   [-fault-scale F]
  *   -port N        TCP port on 127.0.0.1 (default 4840). Only loopback is bound.
  *   -seed N        seed of the stations' PRNGs (default 1). Same seed, same
  *                  sequence of states and values.
@@ -20,6 +21,7 @@
  *   -counter-start N the part counters' first value (default 0).
  *   -reset-at S    reset every station's part counters to 0 at simulated
  *                  second S after the start (default: never).
+ *   -fault-scale F multiply fault lengths by F (default 1).
  *   -log-level L   trace|debug|info|warning|error|fatal (default warning).
  *                  The open62541 log goes to stderr; info logs every
  *                  MonitoredItem, hence the default.
@@ -228,6 +230,8 @@ setFlag(Options *o, const char *name, const char *val) {
         o->line.counterStart = strtoull(val, NULL, 10);
     else if(strcmp(name, "reset-at") == 0 && parseNumber(val, 0, 1e9, &x))
         o->line.resetAtS = x;
+    else if(strcmp(name, "fault-scale") == 0 && parseNumber(val, 0.01, 1000, &x))
+        o->line.faultScale = x;
     else if(strcmp(name, "hostile") == 0 && parseNumber(val, 0, 1, &x))
         o->hostile = x == 1;
     else
@@ -238,7 +242,7 @@ setFlag(Options *o, const char *name, const char *val) {
 /* parseArgs accepts -name value, --name value and -name=value. */
 static int
 parseArgs(int argc, char **argv, Options *o) {
-    *o = (Options){4840, {1, 1.0, 64, 0, -1}, 0, 10.0, UA_LOGLEVEL_WARNING, 0, NULL,
+    *o = (Options){4840, {1, 1.0, 64, 0, -1, 1.0}, 0, 10.0, UA_LOGLEVEL_WARNING, 0, NULL,
                    {0, NULL, NULL, NULL, NULL, NULL, SIM_APP_URI, 0}};
     for(int i = 1; i < argc; i++) {
         char name[32];

@@ -37,6 +37,7 @@ typedef struct {
     uint64_t counterStart; /* -counter-start N: both part counters' first value */
     double resetAtS;       /* -reset-at S: simulated s after the start at which
                             * every station's part counters reset; < 0 never */
+    double faultScale;     /* -fault-scale F: fault lengths × F */
 } LineOptions;
 typedef struct Line Line;
 Line *line_new(UA_Server *server, UA_UInt16 ns, const LineOptions *o);

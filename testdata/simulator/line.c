@@ -137,11 +137,13 @@ writeTruth(const Station *st, const char *event, UA_DateTime at) {
     fprintf(st->truth,
             "{\"t_ns\":%lld,\"event\":\"%s\",\"station\":\"%s\",\"status\":%d,"
             "\"good\":%llu,\"bad\":%llu,\"faulty_ms\":%llu,\"reason\":%u,"
-            "\"good_node\":%llu,\"bad_node\":%llu}\n",
+            "\"fault_len_ms\":%llu,\"good_node\":%llu,\"bad_node\":%llu}\n",
             (long long)(at - UA_DATETIME_UNIX_EPOCH) * 100, event, st->name,
             (int)st->status, (unsigned long long)st->good,
             (unsigned long long)st->bad, (unsigned long long)st->faultyMs,
-            (unsigned)st->reason, (unsigned long long)st->goodNode,
+            (unsigned)st->reason,
+            (unsigned long long)(st->status == ST_FAULT ? st->faultMs : 0),
+            (unsigned long long)st->goodNode,
             (unsigned long long)st->badNode);
     fflush(st->truth);
 }
@@ -208,10 +210,9 @@ finishWork(UA_Server *server, Station *st, double at) {
 static void
 afterProduct(UA_Server *server, Station *st, double at) {
     if(rngRange(&st->rng, 1, 100) <= FAULT_PERCENT) {
-        st->faultMs = rngRange(&st->rng, FAULT_MIN_MS, FAULT_MAX_MS);
-        st->reason = st->faultMs < 20000   ? REASON_JAM
-                     : st->faultMs < 40000 ? REASON_TOOL
-                                           : REASON_MATERIAL;
+        UA_UInt64 drawn = rngRange(&st->rng, FAULT_MIN_MS, FAULT_MAX_MS);
+        st->reason = drawn < 20000 ? REASON_JAM : drawn < 40000 ? REASON_TOOL : REASON_MATERIAL;
+        st->faultMs = (UA_UInt64)((double)drawn * st->opts->faultScale);
         writeScalar(server, &st->ids[V_REASON], &st->reason,
                     &UA_TYPES[UA_TYPES_UINT32], UA_DateTime_now());
         setStatus(server, st, ST_FAULT);
