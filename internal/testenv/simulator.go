@@ -228,6 +228,15 @@ func buildSimulator() (string, error) {
 	return filepath.Join(root, ".cache", "bin", "factorysim"), nil
 }
 
+// Reconfigure sets the options the next Start runs the simulator with; the
+// port stays. A test restarting the simulator as a PLC whose counters restart
+// at zero uses it to drop CounterStart.
+func (s *Simulator) Reconfigure(opts SimOptions) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.args = opts.args(s.Port)
+}
+
 // Start starts the simulator again on the same port, e.g. after Stop or Kill
 // in a restart test, and waits until it listens.
 func (s *Simulator) Start() error {
