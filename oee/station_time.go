@@ -201,33 +201,46 @@ func (s *station) onFault(r *fb.Reading, t int64) {
 		return
 	}
 	dur := int64(d) * s.unit
-	to := catUnplanned
+	to, loss := catUnplanned, LossBreakdown
 	if dur < s.smallStop {
-		to = catSmall
+		to, loss = catSmall, LossSmallStop
 	}
-	s.carveRing(floorDiv(t, minute), dur, to)
+	s.carveRing(floorDiv(t, minute), dur, to, loss)
 	for _, p := range s.line.S.Open {
 		if ov := min(t, p.End) - max(t-dur, p.Start); ov > 0 {
-			moveRun(&p.St[s.idx], ov, to)
+			moveRun(&p.St[s.idx], ov, to, loss)
 		}
 	}
-	s.countStop(t, to == catSmall)
+	for _, tg := range s.targets(t) {
+		switch {
+		case tg == nil:
+		case to == catSmall:
+			tg.SmallStops++
+		default:
+			tg.Stops++
+		}
+		if tg != nil {
+			tg.addReason(reasonTally{Loss: loss, N: 1}) // no state, so no code
+		}
+	}
 }
 
 // carveRing moves dur of running time, walking back from minute m.
-func (s *station) carveRing(m, dur int64, to cat) {
+func (s *station) carveRing(m, dur int64, to cat, loss Loss) {
 	for k := 0; k < len(s.S.Ring) && dur > 0; k++ {
 		if tg := s.ringAt(m - int64(k)); tg != nil {
-			dur -= moveRun(tg, dur, to)
+			dur -= moveRun(tg, dur, to, loss)
 		}
 	}
 }
 
-// moveRun moves up to d of running time to cat to and returns how much.
-func moveRun(tg *tally, d int64, to cat) int64 {
+// moveRun moves up to d of running time to cat to, a stop of class loss,
+// and returns how much.
+func moveRun(tg *tally, d int64, to cat, loss Loss) int64 {
 	d = min(d, tg.Dur[catRun])
 	tg.Dur[catRun] -= d
 	tg.Dur[to] += d
+	tg.addReason(reasonTally{Loss: loss, Dur: d})
 	return d
 }
 
