@@ -19,6 +19,7 @@ const (
 	minOEEInterval        = oee.MinInterval
 	oeeWindowGranularity  = oee.WindowGranularity
 	minPlausibilityFactor = oee.MinPlausibility
+	maxStartup            = oee.MaxStartup
 )
 
 // The valid values of the enumerated OEE settings.
@@ -27,6 +28,7 @@ var (
 	oeeUnknowns    = []string{string(oee.UnknownExclude), string(oee.UnknownUnplannedStop)}
 	oeePresets     = oeeStrings(oee.Presets())
 	counterTypes   = oeeStrings(oee.CounterTypes())
+	lossClasses    = oeeStrings(oee.LossClasses())
 	timeUnits      = []string{"s", "ms"}
 	weekdays       = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 )
@@ -126,6 +128,22 @@ type StationOEE struct {
 	// Plausibility is how many times faster than the ideal cycle a counter
 	// may count before a delta is rejected as implausible (default 2).
 	Plausibility float64 `toml:"plausibility"`
+	// Reasons names stop reason codes and gives their loss class. A code is
+	// the stop_reason node's value as text, or the state's value for stops
+	// the node gives no reason for (docs/oee.md, "Stop reasons").
+	Reasons []StopReason `toml:"reasons"`
+	// Startup: rejects within this long after a stop are startup rejects
+	// (default 0: none are).
+	Startup Duration `toml:"startup"`
+}
+
+// StopReason is one entry of a station's reason table.
+type StopReason struct {
+	Code string `toml:"code"`
+	Name string `toml:"name"`
+	// Loss: breakdown, material_shortage, setup, planned_stop or
+	// small_stop; default: the class of the stop's bucket.
+	Loss string `toml:"loss"`
 }
 
 // StateMap lists the state values that fall in each bucket.
@@ -150,6 +168,7 @@ type Roles struct {
 	FaultTime       string `toml:"fault_time"`
 	Energy          string `toml:"energy"`
 	Product         string `toml:"product"`
+	StopReason      string `toml:"stop_reason"` // the node holding the current stop's reason code
 }
 
 // CounterTypes is the PLC type of each counter: int16, uint16, int32,

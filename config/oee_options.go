@@ -51,6 +51,7 @@ func oeeStation(line string, st *Station, nodes map[oeePlace]NodeRef) oee.Statio
 	s := oee.Station{Name: st.Name, Preset: oee.Preset(o.Preset), States: o.States.buckets(),
 		Roles: oeeRoles(line, st, nodes), IdealCycleTime: o.IdealCycleTime.D(), Products: oeeProducts(o.Products),
 		TimeUnit: oeeTimeUnit(o.TimeUnit), SmallStop: DefaultSmallStop, Plausibility: o.Plausibility,
+		Reasons: oeeReasons(o.Reasons), Startup: o.Startup.D(),
 		Counters: oee.Counters{GoodCount: oee.CounterType(o.Counters.GoodCount), TotalCount: oee.CounterType(o.Counters.TotalCount),
 			RejectCount: oee.CounterType(o.Counters.RejectCount), FaultTime: oee.CounterType(o.Counters.FaultTime)}}
 	if o.SmallStop != nil {
@@ -74,7 +75,18 @@ func oeeRoles(line string, st *Station, nodes map[oeePlace]NodeRef) oee.Roles {
 	return oee.Roles{State: name(r.State), Mode: name(r.Mode), GoodCount: name(r.GoodCount),
 		TotalCount: name(r.TotalCount), RejectCount: name(r.RejectCount), IdealCycleTime: name(r.IdealCycleTime),
 		ActualCycleTime: name(r.ActualCycleTime), FaultTime: name(r.FaultTime), Energy: name(r.Energy),
-		Product: name(r.Product)}
+		Product: name(r.Product), StopReason: name(r.StopReason)}
+}
+
+func oeeReasons(rs []StopReason) map[string]oee.Reason {
+	if len(rs) == 0 {
+		return nil
+	}
+	out := make(map[string]oee.Reason, len(rs))
+	for _, r := range rs {
+		out[r.Code] = oee.Reason{Name: r.Name, Loss: oee.Loss(r.Loss)}
+	}
+	return out
 }
 
 // buckets turns the lists of values per bucket into one map; nil when

@@ -88,15 +88,18 @@ breaks = [{ start = "02:00", end = "02:30" }]
 name = "first"
 server = "plc1"
 nodes = [{ name = "State", id = "i=1" }, { name = "Good", id = "i=2" }, { name = "Bad", id = "i=3" },
-  { name = "Product", id = "i=4" }, { name = "Cycle", id = "i=5" }]
+  { name = "Product", id = "i=4" }, { name = "Cycle", id = "i=5" }, { name = "Reason", id = "i=8" }]
 [lines.stations.oee]
 preset = "packml"
 time_unit = "ms"
 small_stop = "0s"
 plausibility = 3.5
+startup = "3m"
 counters = { good_count = "int16", reject_count = "uint32" }
 products = [{ id = "A-100", ideal_cycle_time = "2s" }, { id = "7", ideal_cycle_time = "500ms" }]
-roles = { state = "State", good_count = "Good", reject_count = "Bad", product = "Product", actual_cycle_time = "Cycle" }
+reasons = [{ code = "17", name = "feeder jam", loss = "breakdown" }, { code = "21", loss = "material_shortage" }, { code = "5" }]
+roles = { state = "State", good_count = "Good", reject_count = "Bad", product = "Product", actual_cycle_time = "Cycle",
+  stop_reason = "Reason" }
 [[lines.stations]]
 name = "second"
 server = "plc1"
@@ -113,11 +116,14 @@ oee = { ideal_cycle_time = "1s", roles = { total_count = "Count", fault_time = "
 				Name: "first", Server: "plc1", Preset: oee.PresetPackML,
 				Roles: oee.Roles{State: "munich/b/first/State", GoodCount: "munich/b/first/Good",
 					RejectCount: "munich/b/first/Bad", Product: "munich/b/first/Product",
-					ActualCycleTime: "munich/b/first/Cycle"},
+					ActualCycleTime: "munich/b/first/Cycle", StopReason: "munich/b/first/Reason"},
 				Counters: oee.Counters{GoodCount: oee.CounterInt16, TotalCount: oee.CounterUint64,
 					RejectCount: oee.CounterUint32, FaultTime: oee.CounterUint64},
 				Products: map[string]time.Duration{"A-100": 2 * time.Second, "7": 500 * time.Millisecond},
 				TimeUnit: time.Millisecond, SmallStop: 0, Plausibility: 3.5,
+				Reasons: map[string]oee.Reason{"17": {Name: "feeder jam", Loss: oee.LossBreakdown},
+					"21": {Loss: oee.LossMaterialShortage}, "5": {}},
+				Startup: 3 * time.Minute,
 			}, {
 				Name: "second", Server: "plc1",
 				Roles: oee.Roles{TotalCount: "munich/b/second/Count", FaultTime: "munich/b/second/Fault"},

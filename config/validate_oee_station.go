@@ -24,6 +24,22 @@ func (v checker) stationOEE(path string, st Station) {
 	if !(o.Plausibility >= minPlausibilityFactor) || math.IsInf(o.Plausibility, 1) {
 		v.r.add(path+".plausibility", "%g is not allowed (valid: a finite number, 1 or more)", o.Plausibility)
 	}
+	v.durationIn(path+".startup", o.Startup, 0, maxStartup)
+	v.reasons(path+".reasons", o.Reasons)
+}
+
+// reasons checks the reason table: codes given and unique, known classes.
+func (v checker) reasons(path string, rs []StopReason) {
+	seen := map[string]string{}
+	for i, r := range rs {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		if v.required(p+".code", r.Code, "the reason node's or the state's value as text") {
+			v.unique(p+".code", r.Code, seen)
+		}
+		if r.Loss != "" {
+			v.oneOf(p+".loss", r.Loss, "loss class", lossClasses)
+		}
+	}
 }
 
 // roles checks that every role names a node of the station and that the
@@ -59,6 +75,7 @@ func (r Roles) pairs() [][2]string {
 		{"total_count", r.TotalCount}, {"reject_count", r.RejectCount},
 		{"ideal_cycle_time", r.IdealCycleTime}, {"actual_cycle_time", r.ActualCycleTime},
 		{"fault_time", r.FaultTime}, {"energy", r.Energy}, {"product", r.Product},
+		{"stop_reason", r.StopReason},
 	}
 }
 

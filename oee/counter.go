@@ -3,21 +3,73 @@ package oee
 import (
 	"fmt"
 	"math"
+	"time"
 
 	fb "factorybridge"
 )
 
 // counter turns successive raw values of a PLC counter into deltas, with
-// wrap-around at its declared width, reset detection and a plausibility
-// limit. Its fields are exported for gob, which persists them.
+// wrap-around at its declared width, and keeps the evidence drop.go judges
+// a drop by. Its fields are exported for gob, which persists them.
 type counter struct {
-	Last  uint64 // last raw value, masked to the width
-	At    int64  // source time of Last, Unix ns
-	Valid bool   // Last holds a value
-	Gap   bool   // the next delta spans a gap in the data
-	bits  uint8
-	sign  bool
+	Last   uint64 // last raw value, masked to the width
+	At     int64  // source time of Last, Unix ns
+	Valid  bool   // Last holds a value
+	Gap    bool   // the next delta spans a gap in the data
+	BusyAt int64  // the station's Busy when Last was read
+	MadeAt int64  // the station's Made when Last was read, less this counter's parts
+	// RateN parts in RateT busy ns, both decayed with rateTau: the
+	// counter's recent rate.
+	RateN, RateT float64
+	bits         uint8
+	sign         bool
 }
+
+// The rate a counter has been counting at is evidence in judging a drop.
+const (
+	rateTau        = float64(10 * time.Minute) // busy time over which the rate is averaged
+	minRateHistory = float64(time.Minute)      // less busy time than this: rate unknown
+)
+
+// verdict is what the recent rate says of a wrap.
+type verdict uint8
+
+const (
+	rateUnknown verdict = iota // too little history
+	rateFits                   // the wrapped delta is what the rate leads to expect
+	rateExceeds                // far more parts than the rate leads to expect
+)
+
+// learn adds d parts counted in busy ns to the recent rate.
+func (c *counter) learn(d uint64, busy int64) {
+	a := math.Exp(-float64(max(busy, 0)) / rateTau)
+	c.RateN = c.RateN*a + float64(d)
+	c.RateT = c.RateT*a + float64(max(busy, 0))
+}
+
+// rateVerdict says whether wrap parts in busy ns fit the recent rate. The
+// busy time since the last value counts as history without parts, so a
+// counter that has been quiet for long has a low rate. A count is taken to
+// fit when it is at most 2λ + 4√λ + 4 for λ expected parts: generous for
+// bursts and for steps of several parts, far below the jump a reset near
+// the top of the range takes for a wrap.
+func (c *counter) rateVerdict(wrap uint64, busy int64) verdict {
+	busy = max(busy, 0)
+	a := math.Exp(-float64(busy) / rateTau)
+	n, t := c.RateN*a, c.RateT*a+float64(busy)
+	if t < minRateHistory {
+		return rateUnknown
+	}
+	lambda := n / t * float64(busy)
+	if float64(wrap) <= 2*lambda+4*math.Sqrt(lambda)+4 {
+		return rateFits
+	}
+	return rateExceeds
+}
+
+// falls reports whether v is below the last value as the PLC type orders
+// them: a wrap or a reset.
+func (c *counter) falls(v uint64) bool { return v != c.Last && c.less(v, c.Last) }
 
 // counterType maps a PLC type to width and signedness.
 func counterType(t CounterType) (bits uint8, signed bool, err error) {

@@ -113,7 +113,7 @@ func (e *Engine) ServerConnected(server string, at time.Time) {
 
 func (s *station) disconnect(at int64) {
 	at = s.advance(at)
-	s.setBucket(BucketUnknown, at)
+	s.setBucket(BucketUnknown, 0, at)
 	s.S.Disconnected = true
 	for i := range s.S.Counters {
 		s.S.Counters[i].Gap = true

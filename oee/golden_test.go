@@ -28,7 +28,8 @@ type event struct {
 // TestGolden runs each testdata/golden/<case>: config.toml (lines only; the
 // bridge, broker and server are prepended), input.txt, and want.jsonl with
 // every closed record. The input is also run ignoring its restarts, which
-// must not change the output.
+// must not change the output. The key figures must match those worked out
+// by hand in the case's README.md and expected.toml (hand_test.go).
 func TestGolden(t *testing.T) {
 	dirs, err := filepath.Glob("testdata/golden/*")
 	if err != nil || len(dirs) == 0 {
@@ -42,6 +43,7 @@ func TestGolden(t *testing.T) {
 			}
 			events := readEvents(t, filepath.Join(dir, "input.txt"))
 			got := runGolden(t, string(cfg), events, true)
+			defer checkHandFigures(t, dir, got)
 			if plain := runGolden(t, string(cfg), events, false); plain != got {
 				t.Errorf("a restart changed the output:\nwith:\n%s\nwithout:\n%s", got, plain)
 			}

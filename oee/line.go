@@ -169,7 +169,9 @@ func (l *line) closeDue(now int64, dst []Record) []Record {
 }
 
 func (l *line) pendingBefore(t int64) bool {
-	return slices.ContainsFunc(l.stations, func(s *station) bool { return s.S.Pending && s.S.PendingStart < t })
+	return slices.ContainsFunc(l.stations, func(s *station) bool {
+		return s.S.Pending && s.S.PendingStart < t || s.undecidedBefore(t)
+	})
 }
 
 // live appends the rolling-window and shift-to-date records at now.

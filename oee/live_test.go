@@ -46,6 +46,9 @@ func TestFaultTimeAndRolling(t *testing.T) {
 	if r.RunS != 60*60-300 || r.UnplannedStopS != 300 || r.Stops != 1 {
 		t.Errorf("run %v s, unplanned %v s, stops %d; want 3300, 300, 1", r.RunS, r.UnplannedStopS, r.Stops)
 	}
+	if b := r.Losses.Breakdown; b.S != 300 || b.Stops != 1 || len(r.Reasons) != 1 || r.Reasons[0].Code != "" {
+		t.Errorf("losses %+v, reasons %+v; want one 300-s breakdown without a code", b, r.Reasons)
+	}
 	if got, want := pct(r.Availability), "91.67"; got != want {
 		t.Errorf("availability %s %%, want %s", got, want)
 	}

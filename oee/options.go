@@ -32,6 +32,13 @@ const (
 	MaxSmallStop = 30 * time.Minute
 	// MinPlausibility: a counter may always count as fast as its ideal cycle.
 	MinPlausibility = 1.0
+	// MaxStopGap is the longest data gap a stop continues across: a
+	// station back in the same stop state within it is still in the same
+	// stop; after a longer gap it is a new one. A stop waiting across a gap
+	// holds back closed records by at most this long.
+	MaxStopGap = 30 * time.Minute
+	// MaxStartup bounds Station.Startup.
+	MaxStartup = time.Hour
 )
 
 // Options describes what an engine computes: its lines, their stations and
@@ -125,6 +132,47 @@ type Station struct {
 	// may count before a delta is rejected as implausible; zero means
 	// DefaultPlausibility.
 	Plausibility float64
+	// Reasons maps a stop reason code to its name and loss class. A code is
+	// the stop_reason node's value as text, or, for a stop the node gives
+	// no reason for (no node, 0 or empty), the state's value ("4"; with
+	// PresetMachinery "item state/mode", e.g. "2/3"). Nil means codes are
+	// published without names, their loss class from their bucket.
+	Reasons map[string]Reason
+	// Startup is how long after a stop (planned, or unplanned at least the
+	// small-stop threshold long) rejects count as startup rejects rather
+	// than production rejects; zero means none do. At most MaxStartup.
+	Startup time.Duration
+}
+
+// Reason names a stop reason code and says which loss it is.
+type Reason struct {
+	// Name is the reason's name in records; "" publishes the code alone.
+	Name string
+	// Loss is the loss class of stops with this reason; zero means the
+	// class of the stop's bucket (see Loss).
+	Loss Loss
+}
+
+// Loss is the class of loss a stop belongs to: the six big losses where
+// they can be told apart from the data.
+type Loss string
+
+// The loss classes a reason can name. Whatever a reason says, a stop shorter
+// than the small-stop threshold (or in a small-stop state) is a small stop,
+// because it is a performance loss; an availability loss takes its reason's
+// class, or breakdown (unplanned stops) and planned stop (planned stops)
+// without one.
+const (
+	LossBreakdown        Loss = "breakdown"
+	LossMaterialShortage Loss = "material_shortage" // starved or blocked
+	LossSetup            Loss = "setup"             // setup, changeover, adjustment
+	LossPlannedStop      Loss = "planned_stop"      // cleaning, planned maintenance, …
+	LossSmallStop        Loss = "small_stop"
+)
+
+// LossClasses lists the loss classes a reason may name, for validation messages.
+func LossClasses() []Loss {
+	return []Loss{LossBreakdown, LossMaterialShortage, LossSetup, LossPlannedStop, LossSmallStop}
 }
 
 // Roles holds, for each role, the full name of the reading that carries
@@ -142,6 +190,7 @@ type Roles struct {
 	FaultTime       string
 	Energy          string
 	Product         string
+	StopReason      string // a node holding the reason code of the current stop
 }
 
 // byRole lists the reading names in role order.
@@ -149,7 +198,7 @@ func (r *Roles) byRole() [numRoles]string {
 	return [numRoles]string{
 		roleState: r.State, roleMode: r.Mode, roleGood: r.GoodCount, roleTotal: r.TotalCount,
 		roleReject: r.RejectCount, roleIdeal: r.IdealCycleTime, roleActual: r.ActualCycleTime,
-		roleFault: r.FaultTime, roleEnergy: r.Energy, roleProduct: r.Product,
+		roleFault: r.FaultTime, roleEnergy: r.Energy, roleProduct: r.Product, roleReason: r.StopReason,
 	}
 }
 

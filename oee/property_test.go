@@ -133,6 +133,7 @@ func checkRecord(t *testing.T, seed uint64, r oee.Record) {
 			t.Errorf("seed %d %s %s %s: planned + unknown + excluded = %v, want %v", seed, r.Day, r.Shift, r.Station, got, want)
 		}
 	}
+	checkLosses(t, seed, r)
 	for _, f := range []struct {
 		name string
 		r    oee.Ratio
@@ -140,6 +141,19 @@ func checkRecord(t *testing.T, seed uint64, r oee.Record) {
 		if f.r.Defined && (f.r.Value < 0 || f.r.Value > 1 || math.IsNaN(f.r.Value)) {
 			t.Errorf("seed %d %s %s: %s %v outside [0, 1]", seed, r.Kind, r.Station, f.name, f.r.Value)
 		}
+	}
+}
+
+// checkLosses: small stop time is all small stops'; the other stops' time
+// is at most the unplanned and planned stop time (planned downtime windows
+// are no stop's).
+func checkLosses(t *testing.T, seed uint64, r oee.Record) {
+	t.Helper()
+	l := r.Losses
+	avail := l.Breakdown.S + l.MaterialShortage.S + l.Setup.S + l.PlannedStop.S
+	if !near(l.SmallStop.S, r.SmallStopS) || avail > r.UnplannedStopS+r.PlannedStopS+1e-6 {
+		t.Errorf("seed %d %s %s: losses %+v against small %v, unplanned %v, planned stop %v",
+			seed, r.Kind, r.Station, l, r.SmallStopS, r.UnplannedStopS, r.PlannedStopS)
 	}
 }
 

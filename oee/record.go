@@ -15,8 +15,9 @@ const (
 	KindShift       Kind = "shift"
 )
 
-// Ratio is a figure that may be undefined (its denominator is zero); an
-// undefined Ratio is never shown as 0 or 100 %. The zero Ratio is undefined.
+// Ratio is a figure that may be undefined (its denominator is zero, or an
+// input is unknown); an undefined Ratio is never shown as 0 or 100 %. The
+// zero Ratio is undefined.
 type Ratio struct {
 	Value   float64
 	Defined bool
@@ -57,6 +58,13 @@ type Record struct {
 	MTBFS, MTTRS              Ratio
 	EnergyKWh                 float64
 	ImplausibleDeltas         int64 // counter deltas rejected as implausible
+	// Counter drops judged resets and wraps; CounterAmbiguous counts those
+	// of them that neither the rate nor a sibling counter could tell
+	// apart (taken as wraps when plausible).
+	CounterResets, CounterWraps, CounterAmbiguous int64
+
+	Losses  Losses
+	Reasons []ReasonFigure // the stop reasons that lost the most time first
 
 	PerformanceImplausible bool // performance above 100 %: the ideal cycle time is likely wrong
 	DataGap                bool // the span holds unknown time or parts counted across a gap
@@ -87,6 +95,8 @@ func (l *line) figures(r *Record, t *tally) {
 	r.MTBFS = ratio(seconds(operating), float64(t.Stops))
 	r.MTTRS = ratio(seconds(d[catUnplanned]), float64(t.Stops))
 	r.DataGap = d[catUnknown] > 0 || t.GapParts > 0
+	r.CounterResets, r.CounterWraps, r.CounterAmbiguous = t.Resets, t.Wraps, t.Ambiguous
+	l.losses(r, t)
 }
 
 func (l *line) performance(r *Record, t *tally, operating int64) {
@@ -122,6 +132,8 @@ func (l *line) records(k Kind, shift, day string, start, end int64, ts []tally, 
 	for i, s := range l.stations {
 		n := ts[i]
 		n.Total, n.Good, n.Reject = n.counts(s.counting)
+		n.StartupTotal, n.StartupGood, n.StartupReject = n.startupCounts(s.counting)
+		n.Reasons, n.StopDur, n.StopN = s.withOpenStop(&ts[i]), 0, 0
 		dst = append(dst, l.record(k, s.name, shift, day, start, end, &n))
 		sum.add(&n)
 	}

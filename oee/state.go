@@ -105,4 +105,10 @@ func (s *station) restore(st stationState) {
 		st.Ring, st.RingMin = s.S.Ring, s.S.RingMin
 	}
 	s.S = st
+	if isStop(st.Bucket) && !st.Stop.open() { // saved before stops were kept: open it again
+		s.S.Stop = stopState{Bucket: st.Bucket, Key: s.stateKey(), Start: st.Cursor}
+		if st.Pending {
+			s.S.Stop.Start = st.PendingStart
+		}
+	}
 }

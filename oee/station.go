@@ -22,6 +22,7 @@ const (
 	roleFault
 	roleEnergy
 	roleProduct
+	roleReason
 	numRoles
 )
 
@@ -41,6 +42,9 @@ type station struct {
 	smallStop int64
 	factor    float64
 	products  map[string]int64
+	reasons   map[string]Reason
+	hasReason bool  // a stop_reason node
+	startup   int64 // ns after a stop in which rejects are startup rejects
 	S         stationState
 }
 
@@ -54,20 +58,30 @@ type stationState struct {
 	ModeVal      int64
 	Pending      bool // an unplanned stop shorter than the threshold so far
 	PendingStart int64
+	Stop         stopState  // the stop the station is in (stop.go)
 	Ideal        int64      // current ideal cycle time, ns; 0 unknown
 	Counters     [4]counter // good, total, reject, fault
+	Drops        []drop     // counter drops being judged, and recent ones (drop.go)
+	Busy         int64      // ns spent running or unknown: when counters can count
+	Made         int64      // parts the producing counters counted
+	ReasonVal    string     // the stop_reason node's code; "" none
+	StartupUntil int64      // rejects before this are startup rejects
 	Ring         []tally    // per-minute tallies of the rolling window
 	RingMin      []int64    // the minute each Ring entry holds
 }
 
 func newStation(l *line, idx int, o *Station, ringLen int) (*station, error) {
 	states, err := stateMap(o)
+	if err == nil {
+		err = checkStation(o)
+	}
 	if err != nil {
 		return nil, err
 	}
 	s := &station{name: o.Name, line: l, idx: idx, states: states, machinery: o.Preset == PresetMachinery,
 		hasState: o.Roles.State != "", hasMode: o.Roles.Mode != "", unit: int64(cmp.Or(o.TimeUnit, time.Second)),
-		smallStop: int64(o.SmallStop), factor: cmp.Or(o.Plausibility, DefaultPlausibility), products: map[string]int64{}}
+		smallStop: int64(o.SmallStop), factor: cmp.Or(o.Plausibility, DefaultPlausibility), products: map[string]int64{},
+		reasons: o.Reasons, hasReason: o.Roles.StopReason != "", startup: int64(o.Startup)}
 	s.counting, s.producing = countingOf(&o.Roles)
 	for i, t := range []CounterType{o.Counters.GoodCount, o.Counters.TotalCount, o.Counters.RejectCount, o.Counters.FaultTime} {
 		if s.S.Counters[i].bits, s.S.Counters[i].sign, err = counterType(t); err != nil {
@@ -107,6 +121,8 @@ func (s *station) observe(ro role, r *fb.Reading, t int64) {
 		if n, ok := numberOf(r.Value); ok && r.IsGood() && n > 0 {
 			s.S.Ideal = int64(n * float64(s.unit))
 		}
+	case roleReason:
+		s.onReason(r)
 	case roleProduct:
 		if ideal, ok := s.products[productKey(r.Value)]; ok && r.IsGood() {
 			s.S.Ideal = ideal
@@ -154,7 +170,7 @@ func (s *station) onSample(ro role, r *fb.Reading, t int64) {
 func (s *station) onState(ro role, r *fb.Reading, t int64) {
 	raw, ok := rawOf(r.Value)
 	if !ok || !r.IsGood() {
-		s.setBucket(BucketUnknown, t)
+		s.setBucket(BucketUnknown, 0, t)
 		return
 	}
 	if ro == roleMode {
@@ -162,56 +178,18 @@ func (s *station) onState(ro role, r *fb.Reading, t int64) {
 	} else {
 		s.S.StateVal = int64(raw)
 	}
-	key := s.S.StateVal
-	if s.machinery {
-		mode := int64(moProcessing)
-		if s.hasMode {
-			mode = s.S.ModeVal
-		}
-		key = machineryKey(s.S.StateVal, mode)
-	}
-	s.setBucket(s.states[key], t) // a value no map lists is unknown
+	key := s.stateKey()
+	s.setBucket(s.states[key], key, t) // a value no map lists is unknown
 }
 
-// setBucket changes the station's state at t, ending and starting stops.
-func (s *station) setBucket(b Bucket, t int64) {
-	if b == s.S.Bucket {
-		return
+// stateKey is the key of the station's state in its map.
+func (s *station) stateKey() int64 {
+	if !s.machinery {
+		return s.S.StateVal
 	}
-	if s.S.Pending {
-		s.resolve(t-s.S.PendingStart < s.smallStop)
+	mode := int64(moProcessing)
+	if s.hasMode {
+		mode = s.S.ModeVal
 	}
-	s.S.Bucket = b
-	switch {
-	case b == BucketUnplannedStop && s.smallStop > 0:
-		s.S.Pending, s.S.PendingStart = true, t
-	case b == BucketUnplannedStop:
-		s.countStop(t, false)
-	case b == BucketSmallStop:
-		s.countStop(t, true)
-	}
-}
-
-// resolve classifies the pending stop, in every tally that holds its time.
-func (s *station) resolve(small bool) {
-	s.S.Pending = false
-	for i := range s.S.Ring {
-		s.S.Ring[i].resolve(small)
-	}
-	for _, p := range s.line.S.Open {
-		p.St[s.idx].resolve(small)
-	}
-	s.countStop(s.S.PendingStart, small)
-}
-
-func (s *station) countStop(at int64, small bool) {
-	for _, tg := range s.targets(at) {
-		switch {
-		case tg == nil:
-		case small:
-			tg.SmallStops++
-		default:
-			tg.Stops++
-		}
-	}
+	return machineryKey(s.S.StateVal, mode)
 }

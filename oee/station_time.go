@@ -12,21 +12,18 @@ func (s *station) advance(t int64) int64 {
 		s.S.Started, s.S.Cursor = true, t
 		return t
 	}
+	s.settle()
 	for s.S.Cursor < t {
 		end := min(t, (floorDiv(s.S.Cursor, minute)+1)*minute)
-		if s.S.Pending {
-			deadline := s.S.PendingStart + s.smallStop
-			if deadline <= s.S.Cursor {
-				s.resolve(false) // long enough: an unplanned stop
-			} else {
-				end = min(end, deadline)
-			}
+		if s.S.Pending && !s.S.Stop.Held { // a held stop waits for the data to resume
+			end = min(end, max(s.S.PendingStart+s.smallStop, s.S.Cursor+1))
 		}
 		s.account(s.S.Cursor, end-s.S.Cursor)
 		s.S.Cursor = end
+		s.settle()
 	}
-	if s.S.Pending && s.S.PendingStart+s.smallStop <= s.S.Cursor {
-		s.resolve(false)
+	if len(s.S.Drops) > 0 {
+		s.judgeDrops()
 	}
 	return s.S.Cursor
 }
@@ -34,35 +31,55 @@ func (s *station) advance(t int64) int64 {
 // account adds d ns from t, all inside one minute, to the category the
 // calendar and the station's state give it.
 func (s *station) account(t, d int64) {
+	sc := s.stateCat()
+	if sc == catRun || sc == catUnknown {
+		s.S.Busy += d // time the counters may count in (counter.go)
+	}
 	mi := s.line.minute(t)
-	c, ok := s.category(mi.sched)
+	c, ok := s.category(mi.sched, sc)
 	if !ok {
 		return
 	}
+	ofStop := mi.sched == schedOn && sc == c && isStop(s.S.Bucket) && s.hasState && !s.S.Disconnected
 	for _, tg := range s.targetsIn(mi, t) {
-		if tg != nil {
-			tg.Dur[c] += d
+		if tg == nil {
+			continue
+		}
+		tg.Dur[c] += d
+		if ofStop {
+			tg.StopDur += d // the open stop's, given to its reason when it ends
 		}
 	}
 }
 
-// category says where planned time goes; ok is false outside planned time.
-func (s *station) category(sc schedule) (cat, bool) {
+// category says where planned time goes, given the station's own
+// category sc; ok is false outside planned time.
+func (s *station) category(sched schedule, sc cat) (cat, bool) {
 	switch {
-	case sc == schedOff || sc == schedBreak:
+	case sched == schedOff || sched == schedBreak:
 		return 0, false
-	case sc == schedDowntime && s.line.iso:
+	case sched == schedDowntime && s.line.iso:
 		return 0, false // ISO 22400: planned downtime is not planned busy time
-	case sc == schedDowntime:
+	case sched == schedDowntime:
 		return catPlanned, true
-	case s.S.Disconnected:
-		return catUnknown, true
-	case !s.hasState:
-		return catRun, true
-	case s.S.Pending:
-		return catPending, true
 	}
-	return bucketCats[s.S.Bucket], true
+	return sc, true
+}
+
+// stateCat is the category the station's connection and state give its
+// time, whatever the calendar says.
+func (s *station) stateCat() cat {
+	switch {
+	case s.S.Disconnected:
+		return catUnknown
+	case !s.hasState:
+		return catRun
+	case s.S.Bucket == BucketUnknown:
+		return catUnknown // a stop held across a gap waits; its gap is unknown
+	case s.S.Pending:
+		return catPending
+	}
+	return bucketCats[s.S.Bucket]
 }
 
 var bucketCats = [...]cat{
@@ -102,40 +119,64 @@ func (s *station) ringAt(m int64) *tally {
 	return &s.S.Ring[i]
 }
 
-// onCount takes a counter reading and counts its delta.
+// onCount takes a counter reading and counts its delta; a drop is judged
+// in drop.go.
 func (s *station) onCount(ro role, r *fb.Reading, t int64) {
 	raw, ok := rawOf(r.Value)
 	if !ok || !r.IsGood() {
 		return
 	}
-	c := &s.S.Counters[ro-roleGood]
+	i := int(ro - roleGood)
+	c := &s.S.Counters[i]
 	gap := c.Gap && c.Valid
 	c.Gap = false
-	d, bad := c.update(raw, t, partLimit(t-c.At, s.S.Ideal, s.factor))
-	if d == 0 && !bad {
+	v := raw & c.mask()
+	if !c.Valid {
+		c.Last, c.At, c.Valid, c.BusyAt, c.MadeAt = v, t, true, s.S.Busy, s.S.Made
 		return
 	}
-	n := int64(d)
-	for _, tg := range s.targets(t) {
-		if tg != nil {
-			s.addCount(tg, ro, n, gap, bad)
-		}
+	limit := partLimit(t-c.At, s.S.Ideal, s.factor)
+	if c.falls(v) {
+		s.onDrop(i, v, t, gap, limit)
+		return
 	}
+	d, busy := (v-c.Last)&c.mask(), s.S.Busy-c.BusyAt
+	c.Last, c.At, c.BusyAt = v, t, s.S.Busy
+	s.count(i, d, t, gap, limit, busy)
+	c.MadeAt = s.S.Made
 }
 
-func (s *station) addCount(tg *tally, ro role, n int64, gap, bad bool) {
-	switch {
-	case bad:
-		tg.Implausible++
-		return
-	case ro == roleGood:
-		tg.Good += n
-	case ro == roleTotal:
-		tg.Total += n
-	default:
-		tg.Reject += n
+// count counts n parts of counter i at t, unless more than limit (0: no
+// limit) are implausible, and learns its rate from them. It reports
+// whether they were counted.
+func (s *station) count(i int, n uint64, t int64, gap bool, limit uint64, busy int64) bool {
+	bad := limit != 0 && n > limit
+	for _, tg := range s.targets(t) {
+		switch {
+		case tg == nil || n == 0 && !bad:
+		case bad:
+			tg.Implausible++
+		default:
+			s.addCount(tg, i, int64(n), gap, t < s.S.StartupUntil)
+		}
 	}
-	if !s.producing[ro-roleGood] {
+	if bad {
+		return false
+	}
+	s.S.Counters[i].learn(n, busy)
+	if s.producing[i] {
+		s.S.Made += int64(n)
+	}
+	return true
+}
+
+func (s *station) addCount(tg *tally, i int, n int64, gap, startup bool) {
+	counts := [3]*int64{&tg.Good, &tg.Total, &tg.Reject}
+	*counts[i] += n
+	if startup {
+		*[3]*int64{&tg.StartupGood, &tg.StartupTotal, &tg.StartupReject}[i] += n
+	}
+	if !s.producing[i] {
 		return
 	}
 	switch {
@@ -160,33 +201,46 @@ func (s *station) onFault(r *fb.Reading, t int64) {
 		return
 	}
 	dur := int64(d) * s.unit
-	to := catUnplanned
+	to, loss := catUnplanned, LossBreakdown
 	if dur < s.smallStop {
-		to = catSmall
+		to, loss = catSmall, LossSmallStop
 	}
-	s.carveRing(floorDiv(t, minute), dur, to)
+	s.carveRing(floorDiv(t, minute), dur, to, loss)
 	for _, p := range s.line.S.Open {
 		if ov := min(t, p.End) - max(t-dur, p.Start); ov > 0 {
-			moveRun(&p.St[s.idx], ov, to)
+			moveRun(&p.St[s.idx], ov, to, loss)
 		}
 	}
-	s.countStop(t, to == catSmall)
+	for _, tg := range s.targets(t) {
+		switch {
+		case tg == nil:
+		case to == catSmall:
+			tg.SmallStops++
+		default:
+			tg.Stops++
+		}
+		if tg != nil {
+			tg.addReason(reasonTally{Loss: loss, N: 1}) // no state, so no code
+		}
+	}
 }
 
 // carveRing moves dur of running time, walking back from minute m.
-func (s *station) carveRing(m, dur int64, to cat) {
+func (s *station) carveRing(m, dur int64, to cat, loss Loss) {
 	for k := 0; k < len(s.S.Ring) && dur > 0; k++ {
 		if tg := s.ringAt(m - int64(k)); tg != nil {
-			dur -= moveRun(tg, dur, to)
+			dur -= moveRun(tg, dur, to, loss)
 		}
 	}
 }
 
-// moveRun moves up to d of running time to cat to and returns how much.
-func moveRun(tg *tally, d int64, to cat) int64 {
+// moveRun moves up to d of running time to cat to, a stop of class loss,
+// and returns how much.
+func moveRun(tg *tally, d int64, to cat, loss Loss) int64 {
 	d = min(d, tg.Dur[catRun])
 	tg.Dur[catRun] -= d
 	tg.Dur[to] += d
+	tg.addReason(reasonTally{Loss: loss, Dur: d})
 	return d
 }
 

@@ -30,6 +30,14 @@ type tally struct {
 	Energy              float64
 	Stops, SmallStops   int64
 	Implausible         int64 // counter deltas rejected as implausible
+	// Counter drops judged resets and wraps, and those only the prior
+	// decided (drop.go).
+	Resets, Wraps, Ambiguous int64
+	// Counts made within Station.Startup after a stop, as Total, Good and
+	// Reject are.
+	StartupTotal, StartupGood, StartupReject int64
+	StopDur, StopN                           int64 // the open stop's, until it ends (reason.go)
+	Reasons                                  []reasonTally
 }
 
 func (t *tally) add(o *tally) {
@@ -48,6 +56,17 @@ func (t *tally) add(o *tally) {
 	t.Stops += o.Stops
 	t.SmallStops += o.SmallStops
 	t.Implausible += o.Implausible
+	t.Resets += o.Resets
+	t.Wraps += o.Wraps
+	t.Ambiguous += o.Ambiguous
+	t.StartupTotal += o.StartupTotal
+	t.StartupGood += o.StartupGood
+	t.StartupReject += o.StartupReject
+	t.StopDur += o.StopDur
+	t.StopN += o.StopN
+	for _, r := range o.Reasons {
+		t.addReason(r)
+	}
 }
 
 // resolve moves the pending stop time to small or unplanned.
@@ -72,11 +91,20 @@ const (
 
 // counts returns total, good and reject as a station's roles define them.
 func (t *tally) counts(c counting) (total, good, reject int64) {
+	return derive(c, t.Total, t.Good, t.Reject)
+}
+
+// startupCounts is counts for the parts made during startups.
+func (t *tally) startupCounts(c counting) (total, good, reject int64) {
+	return derive(c, t.StartupTotal, t.StartupGood, t.StartupReject)
+}
+
+func derive(c counting, total, good, reject int64) (int64, int64, int64) {
 	switch c {
 	case countGood:
-		return t.Good + t.Reject, t.Good, t.Reject
+		return good + reject, good, reject
 	case countGoodTotal:
-		return t.Total, t.Good, t.Total - t.Good
+		return total, good, total - good
 	}
-	return t.Total, t.Total - t.Reject, t.Reject
+	return total, total - reject, reject
 }

@@ -2,21 +2,95 @@ package main
 
 import (
 	"math"
+	"slices"
 	"testing"
 	"time"
-
-	"factorybridge/internal/testenv"
 )
 
-// scopeTruth is one scope's (station or line) figures from the bridge's
-// records and from the truth log over the same window.
-type scopeTruth struct {
-	name      string
-	bridge    figures
-	truth     figures
-	unseen    int64 // parts the simulator made but never published before a stop
-	gapBridge int64
-	gapTruth  int64
+// scenario is what the test did, by its own clock.
+type scenario struct {
+	warm                  time.Time // records flowing, every state known
+	killAt, restartAt     time.Time // bridge killed with -9, started again
+	killedStation         string    // the station in a fault at the kill …
+	killedFault           int64     // … and the fault's start, Unix ns
+	simStopAt, simStartAt time.Time // simulator stopped, started again
+}
+
+// maxResume bounds how long after a restart the server may take to send the
+// bridge data again.
+const maxResume = 20 * time.Second
+
+// gaps returns the spans the bridge could not see, bounded by the test's
+// own times and timed by the server's timestamps, never by the bridge's
+// account: from the last data that reached the broker before the kill to
+// the first data the server sent the restarted bridge, and from the
+// simulator's stop to the first data after its start. excuses are the
+// spans in which a part's reading may never have reached the broker: the
+// bridge's down time with what it had not committed at the kill, and the
+// simulator's last moments before it stopped.
+func (sc scenario) gaps(t *testing.T, l *oeeLog) (unknown, excuses []span) {
+	t.Helper()
+	killed := l.lastBefore(sc.killAt)
+	if killed < sc.killAt.Add(-oeeInFlight).UnixNano() {
+		t.Fatalf("the last data before the kill is %.3f s older than the kill", seconds(sc.killAt.UnixNano()-killed))
+	}
+	for _, g := range []struct {
+		from          int64
+		stop, restart time.Time
+		what          string
+	}{{killed, sc.killAt, sc.restartAt, "bridge restart"}, {sc.simStopAt.UnixNano(), sc.simStopAt, sc.simStartAt, "simulator restart"}} {
+		resume := l.resumeAfter(g.restart)
+		if resume == 0 || resume > g.restart.Add(maxResume).UnixNano() {
+			t.Fatalf("no data within %v of the %s", maxResume, g.what)
+		}
+		unknown = append(unknown, span{g.from, resume})
+		excuses = append(excuses, span{g.stop.Add(-oeeInFlight).UnixNano(), resume})
+		t.Logf("%s: unknown %.3f s, data again %.3f s after the restart", g.what,
+			seconds(resume-g.from), seconds(resume-g.restart.UnixNano()))
+	}
+	return unknown, excuses
+}
+
+// checkKilledFault fails the test when the fault the bridge was killed in
+// did not go on after the bridge was back: it would not test a stop across
+// a gap.
+func (sc scenario) checkKilledFault(t *testing.T, truth map[string][]truthEvent, gap span) {
+	t.Helper()
+	for _, f := range faults(truth[sc.killedStation]) {
+		if f.from == sc.killedFault {
+			t.Logf("killed %.3f s into a %.3f-s fault of %s; the bridge was back %.3f s later",
+				seconds(gap.from-f.from), seconds(f.to-f.from), sc.killedStation, seconds(gap.to-gap.from))
+			if f.to <= gap.to {
+				t.Fatalf("the fault ended before the bridge was back; raise oeeKillFault")
+			}
+			return
+		}
+	}
+	t.Fatalf("no fault of %s at %d in the truth log", sc.killedStation, sc.killedFault)
+}
+
+// window picks the compared span: from the first line record after warm to
+// the last one, each at a moment when no station is in a fault (a fault
+// still being classified would mix classes across the window's edge).
+func (l *oeeLog) window(t *testing.T, truth map[string][]truthEvent, warm time.Time) span {
+	t.Helper()
+	var fs []fault
+	for _, st := range oeeStations {
+		fs = append(fs, faults(truth[st])...)
+	}
+	clean := func(e time.Time) bool {
+		return !slices.ContainsFunc(fs, func(f fault) bool { return f.has(e.UnixNano()) })
+	}
+	var ok []time.Time
+	for _, e := range l.lineEnds() {
+		if e.After(warm) && clean(e) {
+			ok = append(ok, e)
+		}
+	}
+	if len(ok) < 2 || ok[0].YearDay() != ok[len(ok)-1].YearDay() {
+		t.Fatalf("no two line records after %v outside faults on one UTC day: %v", warm, ok)
+	}
+	return span{ok[0].UnixNano(), ok[len(ok)-1].UnixNano()}
 }
 
 // figures are the counts and ratios compared.
@@ -27,106 +101,57 @@ type figures struct {
 
 func (f figures) oee() float64 { return f.a * f.p * f.q }
 
-// compareWithTruth finds, per station, the window from the first
-// shift-to-date record after warm to the last one, the spans the bridge
-// did not see, and compares.
-func compareWithTruth(t *testing.T, l *oeeLog, br *testenv.Bridge, truth map[string][]truthEvent, warm time.Time) {
-	t.Helper()
-	stops := br.Entries("oee: server data stops; station time is unknown until it resumes")
-	restored := br.Entries("oee: state restored; the time since is unknown until the servers are back")
-	if len(stops) == 0 || len(restored) != 1 {
-		t.Fatalf("want a data-stop and one state-restored log line, got %d and %d\n%s", len(stops), len(restored), br.LogTail())
-	}
-	simStop, through := stops[0].TimeAttr("at"), restored[0].TimeAttr("through")
-	var line lineSum
-	for _, st := range oeeStations {
-		w := l.window(t, st, warm, through)
-		unknown := []span{
-			{simStop.UnixNano(), simStop.UnixNano() + secondsNS(w.r1.UnknownS-w.r0.UnknownS)},
-			{through.UnixNano(), through.UnixNano() + secondsNS(w.r2.UnknownS-w.r1.UnknownS)},
-		}
-		seen := func(stop int64) (int64, int64) {
-			return l.lastSeen(st, "NumberOfManufacturedProducts", stop), l.lastSeen(st, "NumberOfDiscardedProducts", stop)
-		}
-		tt := tallyTruth(truth[st], span{w.r0.End.UnixNano(), w.r2.End.UnixNano()}, unknown, seen)
-		sc := stationScope(st, w, tt)
-		line.add(st == oeeStations[len(oeeStations)-1], tt)
-		check(t, sc)
-	}
-	check(t, line.scope(l.window(t, "", warm, through)))
+// scope is one station's or the line's figures from the bridge's records
+// and from the truth, over the same window.
+type scope struct {
+	name                      string
+	bridge, truth             figures
+	gapBridge, gapTruth, lost int64
 }
 
-// window is a scope's records: after warm-up (r0), the last before the
-// bridge restart (r1) and the last of all (r2).
-type window struct{ r0, r1, r2 oeeRecord }
-
-func (l *oeeLog) window(t *testing.T, station string, warm, through time.Time) window {
-	t.Helper()
-	var w window
-	var ok0, ok1, ok2 bool
-	w.r0, ok0 = l.shiftToDate(station, func(e time.Time) bool { return e.After(warm) }, false)
-	w.r1, ok1 = l.shiftToDate(station, func(e time.Time) bool { return !e.After(through) }, true)
-	w.r2, ok2 = l.shiftToDate(station, func(time.Time) bool { return true }, true)
-	if !ok0 || !ok1 || !ok2 || w.r0.End.Day() != w.r2.End.Day() {
-		t.Fatalf("station %q: records missing or the UTC day changed during the test: %+v", station, w)
-	}
-	return w
+// delta is a scope's records over the window: the last less the first.
+type delta struct {
+	planned, run, small, unknown float64
+	total, good, reject, gap     int64
+	resets                       int64
+	reasons                      map[string]*reasonTally
 }
 
-func stationScope(name string, w window, tt truthTally) scopeTruth {
-	run := w.r2.RunS - w.r0.RunS
-	total, gap := w.r2.Total-w.r0.Total, w.r2.GapParts-w.r0.GapParts
-	parts := tt.good + tt.bad
-	return scopeTruth{name: name, unseen: tt.unseenGood + tt.unseenBad, gapBridge: gap, gapTruth: tt.gapGood + tt.gapBad,
-		bridge: figures{total: total, good: w.r2.Good - w.r0.Good, reject: w.r2.Reject - w.r0.Reject,
-			a: run / (w.r2.PlannedS - w.r0.PlannedS), p: oeeIdealS * float64(total-gap) / run, q: float64(w.r2.Good-w.r0.Good) / float64(total)},
+func deltaOf(r0, r2 oeeRecord) delta {
+	d := delta{planned: r2.PlannedS - r0.PlannedS, run: r2.RunS - r0.RunS, small: r2.SmallStopS - r0.SmallStopS,
+		unknown: r2.UnknownS - r0.UnknownS, total: r2.Total - r0.Total, good: r2.Good - r0.Good,
+		reject: r2.Reject - r0.Reject, gap: r2.GapParts - r0.GapParts, resets: r2.CounterResets - r0.CounterResets,
+		reasons: map[string]*reasonTally{}}
+	for sign, r := range map[float64]oeeRecord{1: r2, -1: r0} {
+		for _, x := range r.Reasons {
+			k := x.Code + "/" + x.Loss
+			if d.reasons[k] == nil {
+				d.reasons[k] = &reasonTally{}
+			}
+			d.reasons[k].s += sign * x.S
+			d.reasons[k].stops += int64(sign) * x.Stops
+		}
+	}
+	return d
+}
+
+func stationScope(name string, d delta, tt truthTally) scope {
+	op, parts := d.run+d.small, tt.good+tt.bad
+	tOp := tt.runS + tt.smallS
+	return scope{name: name, gapBridge: d.gap, gapTruth: tt.gap, lost: tt.lost,
+		bridge: figures{total: d.total, good: d.good, reject: d.reject,
+			a: op / d.planned, p: oeeIdealS * float64(d.total-d.gap) / op, q: float64(d.good) / float64(d.total)},
 		truth: figures{total: parts, good: tt.good, reject: tt.bad,
-			a: tt.runS / (tt.runS + tt.faultS), p: oeeIdealS * float64(parts-tt.gapGood-tt.gapBad) / tt.runS, q: float64(tt.good) / float64(parts)},
+			a: tOp / (tOp + tt.unplannedS), p: oeeIdealS * float64(parts-tt.gap) / tOp, q: float64(tt.good) / float64(parts)},
 	}
 }
 
-// lineSum sums the stations' truth as docs/oee.md rolls a line up: times,
-// rejects and ideal work summed, good from the output (last) station.
-type lineSum struct {
-	runS, faultS, idealParts float64
-	good, bad, gap, unseen   int64
-}
-
-func (s *lineSum) add(output bool, tt truthTally) {
-	s.runS += tt.runS
-	s.faultS += tt.faultS
-	s.idealParts += float64(tt.good + tt.bad - tt.gapGood - tt.gapBad)
-	s.bad += tt.bad
-	s.gap += tt.gapGood + tt.gapBad
-	s.unseen += tt.unseenGood + tt.unseenBad
-	if output {
-		s.good = tt.good
-	}
-}
-
-func (s *lineSum) scope(w window) scopeTruth {
-	b := stationScope("line", w, truthTally{})
-	b.gapTruth, b.unseen = s.gap, s.unseen
-	if w.r0.Performance != nil && w.r2.Performance != nil { // the line's own P: Σ ideal work / Σ operating
-		b.bridge.p = lineP(w)
-	}
-	b.truth = figures{total: s.good + s.bad, good: s.good, reject: s.bad,
-		a: s.runS / (s.runS + s.faultS), p: oeeIdealS * s.idealParts / s.runS, q: float64(s.good) / float64(s.good+s.bad)}
-	return b
-}
-
-// lineP is the line's performance over the window from its records: P
-// times run time is the ideal work, which differences like the run time.
-func lineP(w window) float64 {
-	work := func(r oeeRecord) float64 { return *r.Performance * r.RunS }
-	return (work(w.r2) - work(w.r0)) / (w.r2.RunS - w.r0.RunS)
-}
-
-func check(t *testing.T, s scopeTruth) {
+// check compares a scope: counts exactly, ratios within ±0.5 pp.
+func check(t *testing.T, s scope) {
 	t.Helper()
 	b, tr := s.bridge, s.truth
-	t.Logf("%-9s parts %d/%d good %d/%d reject %d/%d (gap %d/%d, unpublished %d)  A %.2f%%/%.2f%%  P %.2f%%/%.2f%%  Q %.2f%%/%.2f%%  OEE %.2f%%/%.2f%%  (bridge/truth)",
-		s.name, b.total, tr.total, b.good, tr.good, b.reject, tr.reject, s.gapBridge, s.gapTruth, s.unseen,
+	t.Logf("%-9s parts %d/%d good %d/%d reject %d/%d (gap %d/%d, lost %d)  A %.2f%%/%.2f%%  P %.2f%%/%.2f%%  Q %.2f%%/%.2f%%  OEE %.2f%%/%.2f%%  (bridge/truth)",
+		s.name, b.total, tr.total, b.good, tr.good, b.reject, tr.reject, s.gapBridge, s.gapTruth, s.lost,
 		100*b.a, 100*tr.a, 100*b.p, 100*tr.p, 100*b.q, 100*tr.q, 100*b.oee(), 100*tr.oee())
 	if b.total != tr.total || b.good != tr.good || b.reject != tr.reject {
 		t.Errorf("%s: counts differ from the truth", s.name)
@@ -141,4 +166,40 @@ func check(t *testing.T, s scopeTruth) {
 	}
 }
 
-func secondsNS(s float64) int64 { return int64(math.Round(s * 1e9)) }
+// checkReasons compares stop time (within ±0.5 pp of planned time) and
+// stops (exactly) per reason code and loss class.
+func checkReasons(t *testing.T, station string, d delta, tt truthTally) {
+	t.Helper()
+	keys := map[string]bool{}
+	for k := range d.reasons {
+		keys[k] = true
+	}
+	for k := range tt.reasons {
+		keys[k] = true
+	}
+	for k := range keys {
+		b, tr := d.reasons[k], tt.reasons[k]
+		if b == nil {
+			b = &reasonTally{}
+		}
+		if tr == nil {
+			tr = &reasonTally{}
+		}
+		t.Logf("%-9s reason %-20s %7.2f s / %7.2f s, %d / %d stops (bridge/truth)", station, k, b.s, tr.s, b.stops, tr.stops)
+		if math.Abs(b.s-tr.s) > oeeTolerance*d.planned || b.stops != tr.stops {
+			t.Errorf("%s: reason %s differs from the truth", station, k)
+		}
+	}
+}
+
+// checkUnknown: the bridge's unknown time is the time the test made it blind.
+func checkUnknown(t *testing.T, station string, d delta, win span, unknown []span) {
+	t.Helper()
+	var want int64
+	for _, u := range unknown {
+		want += u.to - u.from - outside(u, []span{win})
+	}
+	if math.Abs(d.unknown-seconds(want)) > oeeUnknownSlack.Seconds()*float64(len(unknown)) {
+		t.Errorf("%s: unknown %.3f s, but the test made the bridge blind for %.3f s", station, d.unknown, seconds(want))
+	}
+}

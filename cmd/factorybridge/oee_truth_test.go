@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"math"
 	"os"
 	"testing"
 )
@@ -10,12 +11,16 @@ import (
 // truthEvent is one line of the simulator's ground-truth log
 // (testdata/simulator/README.md, "Ground truth").
 type truthEvent struct {
-	T       int64  `json:"t_ns"`
-	Event   string `json:"event"` // start, state, stop
-	Station string `json:"station"`
-	Status  int    `json:"status"`
-	Good    int64  `json:"good"`
-	Bad     int64  `json:"bad"`
+	T        int64  `json:"t_ns"`
+	Event    string `json:"event"` // start, state, reset, stop
+	Station  string `json:"station"`
+	Status   int    `json:"status"`
+	Good     int64  `json:"good"` // parts made in this run
+	Bad      int64  `json:"bad"`
+	Reason   int    `json:"reason"`
+	GoodNode uint64 `json:"good_node"` // what the counters showed
+	BadNode  uint64 `json:"bad_node"`
+	FaultLen int64  `json:"fault_len_ms"`
 }
 
 func readTruth(t *testing.T, path string) map[string][]truthEvent {
@@ -40,101 +45,110 @@ func readTruth(t *testing.T, path string) map[string][]truthEvent {
 // span is a time interval [from, to) in Unix ns.
 type span struct{ from, to int64 }
 
-// truthTally is what the line did over a window, outside the spans the
-// bridge could not see (its unknown time): seconds running and in fault,
-// and parts, those made while unknown (gap parts) counted apart too.
-type truthTally struct {
-	runS, faultS          float64
-	good, bad             int64
-	gapGood, gapBad       int64
-	unseenGood, unseenBad int64 // made just before a simulator stop, never published
-	lastGood, lastBad     int64
-}
-
-// tallyTruth tallies one station's events over win, excluding unknown.
-// seen(life end, counter) caps a run of the simulator that ended with a
-// stop at the last counter values the bridge published before it: a
-// restarted PLC resets its counters, so what it never published is lost to
-// every observer.
-func tallyTruth(evs []truthEvent, win span, unknown []span, seen func(stop int64) (good, bad int64)) truthTally {
-	var tt truthTally
-	for i, e := range evs {
-		end := win.to
-		if i+1 < len(evs) {
-			end = min(end, evs[i+1].T)
-		}
-		if e.Event != "stop" {
-			d := outside(span{max(e.T, win.from), end}, unknown)
-			if e.Status == 4 {
-				tt.faultS += d
-			} else {
-				tt.runS += d
-			}
-		}
-		tt.count(e, evs[i:], win, unknown, seen)
-	}
-	return tt
-}
-
-// count adds the parts e shows (against the previous line of its run).
-func (tt *truthTally) count(e truthEvent, rest []truthEvent, win span, unknown []span, seen func(int64) (int64, int64)) {
-	if e.Event == "start" {
-		tt.lastGood, tt.lastBad = 0, 0
-		return
-	}
-	dg, db := e.Good-tt.lastGood, e.Bad-tt.lastBad
-	tt.lastGood, tt.lastBad = e.Good, e.Bad
-	if e.T <= win.from || e.T > win.to || (dg == 0 && db == 0) {
-		return
-	}
-	if stop := stopOf(rest); stop != 0 {
-		if g, b := seen(stop); e.Good > g || e.Bad > b {
-			tt.unseenGood += dg
-			tt.unseenBad += db
-			return
-		}
-	}
-	tt.good += dg
-	tt.bad += db
-	if inside(e.T, unknown) {
-		tt.gapGood += dg
-		tt.gapBad += db
-	}
-}
-
-// stopOf returns the time of the stop that ends the run rest begins in, or
-// 0 when the run did not end with a stop before the log's end.
-func stopOf(rest []truthEvent) int64 {
-	for _, e := range rest[1:] {
-		switch e.Event {
-		case "stop":
-			return e.T
-		case "start":
-			return 0
-		}
-	}
-	return 0
-}
-
-// outside is the seconds of s not covered by unknown (disjoint spans).
-func outside(s span, unknown []span) float64 {
-	if s.to <= s.from {
-		return 0
-	}
-	d := s.to - s.from
-	for _, u := range unknown {
-		if lo, hi := max(s.from, u.from), min(s.to, u.to); hi > lo {
-			d -= hi - lo
-		}
-	}
-	return float64(d) / 1e9
-}
+func (s span) has(t int64) bool { return t >= s.from && t < s.to }
 
 func inside(t int64, spans []span) bool {
 	for _, s := range spans {
-		if t >= s.from && t < s.to {
+		if s.has(t) {
 			return true
 		}
 	}
 	return false
 }
+
+// outside is the ns of s not covered by spans (disjoint).
+func outside(s span, spans []span) int64 {
+	if s.to <= s.from {
+		return 0
+	}
+	d := s.to - s.from
+	for _, u := range spans {
+		if lo, hi := max(s.from, u.from), min(s.to, u.to); hi > lo {
+			d -= hi - lo
+		}
+	}
+	return d
+}
+
+// fault is one Fault of a station, from its line to the next state change.
+type fault struct {
+	span
+	reason int
+}
+
+// faults lists a station's faults; a reset line is no state change.
+func faults(evs []truthEvent) []fault {
+	var out []fault
+	for i, e := range evs {
+		if e.Event != "state" || e.Status != 4 {
+			continue
+		}
+		f := fault{span{e.T, math.MaxInt64}, e.Reason}
+		for _, n := range evs[i+1:] {
+			if n.Event != "reset" {
+				f.to = n.T
+				break
+			}
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// seen is the part of f the bridge could see: a gap at either end cut off,
+// a gap in the middle kept (the stop goes on across it). ok is false when
+// all of it fell in a gap.
+func (f fault) seen(unknown []span) (span, bool) {
+	s := f.span
+	for _, u := range unknown {
+		if u.has(s.from) {
+			s.from = u.to
+		}
+		if s.to > u.from && s.to <= u.to {
+			s.to = u.from
+		}
+	}
+	return s, s.to > s.from
+}
+
+// part is one part the simulator made.
+type part struct {
+	t        int64
+	node     string // the counter that counted it
+	value    uint64 // the counter's value after it
+	boundary int64  // the next reset or stop of its station: its count is lost if unread by then
+}
+
+// parts lists a station's parts in the order made.
+func parts(evs []truthEvent) []part {
+	var out []part
+	var good, bad int64
+	for i, e := range evs {
+		switch {
+		case e.Event == "start":
+			good, bad = 0, 0
+		case e.Event != "state":
+		case e.Good > good:
+			out = append(out, part{e.T, nodeGood, e.GoodNode, boundary(evs[i+1:])})
+		case e.Bad > bad:
+			out = append(out, part{e.T, nodeBad, e.BadNode, boundary(evs[i+1:])})
+		}
+		good, bad = e.Good, e.Bad
+	}
+	return out
+}
+
+func boundary(rest []truthEvent) int64 {
+	for _, e := range rest {
+		if e.Event == "reset" || e.Event == "stop" {
+			return e.T
+		}
+	}
+	return math.MaxInt64
+}
+
+// The counter nodes.
+const (
+	nodeGood = "NumberOfManufacturedProducts"
+	nodeBad  = "NumberOfDiscardedProducts"
+)

@@ -52,6 +52,16 @@ type SimOptions struct {
 	// log to (testdata/simulator/README.md, "Ground truth"); it is kept
 	// across Stop and Start, so one file holds every run.
 	Truth string
+	// CounterBits makes the part counters UInt16 or UInt32 (16, 32), which
+	// wrap at that width; 0 keeps UInt64.
+	CounterBits int
+	// CounterStart is the part counters' first value; 0 starts at zero.
+	CounterStart uint64
+	// ResetAt resets every station's part counters to 0 at that simulated
+	// time after the start; 0 never does.
+	ResetAt time.Duration
+	// FaultScale multiplies every fault's length; 0 keeps them (10–60 s).
+	FaultScale float64
 	// Secure, when set, runs the simulator in secure mode: encrypted
 	// endpoints, a client trust list, username logins and X.509 user
 	// certificates (testdata/simulator/secure.c). Nil keeps security None,
@@ -159,6 +169,18 @@ func (o SimOptions) args(port int) []string {
 	if o.Truth != "" {
 		args = append(args, "-truth", o.Truth)
 	}
+	if o.CounterBits != 0 {
+		args = append(args, "-counter-bits", strconv.Itoa(o.CounterBits))
+	}
+	if o.CounterStart != 0 {
+		args = append(args, "-counter-start", strconv.FormatUint(o.CounterStart, 10))
+	}
+	if o.ResetAt > 0 {
+		args = append(args, "-reset-at", strconv.FormatFloat(o.ResetAt.Seconds(), 'f', -1, 64))
+	}
+	if o.FaultScale != 0 {
+		args = append(args, "-fault-scale", strconv.FormatFloat(o.FaultScale, 'g', -1, 64))
+	}
 	if sec := o.Secure; sec != nil {
 		args = append(args, "-secure", "1", "-cert", sec.Cert, "-key", sec.Key)
 		if sec.TrustDir != "" {
@@ -204,6 +226,15 @@ func buildSimulator() (string, error) {
 		return "", fmt.Errorf("build factorysim with scripts/open62541.sh: %v\n%s", err, out)
 	}
 	return filepath.Join(root, ".cache", "bin", "factorysim"), nil
+}
+
+// Reconfigure sets the options the next Start runs the simulator with; the
+// port stays. A test restarting the simulator as a PLC whose counters restart
+// at zero uses it to drop CounterStart.
+func (s *Simulator) Reconfigure(opts SimOptions) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.args = opts.args(s.Port)
 }
 
 // Start starts the simulator again on the same port, e.g. after Stop or Kill

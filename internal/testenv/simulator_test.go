@@ -79,7 +79,7 @@ func TestSimulatorNamespacesAndBrowse(t *testing.T) {
 		namespace(ctx, t, c, uri)
 	}
 	ns := namespace(ctx, t, c, nsStation)
-	for station, want := range map[string]int{"assembly": 9, "test": 8, "packaging": 8} {
+	for station, want := range map[string]int{"assembly": 10, "test": 9, "packaging": 9} { // StopReason included
 		refs, err := c.Node(ua.NewStringNodeID(ns, station)).ReferencedNodes(ctx,
 			id.HasComponent, ua.BrowseDirectionForward, ua.NodeClassVariable, true)
 		if err != nil {

@@ -2,9 +2,11 @@ package runner
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
+	fb "factorybridge"
 	"factorybridge/oee"
 )
 
@@ -79,10 +81,13 @@ func (r *Runner) apply(ev connEvent) {
 	}
 }
 
-// restore loads the saved state and position. The time from the last save
-// to now, when the bridge was down, is unknown: every station is marked
-// disconnected from then until its server's session is up again.
-func (r *Runner) restore() error {
+// restore loads the saved state and position. The readings the last
+// process committed after its last save are taken as seen; the time from
+// the last of them to now, when the bridge was down, is unknown: every
+// station is marked disconnected from then until its server's session is
+// up again.
+func (r *Runner) restore(ctx context.Context) error {
+	last := r.store.Stats().LastSeq // committed by the last process: this one's clients start after
 	cursor, saved, err := r.store.LoadConsumer(Consumer)
 	if err != nil {
 		return err
@@ -104,11 +109,34 @@ func (r *Runner) restore() error {
 	for i := range s.Held { // taken before a crash: they precede the gap
 		r.hold(&s.Held[i])
 	}
+	if err := r.takeCommitted(ctx, last); err != nil {
+		return err
+	}
 	at := maxTime(s.Through, r.latestHeld())
 	r.release(at)
 	for _, st := range r.stations {
 		r.eng.Disconnected(st[0], st[1], at)
 	}
 	r.log.Info("oee: state restored; the time since is unknown until the servers are back", "seq", cursor, "through", at)
+	return nil
+}
+
+// takeCommitted holds the readings committed up to seq last, after the
+// saved cursor: a killed process committed them but did not save again.
+func (r *Runner) takeCommitted(ctx context.Context, last uint64) error {
+	ctx, cancel := context.WithTimeout(ctx, finalTimeout)
+	defer cancel()
+	for r.cursor < last && ctx.Err() == nil {
+		rs, err := r.store.ReadConsumer(ctx, r.cursor, readBatch)
+		if err != nil && ctx.Err() == nil {
+			return fmt.Errorf("oee: read buffer after seq %d: %w", r.cursor, err)
+		}
+		for i := 0; i < len(rs) && rs[i].Seq <= last; i++ {
+			if rs[i].Class == fb.ClassReading {
+				r.hold(&rs[i])
+			}
+			r.cursor = rs[i].Seq
+		}
+	}
 	return nil
 }

@@ -144,7 +144,7 @@ func New(opts Options) (*Runner, error) {
 // buffer was flushed, and before the publisher's drain, so that the final
 // records are published.
 func (r *Runner) Run(ctx context.Context) error {
-	if err := r.restore(); err != nil {
+	if err := r.restore(ctx); err != nil {
 		return err
 	}
 	next := time.Now().Add(r.every)

@@ -181,7 +181,7 @@ func newHarness(t *testing.T, store *fakeStore) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.r.restore(); err != nil {
+	if err := h.r.restore(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	return h

@@ -4,6 +4,8 @@
  *
  * Usage: factorysim [-port N] [-seed N] [-load-nodes N] [-rate R] [-speed F]
  *                   [-hostile 0|1] [-truth FILE] [-log-level L]
+ *                   [-counter-bits 16|32|64] [-counter-start N] [-reset-at S]
+ *                   [-fault-scale F]
  *   -port N        TCP port on 127.0.0.1 (default 4840). Only loopback is bound.
  *   -seed N        seed of the stations' PRNGs (default 1). Same seed, same
  *                  sequence of states and values.
@@ -14,6 +16,12 @@
  *   -hostile 0|1   add the hostile namespace (d) (default 0).
  *   -truth FILE    append the line's ground truth to FILE: one JSON line per
  *                  station state change (README.md, "Ground truth").
+ *   -counter-bits B  the part counters are UInt16, UInt32 or UInt64 (default
+ *                  64) and wrap at that width.
+ *   -counter-start N the part counters' first value (default 0).
+ *   -reset-at S    reset every station's part counters to 0 at simulated
+ *                  second S after the start (default: never).
+ *   -fault-scale F multiply fault lengths by F (default 1).
  *   -log-level L   trace|debug|info|warning|error|fatal (default warning).
  *                  The open62541 log goes to stderr; info logs every
  *                  MonitoredItem, hence the default.
@@ -43,6 +51,10 @@
  *                                                      the next cycle start,
  *                                                      clamped to 100 ms–1 h)
  *       <station>.ActualCycleTime              UInt64  ms of the last cycle
+ *       <station>.StopReason                   UInt32  the fault's reason
+ *                                                      (1 jam, 2 tool, 3
+ *                                                      material); 0 none
+ *     The part counters are UInt16 or UInt32 with -counter-bits.
  *     A station cycles: Ready (0.5 s) → WorkInProgress (ideal × 1.0–1.3) →
  *     Done (95 %) or Discarded (5 %) for 0.5 s → Fault (3 % of cycles, 10–60 s)
  *     or Ready. Times are simulated (scaled by -speed); source timestamps are
@@ -102,10 +114,9 @@
 
 typedef struct {
     long port;
-    unsigned long long seed;
+    LineOptions line; /* -seed, -speed, -counter-bits, -counter-start, -reset-at */
     long loadNodes;
     double rate;
-    double speed;
     UA_LogLevel logLevel;
     int hostile;
     const char *truth; /* -truth FILE, or NULL */
@@ -204,14 +215,23 @@ setFlag(Options *o, const char *name, const char *val) {
     if(strcmp(name, "port") == 0 && parseNumber(val, 1, 65535, &x))
         o->port = (long)x;
     else if(strcmp(name, "seed") == 0 && parseNumber(val, 0, 0x1p64, &x))
-        o->seed = strtoull(val, NULL, 10);
+        o->line.seed = strtoull(val, NULL, 10);
     else if(strcmp(name, "load-nodes") == 0 &&
             parseNumber(val, 0, MAX_LOAD_NODES, &x))
         o->loadNodes = (long)x;
     else if(strcmp(name, "rate") == 0 && parseNumber(val, 0, 1e6, &x))
         o->rate = x;
     else if(strcmp(name, "speed") == 0 && parseNumber(val, 1e-3, 1e6, &x))
-        o->speed = x;
+        o->line.speed = x;
+    else if(strcmp(name, "counter-bits") == 0 && parseNumber(val, 16, 64, &x) &&
+            (x == 16 || x == 32 || x == 64))
+        o->line.counterBits = (int)x;
+    else if(strcmp(name, "counter-start") == 0 && parseNumber(val, 0, 0x1p64, &x))
+        o->line.counterStart = strtoull(val, NULL, 10);
+    else if(strcmp(name, "reset-at") == 0 && parseNumber(val, 0, 1e9, &x))
+        o->line.resetAtS = x;
+    else if(strcmp(name, "fault-scale") == 0 && parseNumber(val, 0.01, 1000, &x))
+        o->line.faultScale = x;
     else if(strcmp(name, "hostile") == 0 && parseNumber(val, 0, 1, &x))
         o->hostile = x == 1;
     else
@@ -222,7 +242,7 @@ setFlag(Options *o, const char *name, const char *val) {
 /* parseArgs accepts -name value, --name value and -name=value. */
 static int
 parseArgs(int argc, char **argv, Options *o) {
-    *o = (Options){4840, 1, 0, 10.0, 1.0, UA_LOGLEVEL_WARNING, 0, NULL,
+    *o = (Options){4840, {1, 1.0, 64, 0, -1, 1.0}, 0, 10.0, UA_LOGLEVEL_WARNING, 0, NULL,
                    {0, NULL, NULL, NULL, NULL, NULL, SIM_APP_URI, 0}};
     for(int i = 1; i < argc; i++) {
         char name[32];
@@ -357,7 +377,7 @@ buildAddressSpace(UA_Server *server, const Options *o, Sim *sim) {
     UA_UInt16 nsStation = UA_Server_addNamespace(server, NS_URI_STATION);
     UA_UInt16 nsLoad = UA_Server_addNamespace(server, NS_URI_LOAD);
     UA_UInt16 nsTypes = UA_Server_addNamespace(server, NS_URI_TYPES);
-    sim->line = line_new(server, nsStation, o->seed, o->speed);
+    sim->line = line_new(server, nsStation, &o->line);
     sim->load = load_new(server, nsLoad, (size_t)o->loadNodes, o->rate);
     if(o->hostile) {
         UA_UInt16 nsHostile = UA_Server_addNamespace(server, NS_URI_HOSTILE);

@@ -30,8 +30,17 @@ UA_StatusCode writeScalar(UA_Server *server, const UA_NodeId *id,
 
 /* line.c: three stations (assembly, test, packaging) that cycle on simulated
  * time, speed times faster than real time. */
+typedef struct {
+    uint64_t seed;         /* -seed */
+    double speed;          /* -speed */
+    int counterBits;       /* -counter-bits 16|32|64: the part counters' type */
+    uint64_t counterStart; /* -counter-start N: both part counters' first value */
+    double resetAtS;       /* -reset-at S: simulated s after the start at which
+                            * every station's part counters reset; < 0 never */
+    double faultScale;     /* -fault-scale F: fault lengths × F */
+} LineOptions;
 typedef struct Line Line;
-Line *line_new(UA_Server *server, UA_UInt16 ns, uint64_t seed, double speed);
+Line *line_new(UA_Server *server, UA_UInt16 ns, const LineOptions *o);
 UA_StatusCode line_start(UA_Server *server, Line *line);
 void line_delete(Line *line);
 /* -truth: append the ground-truth log to path (0 when it cannot be opened);

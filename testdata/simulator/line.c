@@ -30,13 +30,17 @@ typedef enum {
 
 typedef enum {
     V_GOOD, V_BAD, V_SERIAL, V_FAULTY, V_STATUS, V_ENERGY, V_PRESSURE,
-    V_IDEAL, V_ACTUAL, V_COUNT
+    V_IDEAL, V_ACTUAL, V_REASON, V_COUNT
 } StationVar;
 
 static const char *const varNames[V_COUNT] = {
     "NumberOfManufacturedProducts", "NumberOfDiscardedProducts",
     "ProductSerialNumber", "FaultyTime", "Status", "EnergyConsumption",
-    "Pressure", "IdealCycleTime", "ActualCycleTime"};
+    "Pressure", "IdealCycleTime", "ActualCycleTime", "StopReason"};
+
+/* Stop reason codes, chosen by the fault's length so that the PRNG's
+ * sequence (and so every run of a seed) stays what it was without them. */
+enum { REASON_NONE = 0, REASON_JAM = 1, REASON_TOOL = 2, REASON_MATERIAL = 3 };
 
 typedef struct { uint64_t s; } Rng;
 
@@ -49,12 +53,16 @@ typedef struct {
     StationStatus status;
     double next;            /* simulated ms of the next transition */
     UA_UInt64 good, bad, serial, faultyMs, idealMs, actualMs, faultMs;
+    UA_UInt64 goodNode, badNode; /* what the counters show: wrapped, reset */
+    UA_UInt32 reason;            /* the current fault's reason; 0 none */
+    const LineOptions *opts;
     FILE *truth;            /* -truth: the ground-truth log, or NULL */
 } Station;
 
 struct Line {
     Station stations[3];
-    double speed;
+    LineOptions opts;
+    bool resetDone;
     UA_DateTime startMono;
     FILE *truth;
 };
@@ -94,6 +102,24 @@ writeU64(UA_Server *server, Station *st, StationVar v, UA_UInt64 x) {
                 UA_DateTime_now());
 }
 
+/* counterMask is the largest value of a -counter-bits counter. */
+static UA_UInt64
+counterMask(const LineOptions *o) {
+    return o->counterBits >= 64 ? UINT64_MAX : (1ULL << o->counterBits) - 1;
+}
+
+/* writeCounter writes a part counter as the UInt16, UInt32 or UInt64 that
+ * -counter-bits declares. */
+static void
+writeCounter(UA_Server *server, Station *st, StationVar v, UA_UInt64 x) {
+    UA_UInt16 x16 = (UA_UInt16)x;
+    UA_UInt32 x32 = (UA_UInt32)x;
+    int bits = st->opts->counterBits;
+    const void *p = bits == 16 ? (const void *)&x16 : bits == 32 ? (const void *)&x32 : (const void *)&x;
+    const UA_DataType *t = &UA_TYPES[bits == 16 ? UA_TYPES_UINT16 : bits == 32 ? UA_TYPES_UINT32 : UA_TYPES_UINT64];
+    writeScalar(server, &st->ids[v], p, t, UA_DateTime_now());
+}
+
 static void
 writeDouble(UA_Server *server, Station *st, StationVar v, UA_Double x) {
     if(!UA_NodeId_isNull(&st->ids[v]))
@@ -110,10 +136,15 @@ writeTruth(const Station *st, const char *event, UA_DateTime at) {
         return;
     fprintf(st->truth,
             "{\"t_ns\":%lld,\"event\":\"%s\",\"station\":\"%s\",\"status\":%d,"
-            "\"good\":%llu,\"bad\":%llu,\"faulty_ms\":%llu}\n",
+            "\"good\":%llu,\"bad\":%llu,\"faulty_ms\":%llu,\"reason\":%u,"
+            "\"fault_len_ms\":%llu,\"good_node\":%llu,\"bad_node\":%llu}\n",
             (long long)(at - UA_DATETIME_UNIX_EPOCH) * 100, event, st->name,
             (int)st->status, (unsigned long long)st->good,
-            (unsigned long long)st->bad, (unsigned long long)st->faultyMs);
+            (unsigned long long)st->bad, (unsigned long long)st->faultyMs,
+            (unsigned)st->reason,
+            (unsigned long long)(st->status == ST_FAULT ? st->faultMs : 0),
+            (unsigned long long)st->goodNode,
+            (unsigned long long)st->badNode);
     fflush(st->truth);
 }
 
@@ -161,11 +192,16 @@ finishWork(UA_Server *server, Station *st, double at) {
     writeU64(server, st, V_ACTUAL, st->actualMs);
     writeDouble(server, st, V_ENERGY, energy);
     writeDouble(server, st, V_PRESSURE, AMBIENT_MBAR);
+    UA_UInt64 mask = counterMask(st->opts);
     if(rngRange(&st->rng, 1, 100) <= DISCARD_PERCENT) {
-        writeU64(server, st, V_BAD, ++st->bad);
+        st->bad++;
+        st->badNode = (st->badNode + 1) & mask;
+        writeCounter(server, st, V_BAD, st->badNode);
         setStatus(server, st, ST_DISCARDED);
     } else {
-        writeU64(server, st, V_GOOD, ++st->good);
+        st->good++;
+        st->goodNode = (st->goodNode + 1) & mask;
+        writeCounter(server, st, V_GOOD, st->goodNode);
         setStatus(server, st, ST_DONE);
     }
     st->next = at + HANDOVER_MS;
@@ -174,7 +210,11 @@ finishWork(UA_Server *server, Station *st, double at) {
 static void
 afterProduct(UA_Server *server, Station *st, double at) {
     if(rngRange(&st->rng, 1, 100) <= FAULT_PERCENT) {
-        st->faultMs = rngRange(&st->rng, FAULT_MIN_MS, FAULT_MAX_MS);
+        UA_UInt64 drawn = rngRange(&st->rng, FAULT_MIN_MS, FAULT_MAX_MS);
+        st->reason = drawn < 20000 ? REASON_JAM : drawn < 40000 ? REASON_TOOL : REASON_MATERIAL;
+        st->faultMs = (UA_UInt64)((double)drawn * st->opts->faultScale);
+        writeScalar(server, &st->ids[V_REASON], &st->reason,
+                    &UA_TYPES[UA_TYPES_UINT32], UA_DateTime_now());
         setStatus(server, st, ST_FAULT);
         st->next = at + (double)st->faultMs;
         return;
@@ -189,8 +229,21 @@ static void
 resetFault(UA_Server *server, Station *st, double at) {
     st->faultyMs += st->faultMs;
     writeU64(server, st, V_FAULTY, st->faultyMs);
+    st->reason = REASON_NONE; /* cleared with the fault, after Ready */
     setStatus(server, st, ST_READY);
+    writeScalar(server, &st->ids[V_REASON], &st->reason,
+                &UA_TYPES[UA_TYPES_UINT32], UA_DateTime_now());
     st->next = at + HANDOVER_MS;
+}
+
+/* resetCounters zeroes both part counters at once, as a PLC's counter reset
+ * does (-reset-at); the truth log gets a "reset" line. */
+static void
+resetCounters(UA_Server *server, Station *st) {
+    st->goodNode = st->badNode = 0;
+    writeCounter(server, st, V_GOOD, 0);
+    writeCounter(server, st, V_BAD, 0);
+    writeTruth(st, "reset", UA_DateTime_now());
 }
 
 static void
@@ -205,21 +258,41 @@ step(UA_Server *server, Station *st) {
     }
 }
 
+/* advance makes every station's transitions due by simulated ms `until`. */
+static void
+advance(UA_Server *server, Line *line, double until) {
+    for(size_t i = 0; i < 3; i++) {
+        Station *st = &line->stations[i];
+        while(st->next <= until) /* a fast line may owe several transitions */
+            step(server, st);
+    }
+}
+
 static void
 lineTick(UA_Server *server, void *data) {
     Line *line = (Line *)data;
     double now = (double)(UA_DateTime_nowMonotonic() - line->startMono) /
-                 UA_DATETIME_MSEC * line->speed;
-    for(size_t i = 0; i < 3; i++) {
-        Station *st = &line->stations[i];
-        while(st->next <= now) /* a fast line may owe several transitions */
-            step(server, st);
+                 UA_DATETIME_MSEC * line->opts.speed;
+    double resetAt = line->opts.resetAtS * 1000.0;
+    if(!line->resetDone && line->opts.resetAtS >= 0 && resetAt <= now) {
+        advance(server, line, resetAt);
+        for(size_t i = 0; i < 3; i++)
+            resetCounters(server, &line->stations[i]);
+        line->resetDone = true;
     }
+    advance(server, line, now);
 }
 
 static UA_StatusCode
 addStationVar(UA_Server *server, UA_UInt16 ns, Station *st, StationVar v,
               const void *value, int typeIndex) {
+    UA_UInt16 x16 = (UA_UInt16)st->goodNode; /* counters start at -counter-start */
+    UA_UInt32 x32 = (UA_UInt32)st->goodNode;
+    if(v == V_GOOD || v == V_BAD) {
+        int bits = st->opts->counterBits;
+        typeIndex = bits == 16 ? UA_TYPES_UINT16 : bits == 32 ? UA_TYPES_UINT32 : UA_TYPES_UINT64;
+        value = bits == 16 ? (const void *)&x16 : bits == 32 ? (const void *)&x32 : (const void *)&st->goodNode;
+    }
     char id[96];
     snprintf(id, sizeof(id), "%s.%s", st->name, varNames[v]);
     st->ids[v] = UA_NODEID_STRING_ALLOC(ns, id);
@@ -250,11 +323,13 @@ addStation(UA_Server *server, UA_UInt16 ns, Station *st) {
         res |= addStationVar(server, ns, st, V_PRESSURE, &ambient, UA_TYPES_DOUBLE);
     res |= addStationVar(server, ns, st, V_IDEAL, &st->idealMs, UA_TYPES_UINT64);
     res |= addStationVar(server, ns, st, V_ACTUAL, &zero, UA_TYPES_UINT64);
+    res |= addStationVar(server, ns, st, V_REASON, &st->reason, UA_TYPES_UINT32);
     return res;
 }
 
 static void
-initStation(Station *st, size_t index, uint64_t seed) {
+initStation(Station *st, size_t index, const LineOptions *o) {
+    uint64_t seed = o->seed;
     static const char *const names[3] = {"assembly", "test", "packaging"};
     static const double energy[3] = {0.30, 0.12, 0.20};
     memset(st, 0, sizeof(*st));
@@ -265,19 +340,21 @@ initStation(Station *st, size_t index, uint64_t seed) {
     st->idealMs = rngRange(&st->rng, 40, 110) * 100; /* 4-11 s in 0.1 s */
     st->status = ST_READY;
     st->next = HANDOVER_MS;
+    st->opts = o;
+    st->goodNode = st->badNode = o->counterStart & counterMask(o);
 }
 
 Line *
-line_new(UA_Server *server, UA_UInt16 ns, uint64_t seed, double speed) {
+line_new(UA_Server *server, UA_UInt16 ns, const LineOptions *o) {
     Line *line = (Line *)calloc(1, sizeof(Line));
     if(!line)
         return NULL;
-    line->speed = speed;
+    line->opts = *o;
     UA_StatusCode res = addObject(server, ns, "line", "FactoryLine",
                                   UA_NODEID_NUMERIC(0, UA_NS0ID_OBJECTSFOLDER),
                                   false);
     for(size_t i = 0; i < 3; i++) {
-        initStation(&line->stations[i], i, seed);
+        initStation(&line->stations[i], i, &line->opts);
         res |= addStation(server, ns, &line->stations[i]);
     }
     if(res != UA_STATUSCODE_GOOD) {
@@ -308,7 +385,7 @@ line_start(UA_Server *server, Line *line) {
     for(size_t i = 0; i < 3; i++)
         writeTruth(&line->stations[i], "start", now);
     line->startMono = UA_DateTime_nowMonotonic();
-    double tick = TICK_SIM_MS / line->speed;
+    double tick = TICK_SIM_MS / line->opts.speed;
     return UA_Server_addRepeatedCallback(
         server, lineTick, line, tick < TICK_MIN_MS ? TICK_MIN_MS : tick, NULL);
 }
