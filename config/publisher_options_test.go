@@ -80,7 +80,7 @@ func TestIoTHubOptions(t *testing.T) {
 	edgeEnv := map[string]string{
 		"IOTEDGE_WORKLOADURI": "unix:///var/run/iotedge/workload.sock", "IOTEDGE_IOTHUBHOSTNAME": "h.azure-devices.net",
 		"IOTEDGE_GATEWAYHOSTNAME": "edgehub", "IOTEDGE_DEVICEID": "e1", "IOTEDGE_MODULEID": "fb",
-		"IOTEDGE_MODULEGENERATIONID": "g1", "IOTEDGE_AUTHSCHEME": "SasToken",
+		"IOTEDGE_MODULEGENERATIONID": "g1", "IOTEDGE_AUTHSCHEME": "sasToken",
 	}
 	for _, tc := range []struct {
 		name     string

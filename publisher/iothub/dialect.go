@@ -121,8 +121,11 @@ func (d *dialect) Load() error {
 	if err != nil {
 		roots = x509.NewCertPool()
 	}
-	if d.CAFile != "" {
-		if err := mqtt.AppendPEMFile(roots, d.CAFile, "iothub.ca_file"); err != nil {
+	for _, f := range [][2]string{{d.CAFile, "iothub.ca_file"}, {d.EdgeCAFile, edgeModuleCACertificateFile}} {
+		if f[0] == "" {
+			continue
+		}
+		if err := mqtt.AppendPEMFile(roots, f[0], f[1]); err != nil {
 			return err
 		}
 	}

@@ -63,6 +63,10 @@ type Options struct {
 	// for more roots at each connection attempt (IoT Edge's workload API).
 	CAFile      string
 	TrustBundle func(ctx context.Context) ([]byte, error)
+	// EdgeCAFile adds PEM roots too: the file IoT Edge names in
+	// EdgeModuleCACertificateFile beside EdgeHubConnectionString (Resolve
+	// sets it). "" adds none.
+	EdgeCAFile string
 	// CertFile and KeyFile are the X.509 client certificate and key.
 	CertFile, KeyFile string
 	// Output is the module output ($.on) messages go to; modules only.
