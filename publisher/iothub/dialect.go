@@ -31,6 +31,7 @@ type dialect struct {
 	// statusTopic is the topic of status messages (no line, no message id).
 	statusTopic string
 	billing     billingMeter
+	tier        tier // whether the hub offers methods and the twin
 }
 
 var _ mqtt.Dialect = (*dialect)(nil)
@@ -46,6 +47,7 @@ func newDialect(o Options) (*dialect, error) {
 		return nil, errors.New("iothub: cert_file and key_file must be set together")
 	}
 	d := &dialect{Options: o}
+	d.tier.off, d.tier.optedOut = o.NoTwin, o.NoTwin
 	d.applyDefaults()
 	d.statusTopic = d.Identity.TelemetryTopic() + d.properties("status").Encode()
 	return d, nil
