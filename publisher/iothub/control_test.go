@@ -153,7 +153,7 @@ func TestDesiredVersions(t *testing.T) {
 	get := conn.next(t, "$iothub/twin/GET/")
 	conn.send(twinDesiredPref+"?$version=6", `{"logLevel":"info","$version":6}`) // before the GET's answer
 	conn.send("$iothub/twin/res/200/?$rid="+rid(get.topic), `{"desired":{"logLevel":"debug","$version":5},"reported":{}}`)
-	conn.send(twinDesiredPref+"?$version=5", `{"logLevel":"warn","$version":5}`) // the GET's own change, late
+	conn.send(twinDesiredPref+"?$version=5", `{"logLevel":"warn","$version":5}`)  // the GET's own change, late
 	conn.send(twinDesiredPref+"?$version=4", `{"logLevel":"error","$version":4}`) // older still
 	conn.send(twinDesiredPref+"?$version=7", `{"logLevel":"debug","$version":7}`)
 	var got []string
