@@ -22,9 +22,9 @@ const (
 	IoTHubPropertyBudget    = iothub.PropertyBudget
 	DefaultIoTHubMaxPayload = iothub.MaxPayloadBytes
 	// IoTHubMaxKeepAlive is the longest mqtt.keep_alive with [iothub].
-	IoTHubMaxKeepAlive = iothub.MaxKeepAlive
-	minIoTHubTokenLifetime  = 10 * time.Second
-	maxIoTHubTokenLifetime  = 365 * 24 * time.Hour
+	IoTHubMaxKeepAlive     = iothub.MaxKeepAlive
+	minIoTHubTokenLifetime = 10 * time.Second
+	maxIoTHubTokenLifetime = 365 * 24 * time.Hour
 )
 
 var (

@@ -80,7 +80,7 @@ type Packer struct {
 	oeePrefix []byte // envelope of OEE messages up to "first"
 	oeeRoom   int    // what an OEE message's body may take
 	compact   bool
-	ps        *pubsub // the pubsub-json encoding's writers; nil for the others
+	ps        *pubsub    // the pubsub-json encoding's writers; nil for the others
 	active    []*Builder // by start, oldest first
 	bySlot    map[Slot]*Builder
 	shards    map[string]uint32 // topics split over several builders
