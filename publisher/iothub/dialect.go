@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"factorybridge/publisher/mqtt"
@@ -31,7 +32,8 @@ type dialect struct {
 	// statusTopic is the topic of status messages (no line, no message id).
 	statusTopic string
 	billing     billingMeter
-	tier        tier // whether the hub offers methods and the twin
+	tier        tier          // whether the hub offers methods and the twin
+	metaIDs     atomic.Uint64 // ids of messages without readings
 }
 
 var _ mqtt.Dialect = (*dialect)(nil)
@@ -110,9 +112,15 @@ func (d *dialect) topic(kind string) *wire.Topic {
 }
 
 // MessageTopic appends the message id: the bridge and the message's first
-// seq, so a message resent unchanged keeps its id. It meters the message.
+// seq, so a message resent unchanged keeps its id; a message without
+// readings (first 0: pubsub-json metadata) gets an id of its own. It meters
+// the message.
 func (d *dialect) MessageTopic(topic string, first uint64, size int) string {
-	topic += "&$.mid=" + Escape(d.MQTT.BridgeID) + "-" + strconv.FormatUint(first, 10)
+	id := strconv.FormatUint(first, 10)
+	if first == 0 {
+		id = "meta-" + strconv.FormatUint(d.metaIDs.Add(1), 10)
+	}
+	topic += "&$.mid=" + Escape(d.MQTT.BridgeID) + "-" + id
 	d.billing.add(billableUnits(size, topic), time.Now())
 	return topic
 }
