@@ -143,7 +143,8 @@ func (ps *pubsub) resetConnection() {
 // the DataSetMetaDataType in the reversible encoding).
 func (ps *pubsub) appendMetaData(b []byte, w *psWriter) []byte {
 	id := ps.bridge + "-meta-" + strconv.FormatUint(uint64(w.id), 10) + "-" + strconv.FormatUint(uint64(w.minor), 10)
-	b = appendMetaDataHead(b, psMetaHead{MessageID: id, PublisherID: ps.bridge, WriterID: w.id, WriterName: w.name})
+	b = appendMetaDataHead(b, psMetaHead{MessageID: id, PublisherID: ps.bridge, WriterID: w.id, WriterName: w.name,
+		Timestamp: ps.now().UTC()})
 	for i, f := range w.fields {
 		if i > 0 {
 			b = append(b, ',')
@@ -159,6 +160,9 @@ type psMetaHead struct {
 	MessageID, PublisherID string
 	WriterID               uint16
 	WriterName             string // omitted when ""; also the DataSet's Name
+	// Timestamp is when the message was made (Table 165 makes it
+	// mandatory; A.3.1's example leaves it out); omitted when zero.
+	Timestamp time.Time
 }
 
 // appendMetaDataHead appends a metadata message up to its first field.
@@ -166,10 +170,15 @@ func appendMetaDataHead(b []byte, h psMetaHead) []byte {
 	b = appendString(append(b, `{"MessageId":`...), h.MessageID)
 	b = appendString(append(b, `,"MessageType":"ua-metadata","PublisherId":`...), h.PublisherID)
 	b = strconv.AppendUint(append(b, `,"DataSetWriterId":`...), uint64(h.WriterID), 10)
+	if h.WriterName != "" {
+		b = appendString(append(b, `,"DataSetWriterName":`...), h.WriterName)
+	}
+	if !h.Timestamp.IsZero() {
+		b = appendTime(append(b, `,"Timestamp":`...), h.Timestamp)
+	}
 	if h.WriterName == "" {
 		return append(b, `,"MetaData":{"Fields":[`...)
 	}
-	b = appendString(append(b, `,"DataSetWriterName":`...), h.WriterName)
 	b = appendString(append(b, `,"MetaData":{"Name":`...), h.WriterName)
 	return append(b, `,"Fields":[`...)
 }
