@@ -135,7 +135,8 @@ type MQTT struct {
 	MaxBatchDelay Duration `toml:"max_batch_delay"`
 	// MaxInflight bounds messages sent and not yet acknowledged.
 	MaxInflight int `toml:"max_inflight"`
-	// Encoding is "compact" (default) or "flat" (one object per reading).
+	// Encoding is "compact" (default), "flat" (one object per reading) or
+	// "pubsub-json" (OPC UA PubSub JSON, OPC 10000-14).
 	Encoding string `toml:"encoding"`
 	// KeepAlive and ConnectTimeout of the MQTT connection.
 	KeepAlive      Duration `toml:"keep_alive"`

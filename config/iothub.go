@@ -21,8 +21,10 @@ const (
 	IoTHubMaxMessageBytes   = iothub.MaxMessageBytes
 	IoTHubPropertyBudget    = iothub.PropertyBudget
 	DefaultIoTHubMaxPayload = iothub.MaxPayloadBytes
-	minIoTHubTokenLifetime  = 10 * time.Second
-	maxIoTHubTokenLifetime  = 365 * 24 * time.Hour
+	// IoTHubMaxKeepAlive is the longest mqtt.keep_alive with [iothub].
+	IoTHubMaxKeepAlive     = iothub.MaxKeepAlive
+	minIoTHubTokenLifetime = 10 * time.Second
+	maxIoTHubTokenLifetime = 365 * 24 * time.Hour
 )
 
 var (
@@ -72,6 +74,10 @@ type IoTHub struct {
 	// ReportInterval is the shortest time between two reported-property
 	// updates of the device twin. Default 60s.
 	ReportInterval Duration `toml:"report_interval"`
+	// Twin: true (default) serves direct methods and the device twin, and
+	// falls back to telemetry only when the hub behaves as a Basic-tier
+	// one; false never uses them (Basic tier hubs have neither).
+	Twin *bool `toml:"twin"`
 
 	// ConnectionString is resolved from ConnectionStringEnv or
 	// ConnectionStringFile at load time.
@@ -145,6 +151,10 @@ func (v checker) mqttUnderHub(m MQTT) {
 		v.r.add("mqtt.qos", "%d with [iothub]: every message is sent at QoS 1 so that nothing is deleted before the hub has it (valid: 1)", *m.QoS)
 	}
 	v.atLeast("mqtt.max_message_bytes", m.MaxMessageBytes, minMessageBytes, fmt.Sprintf("%d (%s) or more", minMessageBytes, kib(minMessageBytes)))
+	if m.KeepAlive.D() > IoTHubMaxKeepAlive {
+		v.r.add("mqtt.keep_alive", "%v is over IoT Hub's limit with [iothub] (valid: at most %v: the hub times out at 1.5 x keep_alive, at most 1767s)",
+			m.KeepAlive.D(), IoTHubMaxKeepAlive)
+	}
 	if m.MaxMessageBytes > DefaultIoTHubMaxPayload {
 		v.r.add("mqtt.max_message_bytes", "%d is over IoT Hub's limit with [iothub] (valid: %d to %d: 256 KB less 1 KiB for properties)",
 			m.MaxMessageBytes, minMessageBytes, DefaultIoTHubMaxPayload)

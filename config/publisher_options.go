@@ -54,7 +54,7 @@ func (c *Config) IoTHubOptions(getenv func(string) string) (iothub.Options, stri
 	o := iothub.Options{
 		MQTT: mo, Port: h.Port, WebSocket: h.Transport == iotHubWebSocket, TokenLifetime: h.TokenLifetime.D(),
 		CAFile: h.CAFile, CertFile: h.CertFile, KeyFile: h.KeyFile, Output: h.Output,
-		ReportInterval: h.ReportInterval.D(),
+		ReportInterval: h.ReportInterval.D(), NoTwin: h.Twin != nil && !*h.Twin,
 	}
 	desc, err := o.Resolve(h.ConnectionString, h.Edge, getenv)
 	return o, desc, err

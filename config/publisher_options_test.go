@@ -80,7 +80,7 @@ func TestIoTHubOptions(t *testing.T) {
 	edgeEnv := map[string]string{
 		"IOTEDGE_WORKLOADURI": "unix:///var/run/iotedge/workload.sock", "IOTEDGE_IOTHUBHOSTNAME": "h.azure-devices.net",
 		"IOTEDGE_GATEWAYHOSTNAME": "edgehub", "IOTEDGE_DEVICEID": "e1", "IOTEDGE_MODULEID": "fb",
-		"IOTEDGE_MODULEGENERATIONID": "g1", "IOTEDGE_AUTHSCHEME": "SasToken",
+		"IOTEDGE_MODULEGENERATIONID": "g1", "IOTEDGE_AUTHSCHEME": "sasToken",
 	}
 	for _, tc := range []struct {
 		name     string
@@ -96,6 +96,9 @@ func TestIoTHubOptions(t *testing.T) {
 				m.MaxBatchDelay != DefaultMaxBatchDelay || m.Broker != "" || m.Topic != "" || o.WebSocket || o.Signer == nil {
 				t.Errorf("options %+v", o)
 			}
+			if o.NoTwin {
+				t.Error("twin off by default")
+			}
 			if o.TokenLifetime != iothub.DefaultTokenLifetime || o.ReportInterval != iothub.DefaultReportInterval || o.Output != iothub.DefaultOutput {
 				t.Errorf("hub defaults %v %v %q", o.TokenLifetime, o.ReportInterval, o.Output)
 			}
@@ -105,7 +108,12 @@ func TestIoTHubOptions(t *testing.T) {
 			h.Transport, h.Port, h.TokenLifetime, h.Output = "websocket", 8443, Duration(time.Hour), "out"
 			h.MaxMessagesPerSecond, h.ReportInterval, h.CAFile = 15, Duration(time.Second), "ca.pem"
 			c.MQTT.MaxMessageBytes, c.MQTT.MaxInflight = 8192, 4
+			twin := false
+			h.Twin = &twin
 		}, clientID: "d1", check: func(t *testing.T, o iothub.Options) {
+			if !o.NoTwin {
+				t.Error("twin = false not translated")
+			}
 			if !o.WebSocket || o.Port != 8443 || o.TokenLifetime != time.Hour || o.Output != "out" || o.CAFile != "ca.pem" ||
 				o.ReportInterval != time.Second || o.MQTT.MaxMessagesPerSecond != 15 || o.MQTT.MaxMessageBytes != 8192 || o.MQTT.MaxInflight != 4 {
 				t.Errorf("options %+v", o)

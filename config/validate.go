@@ -21,7 +21,7 @@ var (
 	securityModes    = opcua.SecurityModes
 	authMethods      = opcua.AuthMethods
 	brokerSchemes    = []string{"tcp", "ssl", "tls", "ws", "wss"}
-	encodings        = []string{wire.EncodingCompact, wire.EncodingFlat}
+	encodings        = wire.Encodings
 	topicFields      = []string{"{bridge}", "{server}", "{line}", "{station}"}
 )
 

@@ -153,7 +153,7 @@ func TestValidate(t *testing.T) {
 		{"iothub max message bytes high", func(c *Config) { toHub(c); c.MQTT.MaxMessageBytes = 256 << 10 }, "mqtt.max_message_bytes", "IoT Hub's limit"},
 		{"max message bytes high", func(c *Config) { c.MQTT.MaxMessageBytes = 256<<20 + 1 }, "mqtt.max_message_bytes", "256 MiB"},
 		{"max inflight", func(c *Config) { c.MQTT.MaxInflight = 65536 }, "mqtt.max_inflight", "(valid: 1–65535)"},
-		{"encoding", func(c *Config) { c.MQTT.Encoding = "json" }, "mqtt.encoding", "(valid: compact, flat)"},
+		{"encoding", func(c *Config) { c.MQTT.Encoding = "json" }, "mqtt.encoding", "(valid: compact, flat, pubsub-json)"},
 		{"mqtt password needs user", func(c *Config) { c.MQTT.PasswordEnv = "PW" }, "mqtt.username", "required"},
 		{"mqtt one password", func(c *Config) {
 			c.MQTT.Username, c.MQTT.PasswordEnv, c.MQTT.PasswordFile = "u", "PW", "/pw"
@@ -237,7 +237,7 @@ func TestValidateProblemFormat(t *testing.T) {
 	c := validConfig()
 	c.MQTT.Encoding = "json"
 	got := c.Validate().Error()
-	want := `mqtt.encoding: "json" is not a valid encoding (valid: compact, flat)`
+	want := `mqtt.encoding: "json" is not a valid encoding (valid: compact, flat, pubsub-json)`
 	if got != want {
 		t.Errorf("got %q\nwant %q", got, want)
 	}

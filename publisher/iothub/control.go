@@ -1,7 +1,6 @@
 package iothub
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -32,16 +31,18 @@ var subscriptions = map[string]byte{"$iothub/methods/POST/#": 0, "$iothub/twin/r
 
 // control serves one IoT Hub connection's control traffic, beside the
 // session's telemetry: direct methods, the twin GET after connecting, the
-// desired-property patches and the reported-property updates. It is one
-// goroutine; the client's handler only hands it the messages.
+// desired-property patches and the reported-property updates (twin.go,
+// report.go). It is one goroutine; the client's handler only hands it the
+// messages. Its twin and methods are off when the hub has none (tier.go).
 type control struct {
-	d      *dialect
-	log    *slog.Logger
-	conn   mqtt.Conn
-	in     chan request
-	rid    uint64
-	getRID string // $rid of the outstanding twin GET
-	last   []byte // the last reported patch sent
+	d    *dialect
+	log  *slog.Logger
+	conn mqtt.Conn
+	in   chan request
+	rid  uint64
+	twin twinState
+	rep  reportState
+	wake *time.Timer // the next retry or request deadline
 }
 
 // request is a message from the hub.
@@ -51,29 +52,95 @@ type request struct {
 }
 
 func newControl(d *dialect, conn mqtt.Conn) *control {
-	return &control{d: d, log: d.MQTT.Logger, conn: conn, in: make(chan request, controlQueue)}
+	return &control{d: d, log: d.MQTT.Logger, conn: conn, in: make(chan request, controlQueue),
+		twin: newTwinState(), rep: newReportState()}
 }
 
-// run serves until ctx ends; its error, that the subscriptions failed,
-// ends the session.
+// run serves until ctx ends. The hub refusing methods and the twin ends
+// nothing: telemetry goes on, and the connection's loss (how the hub
+// refuses) is counted towards detecting a Basic-tier hub.
 func (c *control) run(ctx context.Context) error {
-	if err := c.conn.Subscribe(subscriptions, c.receive); err != nil {
-		return fmt.Errorf("subscribe to methods and twin: %w", err)
+	c.wake = time.NewTimer(time.Hour)
+	defer c.wake.Stop()
+	if !c.d.tier.withTwin(c.log) {
+		return c.serve(ctx, false)
 	}
-	c.getTwin()
-	c.report()
+	if err := c.conn.Subscribe(subscriptions, c.receive); err != nil {
+		c.d.tier.subscribeFailed(c.log, err, endsSoon(ctx))
+		return c.serve(ctx, false)
+	}
+	c.getTwin(time.Now())
+	err := c.serve(ctx, true)
+	if c.twin.getRID != "" && !c.twin.answered {
+		c.d.tier.controlLost(c.log) // the connection ended before the hub answered the GET
+	}
+	return err
+}
+
+// lossGrace is how long after a failed SUBSCRIBE the session has to end
+// for the failure to count as the hub closing the connection: paho fails
+// the SUBSCRIBE and reports the loss to the session at about the same time.
+const lossGrace = time.Second
+
+// endsSoon reports whether ctx ends within lossGrace.
+func endsSoon(ctx context.Context) bool {
+	t := time.NewTimer(lossGrace)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+// serve handles the hub's requests, the reporting ticks and the retries
+// until ctx ends; twin says whether the twin is in use on this connection.
+func (c *control) serve(ctx context.Context, twin bool) error {
+	c.rep.twin = twin
+	c.report(time.Now())
 	t := time.NewTicker(c.d.ReportInterval)
 	defer t.Stop()
 	for {
+		c.armWake()
 		select {
 		case <-ctx.Done():
 			return nil
 		case m := <-c.in:
-			c.handle(m)
-		case <-t.C:
-			c.report()
+			c.handle(m, time.Now())
+		case now := <-t.C:
+			c.report(now)
+		case now := <-c.wake.C:
+			c.retry(now)
 		}
 	}
+}
+
+// armWake sets the wake timer to the earliest retry or request deadline.
+func (c *control) armWake() {
+	next := earliest(c.twin.due(), c.rep.due())
+	if next.IsZero() {
+		next = time.Now().Add(time.Hour)
+	}
+	c.wake.Reset(time.Until(next))
+}
+
+// retry runs what is due: a twin GET or a reported patch to send again, or
+// one whose answer is overdue.
+func (c *control) retry(now time.Time) {
+	c.twinDue(now)
+	c.reportDue(now)
+}
+
+// earliest is the earlier of two times, zero meaning none.
+func earliest(a, b time.Time) time.Time {
+	switch {
+	case a.IsZero():
+		return b
+	case b.IsZero() || a.Before(b):
+		return a
+	}
+	return b
 }
 
 // receive is the client's handler: it queues the message, or drops it when
@@ -86,20 +153,20 @@ func (c *control) receive(topic string, payload []byte) {
 	}
 }
 
-func (c *control) handle(m request) {
+func (c *control) handle(m request, now time.Time) {
 	switch {
 	case strings.HasPrefix(m.topic, methodsPrefix):
 		c.method(m.topic, m.payload)
 	case strings.HasPrefix(m.topic, twinResPrefix):
-		c.twinResponse(m.topic, m.payload)
+		c.twinResponse(m.topic, m.payload, now)
 	case strings.HasPrefix(m.topic, twinDesiredPref):
-		c.desired(m.payload, "patch")
+		c.desiredPatch(m.topic, m.payload)
 	}
 }
 
-func (c *control) nextRID() string {
+func (c *control) nextRID(kind string) string {
 	c.rid++
-	return strconv.FormatUint(c.rid, 10)
+	return kind + "-" + strconv.FormatUint(c.rid, 10)
 }
 
 // publish sends a control message at QoS 0: the hub answers or retries at
@@ -151,103 +218,4 @@ func (c *control) callMethod(name string) (int, any) {
 func errorBody(msg string) []byte {
 	b, _ := json.Marshal(map[string]string{"error": msg})
 	return b
-}
-
-// getTwin asks for the whole twin: desired changes made while the bridge
-// was disconnected arrive only this way.
-func (c *control) getTwin() {
-	c.getRID = "get-" + c.nextRID()
-	c.publish("$iothub/twin/GET/?$rid="+c.getRID, nil)
-}
-
-func (c *control) twinResponse(topic string, payload []byte) {
-	path, params := topicParams(topic)
-	status := strings.TrimSuffix(strings.TrimPrefix(path, twinResPrefix), "/")
-	rid := params.Get("$rid")
-	if !strings.HasPrefix(status, "2") {
-		c.log.Warn("iothub: twin request refused", "status", status, "rid", rid, "answer", string(payload[:min(len(payload), 200)]))
-		return
-	}
-	if rid != c.getRID {
-		return // a reported patch's 204
-	}
-	var twin struct {
-		Desired json.RawMessage `json:"desired"`
-	}
-	if err := json.Unmarshal(payload, &twin); err != nil {
-		c.log.Warn("iothub: twin document is not JSON", "error", err)
-		return
-	}
-	c.desired(twin.Desired, "twin")
-}
-
-// desired applies desired properties: logLevel; anything else is logged
-// and ignored.
-func (c *control) desired(doc []byte, from string) {
-	var props map[string]json.RawMessage
-	if len(doc) == 0 {
-		return
-	}
-	if err := json.Unmarshal(doc, &props); err != nil {
-		c.log.Warn("iothub: desired properties are not a JSON object", "from", from, "error", err)
-		return
-	}
-	var ignored []string
-	for k, v := range props {
-		switch {
-		case strings.HasPrefix(k, "$"):
-		case k == "logLevel":
-			c.setLogLevel(v)
-		default:
-			ignored = append(ignored, k)
-		}
-	}
-	if len(ignored) > 0 {
-		c.log.Info("iothub: desired properties ignored (only logLevel is applied)", "from", from, "properties", ignored)
-	}
-}
-
-func (c *control) setLogLevel(v json.RawMessage) {
-	var level string
-	if err := json.Unmarshal(v, &level); err != nil || c.d.SetLogLevel == nil {
-		c.log.Warn("iothub: desired logLevel not applied", "value", string(v[:min(len(v), 40)]))
-		return
-	}
-	if err := c.d.SetLogLevel(level); err != nil {
-		c.log.Warn("iothub: desired logLevel not applied", "value", level, "error", err)
-		return
-	}
-	// At WARN, so that the change is on record whatever the new level.
-	c.log.Warn("iothub: log level set from the twin", "log_level", level)
-}
-
-// report patches the twin's reported properties when they changed.
-func (c *control) report() {
-	doc, err := json.Marshal(c.d.Reporter.Reported())
-	if err != nil {
-		c.log.Warn("iothub: reported properties not sent", "error", err)
-		return
-	}
-	if bytes.Equal(doc, c.last) {
-		return
-	}
-	c.last = doc
-	c.publish("$iothub/twin/PATCH/properties/reported/?$rid=patch-"+c.nextRID(), doc)
-	c.log.Debug("iothub: twin reported properties updated", slog.Int("bytes", len(doc)))
-	c.sendStatus()
-}
-
-// sendStatus sends the bridge's status as a device-to-cloud message of type
-// "status" with each twin update, so that a hub route can watch bridges
-// without querying twins. It is not buffered: a status is only news when
-// it is current.
-func (c *control) sendStatus() {
-	bridge := c.d.MQTT.BridgeID
-	body, err := json.Marshal(map[string]any{"type": "status", "bridge": bridge,
-		"time": time.Now().UTC().Format(time.RFC3339Nano), "status": c.d.Reporter.Status()})
-	if err != nil || len(body) > c.d.MQTT.MaxMessageBytes {
-		c.log.Warn("iothub: status message not sent", "error", err, "bytes", len(body))
-		return
-	}
-	c.conn.Publish(c.d.statusTopic+"&$.mid="+Escape(bridge)+"-status-"+c.nextRID(), 1, body)
 }

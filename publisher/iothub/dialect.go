@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"factorybridge/publisher/mqtt"
@@ -31,6 +32,8 @@ type dialect struct {
 	// statusTopic is the topic of status messages (no line, no message id).
 	statusTopic string
 	billing     billingMeter
+	tier        tier          // whether the hub offers methods and the twin
+	metaIDs     atomic.Uint64 // ids of messages without readings
 }
 
 var _ mqtt.Dialect = (*dialect)(nil)
@@ -46,6 +49,7 @@ func newDialect(o Options) (*dialect, error) {
 		return nil, errors.New("iothub: cert_file and key_file must be set together")
 	}
 	d := &dialect{Options: o}
+	d.tier.off, d.tier.optedOut = o.NoTwin, o.NoTwin
 	d.applyDefaults()
 	d.statusTopic = d.Identity.TelemetryTopic() + d.properties("status").Encode()
 	return d, nil
@@ -108,9 +112,15 @@ func (d *dialect) topic(kind string) *wire.Topic {
 }
 
 // MessageTopic appends the message id: the bridge and the message's first
-// seq, so a message resent unchanged keeps its id. It meters the message.
+// seq, so a message resent unchanged keeps its id; a message without
+// readings (first 0: pubsub-json metadata) gets an id of its own. It meters
+// the message.
 func (d *dialect) MessageTopic(topic string, first uint64, size int) string {
-	topic += "&$.mid=" + Escape(d.MQTT.BridgeID) + "-" + strconv.FormatUint(first, 10)
+	id := strconv.FormatUint(first, 10)
+	if first == 0 {
+		id = "meta-" + strconv.FormatUint(d.metaIDs.Add(1), 10)
+	}
+	topic += "&$.mid=" + Escape(d.MQTT.BridgeID) + "-" + id
 	d.billing.add(billableUnits(size, topic), time.Now())
 	return topic
 }
@@ -121,8 +131,11 @@ func (d *dialect) Load() error {
 	if err != nil {
 		roots = x509.NewCertPool()
 	}
-	if d.CAFile != "" {
-		if err := mqtt.AppendPEMFile(roots, d.CAFile, "iothub.ca_file"); err != nil {
+	for _, f := range [][2]string{{d.CAFile, "iothub.ca_file"}, {d.EdgeCAFile, edgeModuleCACertificateFile}} {
+		if f[0] == "" {
+			continue
+		}
+		if err := mqtt.AppendPEMFile(roots, f[0], f[1]); err != nil {
 			return err
 		}
 	}

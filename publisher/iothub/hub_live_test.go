@@ -212,7 +212,8 @@ func TestHubMethodsAndTwin(t *testing.T) {
 	})
 }
 
-// TestHubEdgeModule runs module mode from the IoT Edge environment: the
+// TestHubEdgeModule runs module mode from the IoT Edge environment as
+// edgeAgent sets it (hubsim.Workload.Env cites the source): the
 // identity from IOTEDGE_*, tokens signed by the workload API (no key in the
 // bridge), edgeHub verified with the workload's trust bundle.
 func TestHubEdgeModule(t *testing.T) {
@@ -240,4 +241,37 @@ func TestHubEdgeModule(t *testing.T) {
 	if w.SignCalls() == 0 {
 		t.Error("the workload API signed nothing")
 	}
+}
+
+// TestHubEdgeHubConnectionString runs module mode as IoT Edge may
+// configure it instead of the workload API: EdgeHubConnectionString, with
+// edgeHub's CA in EdgeModuleCACertificateFile and no iothub.ca_file. Without
+// the CA variable the gateway is not trusted.
+func TestHubEdgeHubConnectionString(t *testing.T) {
+	h, rec := startHub(t, hubsim.Options{})
+	w := hubsim.StartWorkload(t, hubsim.WorkloadOptions{Hub: h})
+	env := w.ConnectionStringEnv("edge-cs", "factorybridge")
+	q := pubtest.NewMemQueue()
+	opts := Options{MQTT: testMQTT(t, q), Port: h.Port()}
+	if _, err := opts.Resolve("", EdgeAuto, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	last := q.Append(pubtest.Readings(pubtest.Nodes(3), 100)...)
+	runPublisher(t, opts)
+	q.WaitAcked(t, last, 30*time.Second)
+	if _, raw := rec.messages(); raw[0].ModuleID != "factorybridge" {
+		t.Errorf("message from %s/%s", raw[0].DeviceID, raw[0].ModuleID)
+	}
+
+	delete(env, "EdgeModuleCACertificateFile")
+	q2 := pubtest.NewMemQueue()
+	q2.Append(pubtest.Readings(pubtest.Nodes(3), 10)...)
+	log, logs := pubtest.CaptureLogger()
+	opts2 := Options{MQTT: testMQTT(t, q2), Port: h.Port()}
+	opts2.MQTT.Logger = log
+	if _, err := opts2.Resolve("", EdgeAuto, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	runPublisher(t, opts2)
+	logs.WaitFor(t, 10*time.Second, "certificate signed by unknown authority")
 }

@@ -166,7 +166,7 @@ func TestEdgeFromEnv(t *testing.T) {
 	full := map[string]string{
 		"IOTEDGE_WORKLOADURI": "unix:///var/run/iotedge/workload.sock", "IOTEDGE_IOTHUBHOSTNAME": "h.azure-devices.net",
 		"IOTEDGE_GATEWAYHOSTNAME": "edgehub", "IOTEDGE_DEVICEID": "d", "IOTEDGE_MODULEID": "fb",
-		"IOTEDGE_MODULEGENERATIONID": "g1", "IOTEDGE_AUTHSCHEME": "SasToken",
+		"IOTEDGE_MODULEGENERATIONID": "g1", "IOTEDGE_AUTHSCHEME": "sasToken",
 	}
 	e, ok, err := EdgeFromEnv(func(k string) string { return full[k] })
 	if !ok || err != nil || e.APIVersion != DefaultEdgeAPIVersion || e.Identity().ClientID() != "d/fb" {

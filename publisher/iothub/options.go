@@ -27,6 +27,17 @@ const (
 	DefaultReportInterval = 60 * time.Second
 	// DefaultOutput is the module output messages go to.
 	DefaultOutput = "telemetry"
+	// MaxKeepAlive is the longest MQTT keep-alive the hub honours: it
+	// times a connection out after 1.5 × the keep-alive, at most 1,767 s
+	// (Azure's load balancer idle timeout), so 1,177 s.
+	MaxKeepAlive = 1177 * time.Second
+	// DefaultAckTimeout is how long a message may wait for its PUBACK.
+	// A throttled hub queues sends and acknowledges them late (traffic
+	// shaping) before it refuses any by closing the connection; a shorter
+	// timeout would turn that latency into reconnects and resends, the
+	// duplicates throttling must not cause. A dead connection is found by
+	// the keep-alive instead.
+	DefaultAckTimeout = 10 * time.Minute
 )
 
 // Options configure a Publisher to Azure IoT Hub or IoT Edge's edgeHub:
@@ -37,7 +48,8 @@ const (
 type Options struct {
 	// MQTT tunes the transport. BridgeID and Queue are required as for
 	// mqtt.New; QoS must be nil or 1; MaxMessageBytes is at most
-	// MaxPayloadBytes, and defaults to it. The plain broker's settings
+	// MaxPayloadBytes, and defaults to it; KeepAlive is at most
+	// MaxKeepAlive; AckTimeout defaults to DefaultAckTimeout. The plain broker's settings
 	// (Broker, ClientID, topics, Username, Password, TLS files) must be
 	// empty, and Dialect is New's to set.
 	MQTT mqtt.Options
@@ -63,11 +75,20 @@ type Options struct {
 	// for more roots at each connection attempt (IoT Edge's workload API).
 	CAFile      string
 	TrustBundle func(ctx context.Context) ([]byte, error)
+	// EdgeCAFile adds PEM roots too: the file IoT Edge names in
+	// EdgeModuleCACertificateFile beside EdgeHubConnectionString (Resolve
+	// sets it). "" adds none.
+	EdgeCAFile string
 	// CertFile and KeyFile are the X.509 client certificate and key.
 	CertFile, KeyFile string
 	// Output is the module output ($.on) messages go to; modules only.
 	// Default DefaultOutput.
 	Output string
+	// NoTwin publishes telemetry only: no direct methods, no device twin,
+	// as a Basic-tier hub, which has neither, requires. With false they are
+	// set up on each connection, and turned off when the hub behaves as a
+	// Basic-tier one (it closes the connection instead of answering).
+	NoTwin bool
 	// ReportInterval is the shortest time between reported-property
 	// patches. Default DefaultReportInterval.
 	ReportInterval time.Duration

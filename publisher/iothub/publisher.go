@@ -30,9 +30,14 @@ func New(opts Options) (*Publisher, error) {
 		return nil, errors.New("iothub: messages are sent at QoS 1; mqtt.qos must be 1")
 	case mo.MaxMessageBytes > MaxPayloadBytes:
 		return nil, fmt.Errorf("iothub: mqtt.max_message_bytes = %d is over the hub's limit (at most %d)", mo.MaxMessageBytes, MaxPayloadBytes)
+	case mo.KeepAlive > MaxKeepAlive:
+		return nil, fmt.Errorf("iothub: mqtt.keep_alive = %v is over the hub's limit (at most %v)", mo.KeepAlive, MaxKeepAlive)
 	}
 	if mo.MaxMessageBytes == 0 {
 		mo.MaxMessageBytes = MaxPayloadBytes
+	}
+	if mo.AckTimeout == 0 {
+		mo.AckTimeout = DefaultAckTimeout
 	}
 	if mo.Logger == nil {
 		mo.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -18,20 +18,26 @@ const (
 	EdgeOff = "off"
 )
 
-// edgeHubConnectionString is the variable IoT Edge may set for a module;
-// when present it wins over the IOTEDGE_* variables.
-const edgeHubConnectionString = "EdgeHubConnectionString"
+// Variables IoT Edge may set for a module instead of the IOTEDGE_* ones:
+// a connection string (which wins over them) and, with it, the file of the
+// CA that verifies edgeHub (the Azure IoT C, C# and Node SDKs read the
+// same pair).
+const (
+	edgeHubConnectionString     = "EdgeHubConnectionString"
+	edgeModuleCACertificateFile = "EdgeModuleCACertificateFile"
+)
 
 // Resolve sets o's identity and credentials (Identity, Host, Signer or
-// Token, TrustBundle) from the connection string connString, or, in module
-// mode, from the IoT Edge runtime's variables read through getenv; edge is
+// Token, TrustBundle, EdgeCAFile) from the connection string connString,
+// or, in module mode, from the IoT Edge runtime's variables read through
+// getenv; edge is
 // EdgeAuto, EdgeOn or EdgeOff. It checks o's CertFile against the way the
 // identity authenticates. It does no I/O. The returned description names
 // the identity and mode for the log, without secrets.
 func (o *Options) Resolve(connString factorybridge.Secret, edge string, getenv func(string) string) (string, error) {
 	cs := connString.Value()
 	if v := getenv(edgeHubConnectionString); v != "" && edge != EdgeOff {
-		cs = v
+		cs, o.EdgeCAFile = v, getenv(edgeModuleCACertificateFile)
 	}
 	e, isModule, err := EdgeFromEnv(getenv)
 	switch {
@@ -65,6 +71,9 @@ func (o *Options) fromConnectionString(s string) (string, error) {
 	}
 	if !cs.X509 && o.CertFile != "" {
 		return "", errors.New("iothub: cert_file is set but the connection string does not say x509=true")
+	}
+	if o.EdgeCAFile != "" {
+		return cs.String() + " (edgeHub verified with " + edgeModuleCACertificateFile + " " + o.EdgeCAFile + ")", nil
 	}
 	return cs.String(), nil
 }

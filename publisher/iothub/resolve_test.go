@@ -14,7 +14,7 @@ func edgeEnv(extra map[string]string) func(string) string {
 	env := map[string]string{
 		"IOTEDGE_WORKLOADURI": "unix:///var/run/iotedge/workload.sock", "IOTEDGE_IOTHUBHOSTNAME": "hub.azure-devices.net",
 		"IOTEDGE_GATEWAYHOSTNAME": "edgehub", "IOTEDGE_DEVICEID": "edge-1", "IOTEDGE_MODULEID": "factorybridge",
-		"IOTEDGE_MODULEGENERATIONID": "g1", "IOTEDGE_AUTHSCHEME": "SasToken",
+		"IOTEDGE_MODULEGENERATIONID": "g1", "IOTEDGE_AUTHSCHEME": "sasToken",
 	}
 	for k, v := range extra {
 		env[k] = v
@@ -165,4 +165,66 @@ func TestBillingMeter(t *testing.T) {
 
 func identity(host, device, module string) Identity {
 	return Identity{HostName: host, DeviceID: device, ModuleID: module}
+}
+
+// TestEdgeAuthScheme: edgeAgent sets IOTEDGE_AUTHSCHEME=sasToken; other
+// spellings the SDKs accept are accepted too, other schemes are refused.
+func TestEdgeAuthScheme(t *testing.T) {
+	for _, tc := range []struct {
+		scheme string
+		ok     bool
+	}{{"sasToken", true}, {"SasToken", true}, {"SASTOKEN", true}, {"", true}, {"x509", false}, {"sasToken ", false}} {
+		_, _, err := EdgeFromEnv(edgeEnv(map[string]string{"IOTEDGE_AUTHSCHEME": tc.scheme}))
+		if (err == nil) != tc.ok {
+			t.Errorf("IOTEDGE_AUTHSCHEME=%q: error %v, want ok %v", tc.scheme, err, tc.ok)
+		}
+	}
+}
+
+// TestResolveEdgeRuntimeEnv resolves the environment exactly as edgeAgent
+// builds it for a custom module in docker mode (Azure/iotedge edge-agent,
+// Microsoft.Azure.Devices.Edge.Agent.Edgelet/Commands/CreateOrUpdateCommand.cs,
+// GetEnvVars; IOTEDGE_AUTHSCHEME is IdentityProviderServiceCredentials'
+// DefaultAuthScheme "sasToken"). Variables the bridge does not use
+// (RuntimeLogLevel) are there too.
+func TestResolveEdgeRuntimeEnv(t *testing.T) {
+	env := map[string]string{
+		"IOTEDGE_WORKLOADURI":        "unix:///var/run/iotedge/workload.sock",
+		"IOTEDGE_AUTHSCHEME":         "sasToken",
+		"IOTEDGE_MODULEGENERATIONID": "638412345678901234",
+		"IOTEDGE_IOTHUBHOSTNAME":     "plant-hub.azure-devices.net",
+		"IOTEDGE_GATEWAYHOSTNAME":    "edge-gw-01",
+		"IOTEDGE_DEVICEID":           "edge-gw-01",
+		"IOTEDGE_MODULEID":           "factorybridge",
+		"RuntimeLogLevel":            "Information",
+		"IOTEDGE_APIVERSION":         "2019-01-30",
+	}
+	var o Options
+	desc, err := o.Resolve("", EdgeAuto, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, ok := o.Signer.(*Workload)
+	if !ok || o.TrustBundle == nil || o.Host != "edge-gw-01" || o.Identity.ClientID() != "edge-gw-01/factorybridge" ||
+		o.Identity.HostName != "plant-hub.azure-devices.net" || w.edge.APIVersion != "2019-01-30" {
+		t.Fatalf("resolved %+v (%s)", o, desc)
+	}
+}
+
+// TestResolveEdgeHubConnectionString: with EdgeHubConnectionString the
+// runtime names edgeHub's CA in EdgeModuleCACertificateFile; it is used.
+func TestResolveEdgeHubConnectionString(t *testing.T) {
+	env := map[string]string{
+		"EdgeHubConnectionString":     "HostName=h.net;DeviceId=e;ModuleId=m;GatewayHostName=gw;SharedAccessKey=" + testKey,
+		"EdgeModuleCACertificateFile": "/etc/edge/ca.pem",
+	}
+	var o Options
+	desc, err := o.Resolve("", EdgeAuto, func(k string) string { return env[k] })
+	if err != nil || o.EdgeCAFile != "/etc/edge/ca.pem" || o.Host != "gw" || !strings.Contains(desc, "EdgeModuleCACertificateFile") {
+		t.Errorf("EdgeCAFile %q host %q desc %q err %v", o.EdgeCAFile, o.Host, desc, err)
+	}
+	o = Options{}
+	if _, err := o.Resolve("", EdgeOff, func(k string) string { return env[k] }); err == nil || o.EdgeCAFile != "" {
+		t.Errorf("edge = off used the runtime's variables: %+v %v", o, err)
+	}
 }

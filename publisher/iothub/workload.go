@@ -18,6 +18,10 @@ import (
 // IOTEDGE_APIVERSION is not set.
 const DefaultEdgeAPIVersion = "2018-06-28"
 
+// AuthSchemeSASToken is the IOTEDGE_AUTHSCHEME the IoT Edge runtime sets
+// for modules whose tokens the workload API signs, the only one supported.
+const AuthSchemeSASToken = "sasToken"
+
 // maxWorkloadResponse bounds what is read from the workload API.
 const maxWorkloadResponse = 1 << 20
 
@@ -63,8 +67,11 @@ func EdgeFromEnv(getenv func(string) string) (e Edge, ok bool, err error) {
 	if e.APIVersion == "" {
 		e.APIVersion = DefaultEdgeAPIVersion
 	}
-	if e.AuthScheme != "" && e.AuthScheme != "SasToken" {
-		return e, true, fmt.Errorf("IOTEDGE_AUTHSCHEME=%q: only SasToken is supported", e.AuthScheme)
+	// edgeAgent sets "sasToken" (IdentityProviderServiceCredentials'
+	// default); the C# and Node SDKs compare without case, older SDKs and
+	// docs spell it "SasToken".
+	if e.AuthScheme != "" && !strings.EqualFold(e.AuthScheme, AuthSchemeSASToken) {
+		return e, true, fmt.Errorf("IOTEDGE_AUTHSCHEME=%q: only %s is supported", e.AuthScheme, AuthSchemeSASToken)
 	}
 	return e, true, nil
 }

@@ -34,7 +34,8 @@ type Dialect interface {
 	// MessageTopic returns the topic a message is published on, given the
 	// topic its template rendered, its first seq and its payload's size.
 	// It is called once per message sent, resends included, so a dialect
-	// may also meter messages here.
+	// may also meter messages here. first is 0 for a message that holds
+	// no reading (pubsub-json metadata).
 	MessageTopic(topic string, first uint64, size int) string
 	// Session runs beside the publishing over one connection until ctx
 	// ends; the connection is closed only after it returned. A non-nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"time"
 
 	"factorybridge"
@@ -88,8 +89,7 @@ type Options struct {
 	// MaxInflight bounds messages sent and not yet acknowledged, at most
 	// MaxInflightLimit. Default DefaultMaxInflight.
 	MaxInflight int
-	// Encoding is wire.EncodingCompact or wire.EncodingFlat. Default
-	// DefaultEncoding.
+	// Encoding is one of wire.Encodings. Default DefaultEncoding.
 	Encoding string
 	// KeepAlive and ConnectTimeout of the connection. Defaults
 	// DefaultKeepAlive and DefaultConnectTimeout.
@@ -152,8 +152,8 @@ func (o *Options) checkPacking() error {
 		return fmt.Errorf("mqtt.max_message_bytes = %d: want %d to %d", o.MaxMessageBytes, wire.MinMessageBytes, MaxMessageBytesLimit)
 	case o.MaxInflight < 0 || o.MaxInflight > MaxInflightLimit:
 		return fmt.Errorf("mqtt.max_inflight = %d: want 1 to %d", o.MaxInflight, MaxInflightLimit)
-	case o.Encoding != "" && o.Encoding != wire.EncodingCompact && o.Encoding != wire.EncodingFlat:
-		return fmt.Errorf("mqtt.encoding = %q: want %q or %q", o.Encoding, wire.EncodingCompact, wire.EncodingFlat)
+	case o.Encoding != "" && !slices.Contains(wire.Encodings, o.Encoding):
+		return fmt.Errorf("mqtt.encoding = %q: want one of %q", o.Encoding, wire.Encodings)
 	case o.MaxBatchDelay < 0 || o.KeepAlive < 0 || o.ConnectTimeout < 0:
 		return errors.New("mqtt: max_batch_delay, keep_alive and connect_timeout may not be negative")
 	case o.MaxMessagesPerSecond < 0:

@@ -94,6 +94,7 @@ func (s *session) split(topic string) bool {
 func (s *session) send(b *wire.Builder) {
 	topic, first, count := b.Topic(), b.First(), b.Count()
 	payload := s.p.packer.Finish(b, s.p.getPayload())
+	s.sendMetadata(topic)
 	now := time.Now()
 	s.p.stats.sent(count, len(payload), now) // before the broker can answer
 	topic = s.p.dialect.MessageTopic(topic, first, len(payload))

@@ -80,6 +80,7 @@ type Packer struct {
 	oeePrefix []byte // envelope of OEE messages up to "first"
 	oeeRoom   int    // what an OEE message's body may take
 	compact   bool
+	ps        *pubsub    // the pubsub-json encoding's writers; nil for the others
 	active    []*Builder // by start, oldest first
 	bySlot    map[Slot]*Builder
 	shards    map[string]uint32 // topics split over several builders
@@ -87,10 +88,17 @@ type Packer struct {
 }
 
 // NewPacker returns a Packer of messages from bridge in encoding
-// (EncodingCompact or EncodingFlat; anything else packs flat) of at most
-// maxBytes bytes. The caller checks maxBytes against MinMessageBytes.
+// (EncodingCompact, EncodingFlat or EncodingPubSubJSON; anything else packs
+// flat) of at most maxBytes bytes. The caller checks maxBytes against
+// MinMessageBytes.
 func NewPacker(bridge, encoding string, maxBytes int) *Packer {
 	p := &Packer{max: maxBytes, compact: encoding == EncodingCompact, bySlot: map[Slot]*Builder{}, shards: map[string]uint32{}}
+	if encoding == EncodingPubSubJSON {
+		p.ps = newPubSub(bridge)
+		p.room = maxBytes - psEnvelope(bridge)
+		p.oeeRoom = p.room
+		return p
+	}
 	p.prefix = append(p.prefix, `{"v":1,"bridge":`...)
 	p.prefix = appendString(p.prefix, bridge)
 	p.prefix = append(p.prefix, `,"type":"readings","encoding":`...)
@@ -173,6 +181,8 @@ func (p *Packer) Full() bool { return len(p.active) >= maxActiveBuilders }
 func (p *Packer) Start(slot Slot, now time.Time) *Builder {
 	var b *Builder
 	switch n := len(p.free); {
+	case slot.oee && p.ps != nil:
+		b = &Builder{body: &psOEEBody{}}
 	case slot.oee:
 		b = &Builder{body: &listBody{item: appendOEERecord}}
 	case n > 0:
@@ -187,6 +197,9 @@ func (p *Packer) Start(slot Slot, now time.Time) *Builder {
 }
 
 func (p *Packer) newBody() body {
+	if p.ps != nil {
+		return newPSBody()
+	}
 	if p.compact {
 		return newCompactBody()
 	}
@@ -216,6 +229,8 @@ func (p *Packer) Add(b *Builder, r *factorybridge.Reading) bool {
 func (p *Packer) SizeAlone(r *factorybridge.Reading) int {
 	n := p.max - p.room
 	switch {
+	case p.ps != nil:
+		return p.sizeAlonePubSub(r)
 	case r.Class == factorybridge.ClassOEE:
 		return p.max - p.oeeRoom + len(appendOEERecord(nil, r))
 	case p.compact:
@@ -245,6 +260,9 @@ func (p *Packer) MinFirst() (uint64, bool) {
 
 // Finish appends b's message to dst and releases b.
 func (p *Packer) Finish(b *Builder, dst []byte) []byte {
+	if p.ps != nil {
+		return p.finishPubSub(b, dst)
+	}
 	prefix, arrayKey := p.prefix, p.arrayKey
 	if b.slot.oee {
 		prefix, arrayKey = p.oeePrefix, oeeArrayKey
@@ -277,9 +295,13 @@ func (p *Packer) Release(b *Builder) {
 	}
 }
 
-// Reset drops every builder; their readings will be read again.
+// Reset drops every builder; their readings will be read again. It starts
+// a new connection: pubsub-json metadata is sent again.
 func (p *Packer) Reset() {
 	for len(p.active) > 0 {
 		p.Release(p.active[0])
+	}
+	if p.ps != nil {
+		p.ps.resetConnection()
 	}
 }

@@ -7,6 +7,7 @@
 package consumer
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	fb "factorybridge"
+	"factorybridge/internal/testenv/pubsubjson"
 	"factorybridge/publisher/wire"
 )
 
@@ -58,6 +60,9 @@ type Options struct {
 // concurrent use.
 type Consumer struct {
 	max int
+	// pubsub decodes pubsub-json messages, which need the metadata that
+	// came before them; guarded by mu.
+	pubsub *pubsubjson.Decoder
 
 	mu       sync.Mutex
 	nodes    map[string][]Sample
@@ -73,7 +78,7 @@ type Consumer struct {
 // ends.
 func Start(t testing.TB, broker string, opts Options) *Consumer {
 	t.Helper()
-	c := &Consumer{max: cmp.Or(opts.MaxSamples, DefaultMaxSamples), nodes: map[string][]Sample{}}
+	c := New(opts)
 	subscribe := func(cl mqtt.Client) mqtt.Token {
 		return cl.Subscribe(opts.Topic, 1, func(_ mqtt.Client, m mqtt.Message) { c.record(m.Payload()) })
 	}
@@ -99,23 +104,27 @@ func Start(t testing.TB, broker string, opts Options) *Consumer {
 // New returns a Consumer fed by Record, for messages that arrive some other
 // way than a subscription (the IoT Hub stand-in's OnMessage).
 func New(opts Options) *Consumer {
-	return &Consumer{max: cmp.Or(opts.MaxSamples, DefaultMaxSamples), nodes: map[string][]Sample{}}
+	return &Consumer{max: cmp.Or(opts.MaxSamples, DefaultMaxSamples), nodes: map[string][]Sample{},
+		pubsub: pubsubjson.NewDecoder()}
 }
 
 // Record records one message's readings.
 func (c *Consumer) Record(payload []byte) { c.record(payload) }
 
+// record records a message in any of the bridge's encodings; a pubsub-json
+// one is decoded with the metadata received before it (pubsubjson, which
+// shares no code with the bridge's encoder).
 func (c *Consumer) record(payload []byte) {
 	arrived := time.Now().UnixMilli()
-	msg, err := wire.DecodeMessage(payload)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	readings, err := c.decode(payload)
 	c.messages++
 	if err != nil {
 		c.fail(err.Error())
 		return
 	}
-	for _, r := range msg.Readings {
+	for _, r := range readings {
 		if r.Value.Type != fb.TypeUInt64 || !r.IsGood() {
 			c.fail(fmt.Sprintf("%s seq %d: value %+v status %#x", r.Name, r.Seq, r.Value, r.Status))
 			continue
@@ -129,6 +138,18 @@ func (c *Consumer) record(payload []byte) {
 			Source: unixMilli(r.SourceTime), Server: unixMilli(r.ServerTime), Arrived: arrived})
 		c.total++
 	}
+}
+
+func (c *Consumer) decode(payload []byte) ([]fb.Reading, error) {
+	if bytes.HasPrefix(payload, []byte(`{"MessageId":`)) {
+		rs, _, err := c.pubsub.Decode(payload)
+		return rs, err
+	}
+	msg, err := wire.DecodeMessage(payload)
+	if err != nil {
+		return nil, err
+	}
+	return msg.Readings, nil
 }
 
 func unixMilli(t time.Time) int64 {

@@ -18,6 +18,9 @@ type conn struct {
 	expires time.Time   // the SAS token's expiry; zero for X.509
 	timer   *time.Timer // closes the connection at expires
 	done    bool        // closed by the hub or ended; guarded by Hub.mu
+	// delayed are the PUBACK delays of sends the hub-wide throttle queued,
+	// by packet id, until OnPublish takes them; guarded by Hub.mu.
+	delayed map[uint16]time.Duration
 }
 
 // hook plugs the hub's rules into the mochi broker. It decides everything in
@@ -30,7 +33,7 @@ type hook struct {
 
 var provided = []byte{
 	mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnSessionEstablish,
-	mqtt.OnSessionEstablished, mqtt.OnDisconnect, mqtt.OnPacketRead,
+	mqtt.OnSessionEstablished, mqtt.OnDisconnect, mqtt.OnPacketRead, mqtt.OnPublish,
 }
 
 func (k *hook) ID() string { return "hubsim" }
@@ -53,6 +56,10 @@ func (k *hook) OnDisconnect(cl *mqtt.Client, err error, _ bool) { k.h.offline(cl
 
 func (k *hook) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
 	return pk, k.h.packet(cl, pk)
+}
+
+func (k *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	return pk, k.h.onPublish(cl, pk)
 }
 
 // MQTT 3.1.1 CONNACK return codes.

@@ -46,6 +46,13 @@ type Options struct {
 	// MaxMessagesPerSecond throttles telemetry per identity over a sliding
 	// 1 s window by closing the connection (ReasonThrottled); 0 means no limit.
 	MaxMessagesPerSecond int
+	// Throttle is the hub-wide send throttle with its queue; the zero
+	// value throttles nothing.
+	Throttle Throttle
+	// Basic makes the hub a Basic-tier one: no direct methods, no device
+	// twin. Subscribing to their topics or publishing to them closes the
+	// connection (ReasonBasicTier), and Invoke fails with ErrBasicTier.
+	Basic bool
 	// Keep is how many messages Messages returns (the newest); 0 means
 	// DefaultKeep.
 	Keep int
@@ -100,6 +107,8 @@ type Hub struct {
 	rid      uint64
 	certs    int
 	notify   chan struct{}
+	throttle throttleState
+	twinFail []int // statuses to answer the next twin requests with
 }
 
 // Start starts a hub stand-in listening on 127.0.0.1 and stops it when the

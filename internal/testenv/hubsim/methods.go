@@ -18,6 +18,7 @@ var (
 	ErrBadMethod       = errors.New("invalid method name")              // 400
 	ErrBusy            = errors.New("too many pending method calls")    // 429
 	ErrStopped         = errors.New("hub stopped")
+	ErrBasicTier       = errors.New("direct methods are not available on a Basic-tier hub") // 405 (the service refuses; the stand-in's code)
 )
 
 // DefaultMethodTimeout is the hub's response timeout when Invoke is given 0.
@@ -52,6 +53,9 @@ func (h *Hub) Invoke(ctx context.Context, deviceID, moduleID, method string, pay
 	}
 	if len(payload) > MaxMethodPayload {
 		return http.StatusRequestEntityTooLarge, nil, fmt.Errorf("method payload of %d bytes, limit %d", len(payload), MaxMethodPayload)
+	}
+	if h.opts.Basic {
+		return http.StatusMethodNotAllowed, nil, ErrBasicTier
 	}
 	if timeout <= 0 {
 		timeout = DefaultMethodTimeout

@@ -1,6 +1,8 @@
 package hubsim
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -152,5 +154,74 @@ func TestWebSocket(t *testing.T) {
 	o.AddBroker("wss://" + h.WSAddr() + "/mqtt")
 	if _, err := connect(t, o); err == nil {
 		t.Error("connected on path /mqtt")
+	}
+}
+
+// TestBasicTierCloses: a Basic-tier hub takes telemetry but closes the
+// connection of a SUBSCRIBE to methods or the twin, or a twin request, and
+// Invoke fails.
+func TestBasicTierCloses(t *testing.T) {
+	h := Start(t, Options{Basic: true})
+	key := h.AddDevice("dev")
+	c := mustConnect(t, deviceOptions(t, h, "dev", "", key))
+	if err := waitToken(c.Publish("devices/dev/messages/events/", 1, false, "x")); err != nil || h.Count() != 1 {
+		t.Fatalf("telemetry on a Basic hub: %v, %d accepted", err, h.Count())
+	}
+	c.Disconnect(50)
+	o := deviceOptions(t, h, "dev", "", key)
+	lost := withLost(o)
+	c = mustConnect(t, o)
+	c.Subscribe(methodsFilter, 0, nil)
+	waitLost(t, lost)
+	if got := waitClose(t, h, "dev"); got.Reason != ReasonBasicTier {
+		t.Errorf("close %+v, want %q", got, ReasonBasicTier)
+	}
+	o = deviceOptions(t, h, "dev", "", key)
+	lost = withLost(o)
+	c = mustConnect(t, o)
+	c.Publish("$iothub/twin/GET/?$rid=1", 0, false, "")
+	waitLost(t, lost)
+	if cl := h.Closes(); len(cl) != 2 || cl[1].Reason != ReasonBasicTier {
+		t.Errorf("closes %+v, want two for the Basic tier", cl)
+	}
+	if status, _, err := h.Invoke(context.Background(), "dev", "", "GetStatus", nil, time.Second); !errors.Is(err, ErrBasicTier) || status != 405 {
+		t.Errorf("Invoke on a Basic hub: %d %v", status, err)
+	}
+}
+
+// TestHubWideThrottleQueues: sends over the hub-wide rate, from any
+// identity, are queued and their PUBACKs delayed; when the queue is full
+// the hub closes the connection of the send it refuses.
+func TestHubWideThrottleQueues(t *testing.T) {
+	h := Start(t, Options{Throttle: Throttle{PerSecond: 10, Queue: 5}})
+	var clients []paho.Client
+	for _, dev := range []string{"a", "b"} {
+		clients = append(clients, mustConnect(t, deviceOptions(t, h, dev, "", h.AddDevice(dev))))
+	}
+	start := time.Now()
+	var toks []paho.Token
+	for i := range 6 { // 6 sends at 10/s: the last waits 0.5 s
+		toks = append(toks, clients[i%2].Publish("devices/"+[]string{"a", "b"}[i%2]+"/messages/events/", 1, false, "x"))
+	}
+	for _, tok := range toks {
+		if err := waitToken(tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := time.Since(start); d < 400*time.Millisecond {
+		t.Errorf("6 sends acknowledged in %v at a hub-wide 10/s", d)
+	}
+	if delayed, maxDelay, _ := h.ThrottleStats(); delayed != 5 || maxDelay < 400*time.Millisecond {
+		t.Errorf("delayed %d, longest %v; want 5 and about 500ms", delayed, maxDelay)
+	}
+	o := deviceOptions(t, h, "c", "", h.AddDevice("c"))
+	lost := withLost(o)
+	c := mustConnect(t, o)
+	for range 8 {
+		c.Publish("devices/c/messages/events/", 1, false, "x")
+	}
+	waitLost(t, lost)
+	if got := waitClose(t, h, "c"); got.Reason != ReasonThrottled {
+		t.Errorf("close %+v, want %q", got, ReasonThrottled)
 	}
 }

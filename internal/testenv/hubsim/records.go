@@ -29,7 +29,8 @@ const (
 	ReasonTooLarge     Reason = "too large"          // closed: telemetry over 256 KB or method response over 128 KB
 	ReasonSubscribe    Reason = "subscription"       // closed: SUBSCRIBE to a filter the hub does not offer
 	ReasonTooManySubs  Reason = "subscription limit" // closed: more than 5 subscriptions
-	ReasonThrottled    Reason = "throttled"          // closed: over Options.MaxMessagesPerSecond
+	ReasonThrottled    Reason = "throttled"          // closed: over Options.MaxMessagesPerSecond, or the Throttle's queue full
+	ReasonBasicTier    Reason = "basic tier"         // closed: methods or twin on a Basic-tier hub (Options.Basic)
 )
 
 // Close records one connection the hub refused or closed.

@@ -27,8 +27,8 @@ type Message struct {
 }
 
 // telemetry accepts a telemetry PUBLISH: it is called before the broker
-// sends the PUBACK, so OnMessage has returned by the time a client has its
-// acknowledgement.
+// sends the PUBACK (or the throttle's queue delays it), so OnMessage has
+// returned by the time a client has its acknowledgement.
 func (h *Hub) telemetry(c *conn, pk packets.Packet, bag string) *violation {
 	props, err := parseBag(bag)
 	if err != nil {
@@ -41,6 +41,11 @@ func (h *Hub) telemetry(c *conn, pk packets.Packet, bag string) *violation {
 	if !h.admit(c.id, now) {
 		return violate(ReasonThrottled, "over %d messages per second", h.opts.MaxMessagesPerSecond)
 	}
+	wait, ok := h.schedule(now)
+	if !ok {
+		return violate(ReasonThrottled, "hub-wide throttle of %v sends/s: %d queued", h.opts.Throttle.PerSecond, h.opts.Throttle.Queue)
+	}
+	h.delayAck(c, pk, wait)
 	m := Message{
 		DeviceID: c.id.key.device, ModuleID: c.id.key.module, Topic: pk.TopicName,
 		Properties: props, Payload: pk.Payload, At: now,

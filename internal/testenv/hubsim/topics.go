@@ -62,6 +62,9 @@ func (h *Hub) publish(c *conn, pk packets.Packet) *violation {
 	if bag, ok := strings.CutPrefix(topic, telemetryPrefix(c.id.key)); ok {
 		return h.telemetry(c, pk, bag)
 	}
+	if h.opts.Basic && strings.HasPrefix(topic, "$iothub/") {
+		return violate(ReasonBasicTier, "PUBLISH to %q: a Basic-tier hub has no direct methods or twin", topic)
+	}
 	if q, ok := strings.CutPrefix(topic, twinGetPrefix); ok {
 		return h.twinGet(c, q)
 	}
@@ -83,6 +86,9 @@ func (h *Hub) subscribe(c *conn, pk packets.Packet) *violation {
 	for _, f := range pk.Filters {
 		if !allowedFilter(c.id.key, f.Filter) {
 			return violate(ReasonSubscribe, "SUBSCRIBE to %q", f.Filter)
+		}
+		if h.opts.Basic {
+			return violate(ReasonBasicTier, "SUBSCRIBE to %q: a Basic-tier hub has no direct methods, twin or cloud-to-device messages", f.Filter)
 		}
 		subs[f.Filter] = true
 	}

@@ -4,13 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"strings"
 )
 
 // Twin limits the stand-in enforces, as the hub does: reported properties
 // up to 32 KB, objects nested up to 10 levels, keys without '.', '$', space
-// or control characters, up to 1 KB.
+// or control characters, up to 1 KB (and checkKeys' value rules).
 const (
 	maxReportedSize = 32 * 1024
 	maxTwinDepth    = 10
@@ -33,6 +34,9 @@ func (h *Hub) twinGet(c *conn, query string) *violation {
 	if v != nil {
 		return v
 	}
+	if status, fail := h.twinFailure(); fail {
+		return h.twinAnswer(c, status, rid, "", errorBody(errors.New("injected failure (Hub.FailTwin)")))
+	}
 	h.mu.Lock()
 	tw := &c.id.twin
 	body, err := json.Marshal(map[string]any{
@@ -52,6 +56,9 @@ func (h *Hub) twinPatch(c *conn, query string, payload []byte) *violation {
 	rid, v := requireRID(query)
 	if v != nil {
 		return v
+	}
+	if status, fail := h.twinFailure(); fail {
+		return h.twinAnswer(c, status, rid, "", errorBody(errors.New("injected failure (Hub.FailTwin)")))
 	}
 	var patch map[string]any
 	err := json.Unmarshal(payload, &patch)
@@ -86,6 +93,27 @@ func (h *Hub) mergeReported(id *identity, patch map[string]any) (int, error) {
 	id.twin.reportedVersion++
 	h.changed()
 	return id.twin.reportedVersion, nil
+}
+
+// FailTwin makes the hub answer its next twin requests (GETs and reported
+// patches, in arrival order) with statuses, one each, as the hub does when
+// twin operations are throttled (429) or fail (5xx).
+func (h *Hub) FailTwin(statuses ...int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.twinFail = append(h.twinFail, statuses...)
+}
+
+// twinFailure takes the next injected failure, if any.
+func (h *Hub) twinFailure() (int, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.twinFail) == 0 {
+		return 0, false
+	}
+	status := h.twinFail[0]
+	h.twinFail = h.twinFail[1:]
+	return status, true
 }
 
 // twinAnswer publishes $iothub/twin/res/{status}/?$rid={rid}{extra} if the
@@ -135,6 +163,42 @@ func (h *Hub) SetDesired(deviceID, moduleID string, patch map[string]any) {
 		body, _ := json.Marshal(p)
 		_ = h.send(c, fmt.Sprintf("$iothub/twin/PATCH/properties/desired/?$version=%d", p["$version"]), body)
 	}
+}
+
+// SendDesiredPatch publishes a desired-property notification with the
+// given $version without changing the twin: a notification the hub
+// delivers late, after a GET already returned a newer document, which the
+// device reconnection flow says to ignore. The identity must be connected
+// and subscribed to desired patches; otherwise nothing is sent.
+func (h *Hub) SendDesiredPatch(deviceID, moduleID string, version int, patch map[string]any) {
+	h.t.Helper()
+	p, err := cloneJSON(patch)
+	if err != nil {
+		h.t.Errorf("hubsim: SendDesiredPatch: %v", err)
+		return
+	}
+	p["$version"] = version
+	h.mu.Lock()
+	var c *conn
+	if id := h.ids[identityKey{deviceID, moduleID}.clientID()]; id != nil {
+		c = id.conn
+	}
+	h.mu.Unlock()
+	if c != nil && h.subscribed(c, desiredFilter) {
+		body, _ := json.Marshal(p)
+		_ = h.send(c, fmt.Sprintf("$iothub/twin/PATCH/properties/desired/?$version=%d", version), body)
+	}
+}
+
+// DesiredVersion returns the $version of the identity's desired
+// properties; 0 for an unknown identity.
+func (h *Hub) DesiredVersion(deviceID, moduleID string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if id := h.ids[identityKey{deviceID, moduleID}.clientID()]; id != nil {
+		return id.twin.desiredVersion
+	}
+	return 0
 }
 
 // Reported returns a copy of the identity's reported properties, without
@@ -189,7 +253,10 @@ func mergePatch(doc, patch map[string]any) {
 	}
 }
 
-// checkKeys enforces the hub's key rules and nesting depth.
+// checkKeys enforces the hub's rules on names, values and nesting
+// ("Tags and properties format" of the device twin documentation): names
+// up to 1 KB without control characters, '.', '$' or space; strings up to
+// 4 KB; integers within ±2^52; objects nested up to 10 levels.
 func checkKeys(m map[string]any, depth int) error {
 	if depth > maxTwinDepth {
 		return fmt.Errorf("nested deeper than %d levels", maxTwinDepth)
@@ -198,10 +265,36 @@ func checkKeys(m map[string]any, depth int) error {
 		if k == "" || len(k) > maxTwinKey || strings.ContainsFunc(k, badKeyRune) {
 			return fmt.Errorf("invalid property name %q", k)
 		}
-		if sub, ok := v.(map[string]any); ok {
-			if err := checkKeys(sub, depth+1); err != nil {
+		if err := checkValue(k, v, depth); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Twin value limits.
+const (
+	maxTwinString = 4 * 1024
+	maxTwinInt    = 4503599627370495 // and -4503599627370496
+)
+
+func checkValue(k string, v any, depth int) error {
+	switch x := v.(type) {
+	case map[string]any:
+		return checkKeys(x, depth+1)
+	case []any:
+		for _, e := range x {
+			if err := checkValue(k, e, depth); err != nil {
 				return err
 			}
+		}
+	case string:
+		if len(x) > maxTwinString {
+			return fmt.Errorf("property %q: string of %d bytes, limit %d", k, len(x), maxTwinString)
+		}
+	case float64:
+		if x == math.Trunc(x) && (x > maxTwinInt || x < -maxTwinInt-1) {
+			return fmt.Errorf("property %q: integer %v out of the twin's range", k, x)
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package hubsim
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,7 +69,8 @@ func TestTwinGetAndPatch(t *testing.T) {
 func TestTwinPatchRejected(t *testing.T) {
 	h := Start(t, Options{})
 	c, got := twinClient(t, h)
-	for i, body := range []string{`{"fw":`, `[1]`, `null`, `{"a.b":1}`, `{"$x":1}`} {
+	for i, body := range []string{`{"fw":`, `[1]`, `null`, `{"a.b":1}`, `{"$x":1}`, `{"servers":{"Line 1":"ok"}}`,
+		`{"tab\tname":1}`, `{"big":4503599627370496}`, `{"s":"` + strings.Repeat("x", 4097) + `"}`} {
 		rid := string(rune('a' + i))
 		c.Publish("$iothub/twin/PATCH/properties/reported/?$rid="+rid, 0, false, body)
 		if m := next(t, got); m.Topic() != "$iothub/twin/res/400/?$rid="+rid {
@@ -102,5 +104,20 @@ func TestSetDesired(t *testing.T) {
 	h.SetDesired("dev", "", map[string]any{"tags": nil})
 	if d := h.Desired("dev", ""); !reflect.DeepEqual(d, map[string]any{"interval": 5.0}) {
 		t.Errorf("Desired = %v", d)
+	}
+}
+
+// TestFailTwin: injected failures answer the next twin requests, in order,
+// then the hub answers normally again.
+func TestFailTwin(t *testing.T) {
+	h := Start(t, Options{})
+	c, got := twinClient(t, h)
+	h.FailTwin(429, 503)
+	for i, want := range []string{"429", "503", "204"} {
+		rid := string(rune('a' + i))
+		c.Publish("$iothub/twin/PATCH/properties/reported/?$rid="+rid, 0, false, `{"x":1}`)
+		if m := next(t, got); !strings.HasPrefix(m.Topic(), "$iothub/twin/res/"+want+"/?$rid="+rid) {
+			t.Errorf("patch %d answered on %q, want status %s", i, m.Topic(), want)
+		}
 	}
 }

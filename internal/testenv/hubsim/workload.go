@@ -21,6 +21,10 @@ import (
 // EdgeAPIVersion is the IOTEDGE_APIVERSION a module sees.
 const EdgeAPIVersion = "2018-06-28"
 
+// AuthScheme is the IOTEDGE_AUTHSCHEME edgeAgent sets: "sasToken", in this
+// spelling (the Azure IoT C SDK compares it case-sensitively).
+const AuthScheme = "sasToken"
+
 // GatewayHostName is IOTEDGE_GATEWAYHOSTNAME: the name in the hub
 // stand-in's TLS certificate. Its port is Hub.Port, not 8883.
 const GatewayHostName = "localhost"
@@ -106,9 +110,16 @@ func (w *Workload) SignCalls() int {
 	return w.signs
 }
 
-// Env returns the IOTEDGE_* variables IoT Edge gives module moduleID of
-// edge device deviceID. It registers the module on the hub if needed (and
-// with the workload, under a new generation ID, the first time).
+// Env returns the variables IoT Edge gives module moduleID of edge device
+// deviceID, exactly those edgeAgent sets in docker mode (Azure/iotedge,
+// edge-agent Microsoft.Azure.Devices.Edge.Agent.Edgelet/Commands/
+// CreateOrUpdateCommand.cs, GetEnvVars: the workload URI, auth scheme and
+// generation id of IdentityProviderServiceCredentials, whose
+// DefaultAuthScheme is "sasToken", the hub and gateway host names, the
+// device and module ids, RuntimeLogLevel, and the edgelet's API version;
+// UpstreamProtocol only when configured, so not here). It registers the
+// module on the hub if needed (and with the workload, under a new
+// generation ID, the first time).
 func (w *Workload) Env(deviceID, moduleID string) map[string]string {
 	w.hub.t.Helper()
 	if _, ok := w.hub.sasKeyOf(identityKey{deviceID, moduleID}); !ok {
@@ -123,14 +134,31 @@ func (w *Workload) Env(deviceID, moduleID string) map[string]string {
 	w.mu.Unlock()
 	return map[string]string{
 		"IOTEDGE_WORKLOADURI":        w.URI(),
+		"IOTEDGE_AUTHSCHEME":         AuthScheme,
+		"IOTEDGE_MODULEGENERATIONID": m.genID,
 		"IOTEDGE_IOTHUBHOSTNAME":     w.hub.HostName(),
 		"IOTEDGE_GATEWAYHOSTNAME":    GatewayHostName,
 		"IOTEDGE_DEVICEID":           deviceID,
 		"IOTEDGE_MODULEID":           moduleID,
-		"IOTEDGE_MODULEGENERATIONID": m.genID,
-		"IOTEDGE_AUTHSCHEME":         "SasToken",
+		"RuntimeLogLevel":            "Information",
 		"IOTEDGE_APIVERSION":         EdgeAPIVersion,
 	}
+}
+
+// ConnectionStringEnv returns the other way IoT Edge may configure a
+// module (and the Azure IoT SDKs read): EdgeHubConnectionString, with
+// GatewayHostName the stand-in's name, and EdgeModuleCACertificateFile, the
+// CA that verifies it. It registers the module on the hub if needed.
+func (w *Workload) ConnectionStringEnv(deviceID, moduleID string) map[string]string {
+	w.hub.t.Helper()
+	key, ok := w.hub.sasKeyOf(identityKey{deviceID, moduleID})
+	k := base64.StdEncoding.EncodeToString(key)
+	if !ok {
+		k = w.hub.AddModule(deviceID, moduleID)
+	}
+	cs := fmt.Sprintf("HostName=%s;DeviceId=%s;ModuleId=%s;GatewayHostName=%s;SharedAccessKey=%s",
+		w.hub.HostName(), deviceID, moduleID, GatewayHostName, k)
+	return map[string]string{"EdgeHubConnectionString": cs, "EdgeModuleCACertificateFile": w.hub.CAFile()}
 }
 
 // generationID looks like edged's: a long decimal number.

@@ -108,12 +108,15 @@ func TestWorkloadTrustBundleAndEnv(t *testing.T) {
 	want := map[string]string{
 		"IOTEDGE_WORKLOADURI": w.URI(), "IOTEDGE_IOTHUBHOSTNAME": h.HostName(),
 		"IOTEDGE_GATEWAYHOSTNAME": "localhost", "IOTEDGE_DEVICEID": "edge-1", "IOTEDGE_MODULEID": "bridge",
-		"IOTEDGE_AUTHSCHEME": "SasToken", "IOTEDGE_APIVERSION": "2018-06-28",
+		"IOTEDGE_AUTHSCHEME": "sasToken", "IOTEDGE_APIVERSION": "2018-06-28", "RuntimeLogLevel": "Information",
 	}
 	for k, v := range want {
 		if env[k] != v {
 			t.Errorf("%s = %q, want %q", k, env[k], v)
 		}
+	}
+	if len(env) != len(want)+1 { // and the generation ID
+		t.Errorf("variables %v, want exactly edgeAgent's %v and IOTEDGE_MODULEGENERATIONID", env, want)
 	}
 	if env["IOTEDGE_MODULEGENERATIONID"] == "" || w.Env("edge-1", "bridge")["IOTEDGE_MODULEGENERATIONID"] != env["IOTEDGE_MODULEGENERATIONID"] {
 		t.Error("generation ID missing or not stable")
