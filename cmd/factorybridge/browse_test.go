@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"factorybridge/config"
 	"factorybridge/internal/testenv"
+	"factorybridge/pki"
 )
 
 // nodemapCLI runs the CLI in-process; it is this file's and import_test's
@@ -39,7 +41,7 @@ func nodemapLoad(t *testing.T, file string) *config.Config {
 // simulator's order (testdata/simulator/README.md); only assembly has
 // Pressure, after EnergyConsumption.
 var stationVarNames = []string{"NumberOfManufacturedProducts", "NumberOfDiscardedProducts", "ProductSerialNumber",
-	"FaultyTime", "Status", "EnergyConsumption", "Pressure", "IdealCycleTime", "ActualCycleTime"}
+	"FaultyTime", "Status", "EnergyConsumption", "Pressure", "IdealCycleTime", "ActualCycleTime", "StopReason"}
 
 // wantLineNodes are the documented station nodes of the simulator's line,
 // as a node map names them: station → node name → id (or path).
@@ -93,7 +95,7 @@ func TestBrowseConnectedFactory(t *testing.T) {
 			if err != nil {
 				t.Fatalf("browse: %v\n%s", err, stderr)
 			}
-			if !strings.Contains(stderr, "25 variables in 3 stations") {
+			if !strings.Contains(stderr, "28 variables in 3 stations") {
 				t.Errorf("stderr %q lacks the summary", stderr)
 			}
 			cfg := nodemapLoad(t, file)
@@ -162,7 +164,8 @@ func TestBrowseConfiguredSecureServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	sec := testenv.SimSecurity{TrustDir: t.TempDir()}
-	sec.Cert, sec.Key, _ = testenv.WriteServerCert(t, t.TempDir(), testenv.ServerCert{})
+	var serverCert *x509.Certificate
+	sec.Cert, sec.Key, serverCert = testenv.WriteServerCert(t, t.TempDir(), testenv.ServerCert{})
 	if err := os.WriteFile(filepath.Join(sec.TrustDir, "bridge.der"), own, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +175,9 @@ func TestBrowseConfiguredSecureServer(t *testing.T) {
 	if _, stderr, err := nodemapCLI(t, browse...); err == nil || !strings.Contains(err.Error()+stderr, "trust") {
 		t.Fatalf("browse of an untrusted server: %v\n%s; want a refusal that says how to trust it", err, stderr)
 	}
-	if _, stderr, err := nodemapCLI(t, "trust", "-config", cfgFile, "plc"); err != nil {
+	// The operator trusts the certificate by the thumbprint checked with the
+	// server's operator (the refusal logged it).
+	if _, stderr, err := nodemapCLI(t, "trust", "-config", cfgFile, pki.Thumbprint(serverCert.Raw)); err != nil {
 		t.Fatalf("trust: %v %s", err, stderr)
 	}
 	frag, stderr, err := nodemapCLI(t, browse...)
