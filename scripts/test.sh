@@ -11,6 +11,10 @@ scripts/deps.sh
 export FACTORYBRIDGE_REQUIRE_INTEGRATION=1
 export PATH="$PATH:/usr/sbin"
 go vet ./...
-go test -race -count=1 -timeout 30m "$@" ./...
+# The end-to-end tests (cmd/factorybridge) measure rates and latencies of a
+# whole bridge; they run on their own, after the other packages, so that no
+# other package's tests share the machine's two cores with them.
+go test -race -count=1 -timeout 30m "$@" $(go list ./... | grep -v '/cmd/factorybridge$')
+go test -race -count=1 -timeout 60m "$@" ./cmd/factorybridge
 # the tests of the patches to the gopcua copy (a module of its own)
 (cd third_party/gopcua && go test -race -count=1 -run Patch ./...)
