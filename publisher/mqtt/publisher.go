@@ -68,6 +68,19 @@ type Publisher struct {
 
 	rejecting map[string]struct{} // nodes in an episode of oversized readings
 	payloads  [][]byte            // reusable message buffers
+
+	// The protocol: Protocol5 or Protocol311; auto while a refusal of
+	// MQTT 5 may still switch it to Protocol311.
+	protocol       string
+	auto           bool
+	state5         *state5  // the MQTT 5 session state, shared by its connections
+	sessionStarted bool     // an MQTT 5 connection was made: later ones resume its session
+	carry          *session // an MQTT 5 session a resumed connection continues
+
+	limits limitState // message size: configured, found, shrunk
+	holds  holdState  // topics the broker refused and what was delivered around them
+	pauses backoff    // between resends of messages the broker refused for now
+	probe  probeState // the delivery check
 }
 
 // New checks opts and returns a Publisher; it does no I/O (TLS files are
@@ -87,11 +100,18 @@ func New(opts Options) (*Publisher, error) {
 	}
 	p := &Publisher{
 		opts: opts, log: opts.Logger, dialect: d, qos: byte(*opts.QoS),
-		packer:    wire.NewPacker(opts.BridgeID, opts.Encoding, opts.MaxMessageBytes),
 		done:      make(chan struct{}),
 		drained:   make(chan struct{}),
 		rejecting: map[string]struct{}{},
+		protocol:  opts.Protocol, auto: opts.Protocol == ProtocolAuto,
+		state5: newState5(opts.SessionExpiry > 0),
+		pauses: backoff{min: opts.MinBackoff, max: opts.MaxBackoff},
+		holds:  newHoldState(opts.HoldRetry),
 	}
+	if p.auto {
+		p.protocol = Protocol5
+	}
+	p.setLimit(opts.MaxMessageBytes)
 	p.broker, p.clientID = d.Endpoint()
 	p.topics, p.oeeTopics = d.Topics()
 	if opts.MaxMessagesPerSecond > 0 {
