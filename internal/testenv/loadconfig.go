@@ -33,6 +33,8 @@ type LoadConfig struct {
 	MaxInflight int
 	// MaxMessageBytes is mqtt.max_message_bytes; 0 = the bridge's default.
 	MaxMessageBytes int
+	// Protocol is mqtt.protocol; "" = the bridge's default.
+	Protocol string
 	// BatchDelay is mqtt.max_batch_delay; 0 = 20 ms.
 	BatchDelay time.Duration
 	// PublishingInterval of every server; 0 = 50 ms. Sampling is "0s", so
@@ -115,6 +117,9 @@ func (c LoadConfig) writeHead(b *strings.Builder) {
 	}
 	if c.MaxMessageBytes > 0 {
 		fmt.Fprintf(b, "max_message_bytes = %d\n", c.MaxMessageBytes)
+	}
+	if c.Protocol != "" {
+		fmt.Fprintf(b, "protocol = %q\n", c.Protocol)
 	}
 }
 

@@ -36,6 +36,11 @@ type testBroker struct {
 type brokerOptions struct {
 	tls    *tls.Config  // serve TLS
 	ledger *auth.Ledger // check credentials against it
+	// refuse, when set, answers each PUBLISH it returns a packets.Code for
+	// with that code (an MQTT 5 PUBACK failure at QoS 1; dropped at QoS 0).
+	refuse func(pk packets.Packet) error
+	// caps adjusts the capabilities the CONNACK announces.
+	caps func(*mochi.Capabilities)
 }
 
 func startBroker(t testing.TB) *testBroker { return startBrokerWith(t, brokerOptions{}) }
@@ -65,7 +70,11 @@ func (b *testBroker) url() string {
 func (b *testBroker) start() {
 	b.t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := mochi.New(&mochi.Options{Logger: quiet})
+	caps := mochi.NewDefaultServerCapabilities()
+	if b.opts.caps != nil {
+		b.opts.caps(caps)
+	}
+	srv := mochi.New(&mochi.Options{Logger: quiet, Capabilities: caps})
 	var err error
 	if b.opts.ledger != nil {
 		err = srv.AddHook(new(auth.Hook), &auth.Options{Ledger: b.opts.ledger})
@@ -74,6 +83,11 @@ func (b *testBroker) start() {
 	}
 	if err != nil {
 		b.t.Fatal(err)
+	}
+	if b.opts.refuse != nil {
+		if err := srv.AddHook(&refuseHook{refuse: b.opts.refuse}, nil); err != nil {
+			b.t.Fatal(err)
+		}
 	}
 	if err := srv.AddHook(b.rec, nil); err != nil {
 		b.t.Fatal(err)
@@ -129,11 +143,28 @@ func connected(srv *mochi.Server) bool {
 	return false
 }
 
+// refuseHook answers the PUBLISHes its function refuses with the code
+// returned, before the recorder sees them.
+type refuseHook struct {
+	mochi.HookBase
+	refuse func(pk packets.Packet) error
+}
+
+func (h *refuseHook) ID() string { return "refuse" }
+
+func (h *refuseHook) Provides(b byte) bool { return b == mochi.OnPublish }
+
+func (h *refuseHook) OnPublish(_ *mochi.Client, pk packets.Packet) (packets.Packet, error) {
+	return pk, h.refuse(pk)
+}
+
 // received is one PUBLISH as the broker saw it.
 type received struct {
 	topic   string
 	qos     byte
+	dup     bool // a resend of an MQTT 5 session
 	retain  bool
+	props   packets.Properties
 	payload []byte
 	msg     *wire.Message // decoded payload, nil if it did not decode
 	err     error
@@ -160,8 +191,8 @@ func (r *recorder) OnPublish(_ *mochi.Client, pk packets.Packet) (packets.Packet
 	if r.ignore.Load() {
 		return pk, nil
 	}
-	r.add(received{topic: pk.TopicName, qos: pk.FixedHeader.Qos, retain: pk.FixedHeader.Retain,
-		payload: append([]byte(nil), pk.Payload...)})
+	r.add(received{topic: pk.TopicName, qos: pk.FixedHeader.Qos, dup: pk.FixedHeader.Dup, retain: pk.FixedHeader.Retain,
+		props: pk.Properties, payload: append([]byte(nil), pk.Payload...)})
 	return pk, nil
 }
 
@@ -181,6 +212,13 @@ func (r *recorder) add(m received) {
 	r.msgs = append(r.msgs, m)
 	close(r.changed)
 	r.changed = make(chan struct{})
+}
+
+// probeCount returns how many delivery check probes were received.
+func (r *recorder) probeCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.probes
 }
 
 // messages returns what was received so far.

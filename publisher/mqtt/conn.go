@@ -119,6 +119,10 @@ func (p *Publisher) connectLoop(ctx context.Context) error {
 			p.renewed(&st, &bo)
 			continue
 		}
+		if errors.Is(err, errProbeBroke) {
+			p.log.Debug("mqtt: connecting again to check a smaller size", "error", err)
+			continue
+		}
 		p.failed(&st, err)
 		if !sleep(ctx, bo.next()) {
 			return nil

@@ -40,6 +40,11 @@ type Prober interface {
 // A probe is a JSON object of exactly its size:
 // {"v":1,"type":"probe","bridge":…,"nonce":…,"size":…,"pad":"xxx…"}.
 
+// errProbeBroke ends a connection that broke during the delivery check
+// with a size it had not checked before: the next attempt, with half the
+// size, follows at once and without an ERROR (the WARN said it).
+var errProbeBroke = errors.New("the connection broke during the delivery check")
+
 // probeState is what the delivery check remembers across connections.
 type probeState struct {
 	warned bool // an inconclusive check was logged
@@ -83,8 +88,10 @@ func (p *Publisher) deliveryCheck(ctx context.Context, l *link, topic string, ce
 	}
 	best, err := p.awaitProbes(ctx, l, got, sizes[len(sizes)-1])
 	if err != nil {
-		if sizes[0] > wire.MinMessageBytes {
+		if sizes[0] > wire.MinMessageBytes && ctx.Err() == nil {
 			p.limits.cap = max(sizes[0]/2, wire.MinMessageBytes)
+			p.noteLimit(p.limits.cap, fmt.Sprintf("the connection broke while the delivery check sent a %d-byte probe, as brokers do with packets over their limit; the next connection checks this size", sizes[0]), slog.LevelWarn)
+			err = fmt.Errorf("%w: %w", errProbeBroke, err)
 		}
 		return 0, fmt.Errorf("delivery check with probes up to %d bytes: %w", sizes[0], err)
 	}
