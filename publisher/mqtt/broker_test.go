@@ -34,8 +34,9 @@ type testBroker struct {
 
 // brokerOptions configure a test broker beyond the plain anonymous default.
 type brokerOptions struct {
-	tls    *tls.Config  // serve TLS
-	ledger *auth.Ledger // check credentials against it
+	tls       *tls.Config  // serve TLS
+	ledger    *auth.Ledger // check credentials against it
+	websocket bool         // serve MQTT over WebSocket (ws://) instead of TCP
 	// refuse, when set, answers each PUBLISH it returns a packets.Code for
 	// with that code (an MQTT 5 PUBACK failure at QoS 1; dropped at QoS 0).
 	refuse func(pk packets.Packet) error
@@ -61,6 +62,9 @@ func startBrokerWith(t testing.TB, opts brokerOptions) *testBroker {
 
 // url is the broker's tcp:// (or ssl://) URL.
 func (b *testBroker) url() string {
+	if b.opts.websocket {
+		return "ws://" + b.addr + "/mqtt"
+	}
 	if b.opts.tls != nil {
 		return "ssl://" + b.addr
 	}
@@ -92,7 +96,11 @@ func (b *testBroker) start() {
 	if err := srv.AddHook(b.rec, nil); err != nil {
 		b.t.Fatal(err)
 	}
-	if err := srv.AddListener(listeners.NewTCP(listeners.Config{ID: "t", Address: b.addr, TLSConfig: b.opts.tls})); err != nil {
+	var l listeners.Listener = listeners.NewTCP(listeners.Config{ID: "t", Address: b.addr, TLSConfig: b.opts.tls})
+	if b.opts.websocket {
+		l = listeners.NewWebsocket(listeners.Config{ID: "t", Address: b.addr})
+	}
+	if err := srv.AddListener(l); err != nil {
 		b.t.Fatalf("listen on %s: %v", b.addr, err)
 	}
 	if err := srv.Serve(); err != nil {

@@ -156,3 +156,26 @@ func TestProtocol5DoesNotFallBack(t *testing.T) {
 		t.Fatalf("acked %d times", q.AckCount())
 	}
 }
+
+// TestWebSocket: both protocols publish over MQTT over WebSocket (the MQTT 5
+// client through its own net.Conn adapter).
+func TestWebSocket(t *testing.T) {
+	for _, proto := range protocolsUnderTest {
+		t.Run(proto, func(t *testing.T) {
+			b := startBrokerWith(t, brokerOptions{websocket: true})
+			q := pubtest.NewMemQueue()
+			want := pubtest.WithSeqs(pubtest.Readings(pubtest.Nodes(6), 2000))
+			last := q.Append(want...)
+			logger, logs := pubtest.CaptureLogger()
+			opts := testOptions(t, b.url(), q)
+			opts.Logger, opts.Protocol = logger, proto
+			runPublisher(t, opts)
+
+			q.WaitAcked(t, last, waitLong)
+			pubtest.CheckDelivery(t, b.rec.decoded(t), want, uint64(len(want)))
+			if !logs.Contains("protocol=" + proto) {
+				t.Errorf("not connected over MQTT %s:\n%s", proto, logs)
+			}
+		})
+	}
+}

@@ -1,16 +1,23 @@
 // Package mqtt is the MQTT transport of the publisher: it sends committed
 // readings from the durable buffer to an MQTT broker as messages in the
 // wire format (docs/message-format.md) and acknowledges them to the buffer
-// only once the broker has: at QoS 1 when the PUBACK arrived, at QoS 0 when
-// the message was written to the connection.
+// only once the broker has: at QoS 1 when a successful PUBACK arrived, at
+// QoS 0 when the message was written to the connection.
 //
-// A Publisher owns one broker connection at a time (paho, with paho's own
-// reconnecting switched off) and rebuilds it with capped exponential backoff.
-// After a connection loss or a missing PUBACK it resends from the last seq it
-// acknowledged, so the only duplicates a consumer sees are readings that were
-// sent and not yet acknowledged; each carries its seq to drop them by. At
-// QoS 0 what is in flight when the bridge crashes or the connection drops is
-// lost instead.
+// It speaks MQTT 5 (paho.golang) or MQTT 3.1.1 (paho.mqtt.golang), by
+// Options.Protocol, behind one session (client.go); docs/brokers.md says
+// what it reads from an MQTT 5 broker's CONNACK and does with each failure
+// reason code (refuse.go: nothing refused is deleted), and how the delivery
+// check (probe.go) finds the size a broker delivers where it cannot say.
+//
+// A Publisher owns one broker connection at a time (with the clients' own
+// reconnecting switched off) and rebuilds it with capped exponential
+// backoff. After a connection loss or a missing PUBACK it resends from the
+// last seq it acknowledged — or, when an MQTT 5 broker kept the session,
+// the client resends what was in flight — so the only duplicates a consumer
+// sees are readings that were sent and not yet acknowledged; each carries
+// its seq to drop them by. At QoS 0 what is in flight when the bridge
+// crashes or the connection drops is lost instead.
 //
 // Each message must be written to the connection within the connect timeout
 // (paho's write timeout), or the connection counts as lost.
