@@ -39,6 +39,9 @@ const (
 	DefaultKeepAlive          = mqtt.DefaultKeepAlive
 	DefaultConnectTimeout     = mqtt.DefaultConnectTimeout
 	DefaultEncoding           = mqtt.DefaultEncoding
+	DefaultProtocol           = mqtt.DefaultProtocol
+	DefaultSessionExpiry      = mqtt.DefaultSessionExpiry
+	DefaultProbeTopic         = mqtt.DefaultProbeTopic
 	DefaultTrigger            = opcua.DefaultTrigger
 	DefaultHostNameCheck      = pki.HostNameRefuse
 )
@@ -141,6 +144,17 @@ type MQTT struct {
 	// KeepAlive and ConnectTimeout of the MQTT connection.
 	KeepAlive      Duration `toml:"keep_alive"`
 	ConnectTimeout Duration `toml:"connect_timeout"`
+	// Protocol is "auto" (default: MQTT 5, or 3.1.1 when the broker
+	// refuses 5), "5" or "3.1.1" (docs/brokers.md).
+	Protocol string `toml:"protocol"`
+	// SessionExpiry is how long an MQTT 5 broker keeps the session after
+	// a connection broke, so the next one resumes the messages in flight.
+	// Default 10 minutes.
+	SessionExpiry Duration `toml:"session_expiry"`
+	// ProbeTopic is the topic of the delivery check ({bridge} is
+	// replaced); the broker must let the bridge publish and subscribe to
+	// it. Default DefaultProbeTopic.
+	ProbeTopic string `toml:"probe_topic"`
 
 	// Password is resolved from PasswordEnv or PasswordFile at load time.
 	Password Secret `toml:"-"`

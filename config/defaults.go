@@ -38,6 +38,9 @@ func (m *MQTT) applyDefaults(bridgeID string) {
 	setDefault(&m.ClientID, "factorybridge-"+bridgeID)
 	setDefault(&m.Topic, DefaultTopic)
 	setDefault(&m.OEETopic, DefaultOEETopic)
+	setDefault(&m.Protocol, DefaultProtocol)
+	setDefault(&m.SessionExpiry, Duration(DefaultSessionExpiry))
+	setDefault(&m.ProbeTopic, DefaultProbeTopic)
 	m.applyPackingDefaults(DefaultMaxMessageBytes)
 }
 

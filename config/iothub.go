@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"factorybridge/publisher/iothub"
+	"factorybridge/publisher/mqtt"
 )
 
 // IoT Hub defaults and limits. The hub's are the iothub package's; config
@@ -139,10 +140,17 @@ func (v checker) hubIdentity(c *Config) {
 func (v checker) mqttUnderHub(m MQTT) {
 	for _, kv := range [][2]string{{"broker", m.Broker}, {"client_id", m.ClientID}, {"topic", m.Topic},
 		{"oee_topic", m.OEETopic}, {"username", m.Username}, {"password_env", m.PasswordEnv},
-		{"password_file", m.PasswordFile}, {"ca_file", m.CAFile}, {"cert_file", m.CertFile}, {"key_file", m.KeyFile}} {
+		{"password_file", m.PasswordFile}, {"ca_file", m.CAFile}, {"cert_file", m.CertFile}, {"key_file", m.KeyFile},
+		{"probe_topic", m.ProbeTopic}} {
 		if kv[1] != "" {
 			v.r.add("mqtt."+kv[0], "set, but [iothub] takes the broker, topics and credentials from the hub identity (valid: remove it; TLS files go in [iothub])")
 		}
+	}
+	if m.Protocol != "" && m.Protocol != mqtt.Protocol311 {
+		v.r.add("mqtt.protocol", "%q with [iothub]: IoT Hub and IoT Edge speak MQTT 3.1.1 (valid: remove it)", m.Protocol)
+	}
+	if m.SessionExpiry != 0 {
+		v.r.add("mqtt.session_expiry", "set, but [iothub] speaks MQTT 3.1.1, which has no session expiry (valid: remove it)")
 	}
 	if m.InsecureSkipVerify {
 		v.r.add("mqtt.insecure_skip_verify", "not available with [iothub]: the hub's certificate is always verified (valid: iothub.ca_file to add a root)")

@@ -16,6 +16,7 @@ func (c *Config) MQTTOptions() mqtt.Options {
 	o.Broker, o.ClientID, o.Topic, o.OEETopic = m.Broker, m.ClientID, m.Topic, m.OEETopic
 	o.Username, o.Password = m.Username, m.Password
 	o.CAFile, o.CertFile, o.KeyFile, o.InsecureSkipVerify = m.CAFile, m.CertFile, m.KeyFile, m.InsecureSkipVerify
+	o.Protocol, o.SessionExpiry, o.ProbeTopic = m.Protocol, m.SessionExpiry.D(), m.ProbeTopic
 	return o
 }
 

@@ -37,6 +37,7 @@ func TestMQTTOptions(t *testing.T) {
 			Topic: DefaultTopic, OEETopic: DefaultOEETopic, QoS: intPtr(1),
 			MaxMessageBytes: 256 << 10, MaxBatchDelay: 100 * time.Millisecond, MaxInflight: 32,
 			Encoding: "compact", KeepAlive: 30 * time.Second, ConnectTimeout: 10 * time.Second,
+			Protocol: "auto", SessionExpiry: 10 * time.Minute, ProbeTopic: "factorybridge/{bridge}/probe",
 		}},
 		{"every setting", func(c *Config) {
 			m := &c.MQTT
@@ -45,12 +46,14 @@ func TestMQTTOptions(t *testing.T) {
 			m.CAFile, m.CertFile, m.KeyFile, m.InsecureSkipVerify = "ca.pem", "c.pem", "k.pem", true
 			m.MaxMessageBytes, m.MaxBatchDelay, m.MaxInflight = 4096, Duration(time.Second), 5
 			m.Encoding, m.KeepAlive, m.ConnectTimeout = "flat", Duration(time.Minute), Duration(3*time.Second)
+			m.Protocol, m.SessionExpiry, m.ProbeTopic = "3.1.1", Duration(time.Hour), "p/{bridge}"
 		}, mqtt.Options{
 			BridgeID: "b1", Broker: "ssl://broker:8883", ClientID: "me", Topic: "t/{line}", OEETopic: "o/{line}",
 			QoS: intPtr(0), Username: "bridge", Password: "pw",
 			CAFile: "ca.pem", CertFile: "c.pem", KeyFile: "k.pem", InsecureSkipVerify: true,
 			MaxMessageBytes: 4096, MaxBatchDelay: time.Second, MaxInflight: 5,
 			Encoding: "flat", KeepAlive: time.Minute, ConnectTimeout: 3 * time.Second,
+			Protocol: "3.1.1", SessionExpiry: time.Hour, ProbeTopic: "p/{bridge}",
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -22,6 +22,7 @@ var (
 	authMethods      = opcua.AuthMethods
 	brokerSchemes    = []string{"tcp", "ssl", "tls", "ws", "wss"}
 	encodings        = wire.Encodings
+	protocols        = mqtt.Protocols
 	topicFields      = []string{"{bridge}", "{server}", "{line}", "{station}"}
 )
 
@@ -236,6 +237,25 @@ func (v checker) mqtt(m MQTT) {
 	v.between("mqtt.max_message_bytes", m.MaxMessageBytes, minMessageBytes, maxMessageBytes,
 		fmt.Sprintf("%d (%s) to %d (%s)", minMessageBytes, kib(minMessageBytes), maxMessageBytes, kib(maxMessageBytes)))
 	v.mqttPacking(m)
+	v.mqtt5(m)
+}
+
+// mqtt5 checks the protocol and the settings MQTT 5 and the delivery check use.
+func (v checker) mqtt5(m MQTT) {
+	v.oneOf("mqtt.protocol", m.Protocol, "protocol", protocols)
+	v.durationIn("mqtt.session_expiry", m.SessionExpiry, time.Second, mqtt.MaxSessionExpiry)
+	if !v.required("mqtt.probe_topic", m.ProbeTopic, "") {
+		return
+	}
+	if strings.ContainsAny(m.ProbeTopic, "+#") {
+		v.r.add("mqtt.probe_topic", "%q contains an MQTT wildcard (valid: no + or #)", m.ProbeTopic)
+	}
+	if strings.Contains(strings.ReplaceAll(m.ProbeTopic, "{bridge}", ""), "{") {
+		v.r.add("mqtt.probe_topic", "%q has a placeholder other than {bridge} (valid: {bridge} only)", m.ProbeTopic)
+	}
+	if m.ProbeTopic == m.Topic || m.ProbeTopic == m.OEETopic {
+		v.r.add("mqtt.probe_topic", "%q is also a topic of readings (valid: a topic of its own)", m.ProbeTopic)
+	}
 }
 
 // mqttPlaintext refuses a broker password over a connection without TLS,

@@ -149,6 +149,17 @@ func TestValidate(t *testing.T) {
 		{"topic all placeholders", func(c *Config) { c.MQTT.Topic = "{bridge}/{server}/{line}/{station}" }, "", ""},
 		{"max message bytes", func(c *Config) { c.MQTT.MaxMessageBytes = 1023 }, "mqtt.max_message_bytes", "1 KiB"},
 		{"iothub", toHub, "", ""},
+		{"iothub over 3.1.1", func(c *Config) { toHub(c); c.MQTT.Protocol = "3.1.1" }, "", ""},
+		{"iothub over 5", func(c *Config) { toHub(c); c.MQTT.Protocol = "5" }, "mqtt.protocol", "speak MQTT 3.1.1"},
+		{"iothub session expiry", func(c *Config) { toHub(c); c.MQTT.SessionExpiry = Duration(time.Minute) }, "mqtt.session_expiry", "no session expiry"},
+		{"iothub probe topic", func(c *Config) { toHub(c); c.MQTT.ProbeTopic = "p" }, "mqtt.probe_topic", "[iothub] takes"},
+		{"protocol 5", func(c *Config) { c.MQTT.Protocol = "5" }, "", ""},
+		{"protocol 3.1.1", func(c *Config) { c.MQTT.Protocol = "3.1.1" }, "", ""},
+		{"protocol", func(c *Config) { c.MQTT.Protocol = "3" }, "mqtt.protocol", "(valid: auto, 5, 3.1.1)"},
+		{"session expiry", func(c *Config) { c.MQTT.SessionExpiry = Duration(time.Millisecond) }, "mqtt.session_expiry", "out of range"},
+		{"probe topic wildcard", func(c *Config) { c.MQTT.ProbeTopic = "p/#" }, "mqtt.probe_topic", "wildcard"},
+		{"probe topic placeholder", func(c *Config) { c.MQTT.ProbeTopic = "p/{line}" }, "mqtt.probe_topic", "{bridge} only"},
+		{"probe topic is the topic", func(c *Config) { c.MQTT.ProbeTopic = c.MQTT.Topic }, "mqtt.probe_topic", "of its own"},
 		{"iothub max message bytes low", func(c *Config) { toHub(c); c.MQTT.MaxMessageBytes = 1023 }, "mqtt.max_message_bytes", "1 KiB"},
 		{"iothub max message bytes high", func(c *Config) { toHub(c); c.MQTT.MaxMessageBytes = 256 << 10 }, "mqtt.max_message_bytes", "IoT Hub's limit"},
 		{"max message bytes high", func(c *Config) { c.MQTT.MaxMessageBytes = 256<<20 + 1 }, "mqtt.max_message_bytes", "256 MiB"},
@@ -256,5 +267,6 @@ func toHub(c *Config) {
 	c.IoTHub = &IoTHub{ConnectionStringEnv: "HUB_CS"}
 	c.IoTHub.applyDefaults()
 	c.MQTT.Broker, c.MQTT.ClientID, c.MQTT.Topic, c.MQTT.OEETopic = "", "", "", ""
+	c.MQTT.Protocol, c.MQTT.SessionExpiry, c.MQTT.ProbeTopic = "", 0, ""
 	c.MQTT.MaxMessageBytes = DefaultIoTHubMaxPayload
 }

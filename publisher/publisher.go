@@ -4,8 +4,9 @@
 //
 //   - wire: the message format (encoding, packing into messages up to a
 //     size, topic templates, decoding), with no I/O;
-//   - mqtt: the MQTT transport, a Publisher per broker, and the Dialect
-//     seam through which a service that speaks MQTT its own way plugs in;
+//   - mqtt: the MQTT transport (MQTT 5 or 3.1.1), a Publisher per broker,
+//     and the Dialect seam through which a service that speaks MQTT its
+//     own way plugs in;
 //   - iothub: Azure IoT Hub and IoT Edge, a Dialect of mqtt.
 //
 // This package holds only what the runtime needs of any transport.

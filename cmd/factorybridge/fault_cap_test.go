@@ -8,6 +8,7 @@ import (
 
 	"factorybridge/internal/testenv"
 	"factorybridge/internal/testenv/consumer"
+	"factorybridge/publisher/mqtt"
 )
 
 // waitQuiet waits, once the simulator stopped, for a status line showing
@@ -47,7 +48,9 @@ func newestStatus(t *testing.T, br *testenv.Bridge) testenv.LogEntry {
 // within the cap plus bbolt's slack. Then the simulator stops, the broker
 // returns, and exactly the readings kept arrive: the seqs missing at the
 // consumer are the dropped count, all of them before the first kept one.
-func TestFaultCapBrokerDown(t *testing.T) {
+func TestFaultCapBrokerDown(t *testing.T) { forProtocols(t, mqtt.Protocol311, faultCapBrokerDown) }
+
+func faultCapBrokerDown(t *testing.T, proto string) {
 	const nodes, rate, maxBytes = 20, 500, 1 << 20
 	const slack = 3 << 20 // buffer/fault_test.go capSlack; docs/faults.md (5)
 	down := 15 * time.Second
@@ -60,7 +63,7 @@ func TestFaultCapBrokerDown(t *testing.T) {
 	broker.Stop()
 	dataDir := t.TempDir()
 	br := testenv.StartBridge(t, testenv.WriteLoadConfig(t, testenv.LoadConfig{
-		Endpoint: sim.Endpoint, Broker: broker.URL, Nodes: nodes, MaxBytes: maxBytes, DataDir: dataDir}))
+		Endpoint: sim.Endpoint, Broker: broker.URL, Nodes: nodes, MaxBytes: maxBytes, DataDir: dataDir, Protocol: proto}))
 	dbPath := filepath.Join(dataDir, "buffer.db")
 	var biggest int64
 	deadline := time.Now().Add(down)

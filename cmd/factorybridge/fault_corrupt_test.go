@@ -10,6 +10,7 @@ import (
 
 	"factorybridge/internal/testenv"
 	"factorybridge/internal/testenv/consumer"
+	"factorybridge/publisher/mqtt"
 )
 
 // TestFaultCorruptStoreAtStart starts the bridge binary on a data directory
@@ -21,6 +22,10 @@ import (
 // (TestFaultCorruptPages), corrupt segments skipped and logged in
 // buffer/fault_segment_test.go.
 func TestFaultCorruptStoreAtStart(t *testing.T) {
+	forProtocols(t, mqtt.Protocol5, faultCorruptStoreAtStart)
+}
+
+func faultCorruptStoreAtStart(t *testing.T, proto string) {
 	const nodes, rate = 3, 50
 	sim := testenv.StartSimulator(t, testenv.SimOptions{LoadNodes: nodes, Rate: rate})
 	broker := testenv.StartMosquitto(t)
@@ -30,7 +35,8 @@ func TestFaultCorruptStoreAtStart(t *testing.T) {
 	if err := os.WriteFile(dbPath, bytes.Repeat([]byte("not a bbolt file "), 4096), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg := testenv.WriteLoadConfig(t, testenv.LoadConfig{Endpoint: sim.Endpoint, Broker: broker.URL, Nodes: nodes, DataDir: dataDir})
+	cfg := testenv.WriteLoadConfig(t, testenv.LoadConfig{Endpoint: sim.Endpoint, Broker: broker.URL, Nodes: nodes, DataDir: dataDir,
+		Protocol: proto})
 	br := testenv.StartBridge(t, cfg)
 	line := br.WaitLog(t, "moved it aside", 20*time.Second)
 	checkQuarantined(t, dbPath, line, br.Logs(), 1)

@@ -12,6 +12,7 @@ import (
 	"factorybridge/internal/testenv"
 	"factorybridge/internal/testenv/consumer"
 	"factorybridge/internal/testenv/tmpfs"
+	"factorybridge/publisher/mqtt"
 )
 
 // TestFaultDiskTrouble puts the bridge's data directory on a 4 MiB tmpfs
@@ -26,14 +27,16 @@ import (
 //     counter values may be missing, but no seq is). After the filler
 //     file is deleted, commits resume (logged); the broker returns and
 //     every committed seq arrives: no seq gap, nothing dropped.
-func TestFaultDiskTrouble(t *testing.T) {
+func TestFaultDiskTrouble(t *testing.T) { forProtocols(t, mqtt.Protocol311, faultDiskTrouble) }
+
+func faultDiskTrouble(t *testing.T, proto string) {
 	const nodes, rate = 10, 200
 	disk := tmpfs.Mount(t, 4<<20)
 	sim := testenv.StartSimulator(t, testenv.SimOptions{LoadNodes: nodes, Rate: rate})
 	broker := testenv.StartMosquittoWith(t, testenv.MosquittoOptions{Persistence: true})
 	cons := consumer.Start(t, broker.URL, consumer.Options{Topic: "fb/e2e/#", Persistent: true})
 	cfg := testenv.WriteLoadConfig(t, testenv.LoadConfig{Endpoint: sim.Endpoint, Broker: broker.URL,
-		Nodes: nodes, DataDir: disk.Dir, MaxBytes: 64 << 20})
+		Nodes: nodes, DataDir: disk.Dir, MaxBytes: 64 << 20, Protocol: proto})
 	dbPath := filepath.Join(disk.Dir, "buffer.db")
 
 	br := testenv.StartBridge(t, cfg)

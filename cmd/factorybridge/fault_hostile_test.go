@@ -17,6 +17,7 @@ import (
 	fb "factorybridge"
 	"factorybridge/internal/testenv"
 	"factorybridge/internal/testenv/consumer"
+	fbmqtt "factorybridge/publisher/mqtt"
 	"factorybridge/publisher/wire"
 )
 
@@ -26,11 +27,11 @@ import (
 var hostileNodes = []string{"BigString", "BigArray", "InvalidUTF8", "NaN", "PosInf", "NegInf",
 	"TypeChanging", "StatusFlipping"}
 
-func writeHostileConfig(t *testing.T, endpoint, broker string, loadNodes int) string {
+func writeHostileConfig(t *testing.T, endpoint, broker, proto string, loadNodes int) string {
 	t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "[bridge]\nid = \"e2e\"\ndata_dir = %q\n\n[buffer]\ncommit_interval = \"20ms\"\n\n", t.TempDir())
-	fmt.Fprintf(&b, "[mqtt]\nbroker = %q\ntopic = \"fb/{bridge}/{line}/{station}\"\nmax_batch_delay = \"20ms\"\n\n", broker)
+	fmt.Fprintf(&b, "[mqtt]\nbroker = %q\ntopic = \"fb/{bridge}/{line}/{station}\"\nmax_batch_delay = \"20ms\"\nprotocol = %q\n\n", broker, proto)
 	fmt.Fprintf(&b, "[[servers]]\nname = \"sim\"\nendpoint = %q\npublishing_interval = \"50ms\"\nsampling_interval = \"0s\"\nqueue_size = 2000\n", endpoint)
 	b.WriteString("\n[[lines]]\nname = \"hostile\"\n\n[[lines.stations]]\nname = \"values\"\n")
 	for _, n := range hostileNodes {
@@ -106,13 +107,15 @@ func (r *recorder) get(node string) []fb.Reading {
 // documented, the bridge does not crash or reconnect, the counters
 // arrive without a gap or duplicate, and every seq the bridge committed
 // arrived except exactly the readings it counted as rejected.
-func TestFaultHostileValues(t *testing.T) {
+func TestFaultHostileValues(t *testing.T) { forProtocols(t, fbmqtt.Protocol5, faultHostileValues) }
+
+func faultHostileValues(t *testing.T, proto string) {
 	const loadNodes, rate, want = 5, 100, 800
 	sim := testenv.StartSimulator(t, testenv.SimOptions{LoadNodes: loadNodes, Rate: rate, Hostile: true})
 	broker := testenv.StartMosquitto(t)
 	load := consumer.Start(t, broker.URL, consumer.Options{Topic: "fb/e2e/load/#"})
 	hostile := record(t, broker.URL, "fb/e2e/hostile/#")
-	br := testenv.StartBridge(t, writeHostileConfig(t, sim.Endpoint, broker.URL, loadNodes))
+	br := testenv.StartBridge(t, writeHostileConfig(t, sim.Endpoint, broker.URL, proto, loadNodes))
 	names := make([]string, loadNodes)
 	for i := range names {
 		names[i] = testenv.LoadNodeName(i)

@@ -7,6 +7,7 @@ import (
 
 	"factorybridge/internal/testenv"
 	"factorybridge/internal/testenv/consumer"
+	"factorybridge/publisher/mqtt"
 )
 
 // maxUncommitted bounds, per node and kill, the time between a node's last
@@ -27,13 +28,15 @@ const maxUncommitted = 250 * time.Millisecond
 // except one gap per kill, in which the values sampled before the kill span
 // at most maxUncommitted; duplicates carry their seq and number at most one
 // in-flight window plus one commit interval of readings per kill.
-func TestFaultBridgeKill(t *testing.T) {
+func TestFaultBridgeKill(t *testing.T) { forProtocols(t, mqtt.Protocol311, faultBridgeKill) }
+
+func faultBridgeKill(t *testing.T, proto string) {
 	const nodes, rate = 50, 200
 	kills := scaled(4, 10)
 	seed := time.Now().UnixNano()
 	rng := rand.New(rand.NewPCG(uint64(seed), 0))
 	t.Logf("seed %d", seed)
-	r := startRig(t, nodes, rate, func(c *testenv.LoadConfig) { c.MaxMessageBytes = 64 << 10 })
+	r := startRig(t, proto, nodes, rate, func(c *testenv.LoadConfig) { c.MaxMessageBytes = 64 << 10 })
 	r.waitFlowing(rate, 60*time.Second)
 	var killedAt []time.Time
 	for range kills {

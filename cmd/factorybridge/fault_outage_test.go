@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"factorybridge/internal/testenv"
+	"factorybridge/publisher/mqtt"
 )
 
 // RSS tolerance of the outage test. Between the early and the late sample of
@@ -30,10 +31,12 @@ const (
 // backlog drains while the bridge keeps receiving new readings (at least 80%
 // of the load rate in every second of outage and drain); the
 // bridge's RSS does not grow with the backlog.
-func TestFaultBrokerOutage(t *testing.T) {
+func TestFaultBrokerOutage(t *testing.T) { forProtocols(t, mqtt.Protocol5, faultBrokerOutage) }
+
+func faultBrokerOutage(t *testing.T, proto string) {
 	const nodes, rate = 50, 200
 	outage := scaled(10*time.Second, 60*time.Second)
-	r := startRig(t, nodes, rate, func(c *testenv.LoadConfig) { c.MaxMessageBytes = 64 << 10 })
+	r := startRig(t, proto, nodes, rate, func(c *testenv.LoadConfig) { c.MaxMessageBytes = 64 << 10 })
 	r.waitFlowing(2*rate, 60*time.Second)
 	steadyFrom := time.Now()
 	r.waitFlowing(2*rate, 30*time.Second)

@@ -9,6 +9,7 @@ import (
 	"factorybridge/config"
 	"factorybridge/internal/testenv"
 	"factorybridge/internal/testenv/consumer"
+	"factorybridge/publisher/mqtt"
 )
 
 // scaled returns full under FACTORYBRIDGE_FAULT_FULL=1 (testenv.FaultFull)
@@ -41,18 +42,49 @@ type rig struct {
 	rate   int      // values per second per node
 }
 
-// startRig starts everything with nodes load counters at rate values/s each;
-// tune may adjust the config before it is written; args are more flags of
-// "factorybridge run".
-func startRig(t *testing.T, nodes, rate int, tune func(*testenv.LoadConfig), args ...string) *rig {
+// forProtocols runs a fault test over MQTT 5 and MQTT 3.1.1 under
+// FACTORYBRIDGE_FAULT_FULL=1, and over ci alone otherwise, to keep CI's
+// time: each fault test names the protocol it represents, and together
+// they cover both.
+func forProtocols(t *testing.T, ci string, run func(t *testing.T, proto string)) {
+	protos := []string{ci}
+	if testenv.FaultFull() {
+		protos = []string{mqtt.Protocol5, mqtt.Protocol311}
+	}
+	for _, p := range protos {
+		t.Run("mqtt"+p, func(t *testing.T) { run(t, p) })
+	}
+}
+
+// startRig starts everything with nodes load counters at rate values/s
+// each, the bridge publishing over proto (mqtt.protocol); tune may adjust
+// the config before it is written; args are more flags of "factorybridge
+// run".
+func startRig(t *testing.T, proto string, nodes, rate int, tune func(*testenv.LoadConfig), args ...string) *rig {
 	t.Helper()
+	return startRigWith(t, rigOptions{proto: proto, nodes: nodes, rate: rate, tune: tune}, args...)
+}
+
+// rigOptions configure startRigWith.
+type rigOptions struct {
+	proto       string
+	nodes, rate int
+	tune        func(*testenv.LoadConfig)
+	// broker are more lines of mosquitto's configuration.
+	broker []string
+}
+
+// startRigWith is startRig with more options.
+func startRigWith(t *testing.T, o rigOptions, args ...string) *rig {
+	t.Helper()
+	nodes, rate := o.nodes, o.rate
 	r := &rig{t: t, rate: rate}
 	r.sim = testenv.StartSimulator(t, testenv.SimOptions{LoadNodes: nodes, Rate: rate})
-	r.broker = testenv.StartMosquittoWith(t, testenv.MosquittoOptions{Persistence: true})
+	r.broker = testenv.StartMosquittoWith(t, testenv.MosquittoOptions{Persistence: true, Extra: o.broker})
 	r.cons = consumer.Start(t, r.broker.URL, consumer.Options{Topic: "fb/e2e/#", Persistent: true})
-	r.cfg = testenv.LoadConfig{Endpoint: r.sim.Endpoint, Broker: r.broker.URL, Nodes: nodes}
-	if tune != nil {
-		tune(&r.cfg)
+	r.cfg = testenv.LoadConfig{Endpoint: r.sim.Endpoint, Broker: r.broker.URL, Nodes: nodes, Protocol: o.proto}
+	if o.tune != nil {
+		o.tune(&r.cfg)
 	}
 	for i := range nodes {
 		r.names = append(r.names, testenv.LoadNodeName(i))

@@ -12,6 +12,7 @@ import (
 	"factorybridge/internal/testenv"
 	"factorybridge/internal/testenv/consumer"
 	"factorybridge/opcua"
+	"factorybridge/publisher/mqtt"
 )
 
 // itemsBackWithin bounds the time from a restarted server accepting
@@ -28,10 +29,12 @@ const itemsBackWithin = 10 * time.Second
 // up), logged one ERROR for the whole outage, and recovered. Per server
 // lifetime (the counters restart with the server) every value the bridge
 // received arrived, in order.
-func TestFaultServerRestart(t *testing.T) {
+func TestFaultServerRestart(t *testing.T) { forProtocols(t, mqtt.Protocol311, faultServerRestart) }
+
+func faultServerRestart(t *testing.T, proto string) {
 	const nodes, rate = 20, 100
 	down := scaled(20*time.Second, 2*time.Minute)
-	r := startRig(t, nodes, rate, nil, "-log-level", "debug") // debug: reconnect attempts
+	r := startRig(t, proto, nodes, rate, nil, "-log-level", "debug") // debug: reconnect attempts
 	r.waitFlowing(rate, 60*time.Second)
 
 	k1, up1 := r.restartServer(0)
@@ -177,12 +180,14 @@ func lifetimes(k1, k2 time.Time) []func(consumer.Sample) bool {
 // longer than maxHealthyPause, the flaky server loses values only across
 // the cut and the stall (checkFlakyLosses); SIGTERM still stops the bridge
 // cleanly.
-func TestFaultBadServers(t *testing.T) {
+func TestFaultBadServers(t *testing.T) { forProtocols(t, mqtt.Protocol5, faultBadServers) }
+
+func faultBadServers(t *testing.T, proto string) {
 	const nodes, rate, flakyNodes = 20, 100, 5
 	const maxHealthyPause = time.Second
 	stall := scaled(time.Duration(0), time.Minute)
 	var proxy *testenv.Proxy
-	r := startRig(t, nodes, rate, func(c *testenv.LoadConfig) {
+	r := startRig(t, proto, nodes, rate, func(c *testenv.LoadConfig) {
 		u, _ := url.Parse(c.Endpoint)
 		proxy = testenv.StartProxy(t, u.Host)
 		c.RequestTimeout = 2 * time.Second

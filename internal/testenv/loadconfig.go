@@ -35,6 +35,8 @@ type LoadConfig struct {
 	MaxMessageBytes int
 	// Encoding is mqtt.encoding; "" = the bridge's default.
 	Encoding string
+	// Protocol is mqtt.protocol; "" = the bridge's default.
+	Protocol string
 	// BatchDelay is mqtt.max_batch_delay; 0 = 20 ms.
 	BatchDelay time.Duration
 	// PublishingInterval of every server; 0 = 50 ms. Sampling is "0s", so
@@ -120,6 +122,9 @@ func (c LoadConfig) writeHead(b *strings.Builder) {
 	}
 	if c.Encoding != "" {
 		fmt.Fprintf(b, "encoding = %q\n", c.Encoding)
+	}
+	if c.Protocol != "" {
+		fmt.Fprintf(b, "protocol = %q\n", c.Protocol)
 	}
 }
 

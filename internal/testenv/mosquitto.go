@@ -35,6 +35,7 @@ type Mosquitto struct {
 	bin     string
 	conf    string
 	persist bool
+	extra   []string
 	cmd     *exec.Cmd
 	done    chan struct{} // closed when cmd has exited
 }
@@ -46,6 +47,10 @@ type MosquittoOptions struct {
 	// file in the test's directory. A consumer that must not miss what a
 	// publisher sends right after a broker restart needs it. Off by default.
 	Persistence bool
+	// Extra are more lines of mosquitto.conf, after the defaults, which
+	// they override: "message_size_limit 65536", "max_inflight_messages 2",
+	// "acl_file /path".
+	Extra []string
 }
 
 // StartMosquitto starts a broker for t: anonymous access, no persistence,
@@ -66,7 +71,7 @@ func StartMosquittoWith(t testing.TB, opts MosquittoOptions) *Mosquitto {
 	}
 	dir := t.TempDir()
 	m := &Mosquitto{t: t, bin: bin, conf: filepath.Join(dir, "mosquitto.conf"), LogFile: filepath.Join(dir, "mosquitto.log"),
-		persist: opts.Persistence}
+		persist: opts.Persistence, extra: opts.Extra}
 	t.Cleanup(m.Stop)
 	for attempt := 1; ; attempt++ {
 		m.Port = FreePort(t)
@@ -118,6 +123,9 @@ log_timestamp_format %%Y-%%m-%%dT%%H:%%M:%%S
 	if m.persist {
 		conf = strings.Replace(conf, "persistence false\n", fmt.Sprintf("persistence true\npersistence_location %s/\n",
 			filepath.Dir(m.conf)), 1)
+	}
+	for _, l := range m.extra {
+		conf += l + "\n"
 	}
 	if err := os.WriteFile(m.conf, []byte(conf), 0o600); err != nil {
 		m.t.Fatalf("write mosquitto config: %v", err)
@@ -179,6 +187,18 @@ func (m *Mosquitto) waitListening() error {
 			return fmt.Errorf("mosquitto not listening on %s after %v", addr, mosquittoStartTimeout)
 		case <-tick.C:
 		}
+	}
+}
+
+// Reload makes the broker read its configuration again (SIGHUP): files it
+// names, such as an acl_file, may have changed.
+func (m *Mosquitto) Reload() {
+	m.t.Helper()
+	if m.cmd == nil {
+		m.t.Fatalf("reload mosquitto: not running")
+	}
+	if err := m.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		m.t.Fatalf("reload mosquitto: %v", err)
 	}
 }
 

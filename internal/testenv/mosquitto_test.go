@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"strconv"
@@ -57,5 +58,14 @@ func TestMosquittoStopStart(t *testing.T) {
 	m.Start()
 	if err := handshake(m); err != nil {
 		t.Fatalf("MQTT handshake after restart on port %d: %v\n%s", m.Port, err, m.logTail())
+	}
+}
+
+// TestMosquittoExtraLines: extra configuration lines override the defaults.
+func TestMosquittoExtraLines(t *testing.T) {
+	m := StartMosquittoWith(t, MosquittoOptions{Extra: []string{"allow_anonymous false"}})
+	var u *unexpected
+	if err := handshake(m); !errors.As(err, &u) || !bytes.Equal(u.b, []byte{0x20, 2, 0, 5}) {
+		t.Fatalf("anonymous CONNECT: %v; want CONNACK return code 5 (not authorized)\n%s", err, m.logTail())
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"factorybridge"
@@ -28,9 +29,13 @@ type broker struct {
 	caFile, certFile, keyFile string
 	insecure                  bool
 	tls                       *tls.Config // read by Load; nil for plain brokers
+	probeTopic                string
 }
 
-var _ Dialect = (*broker)(nil)
+var (
+	_ Dialect = (*broker)(nil)
+	_ Prober  = (*broker)(nil)
+)
 
 // newBroker checks the plain broker's settings of o, whose defaults are applied.
 func newBroker(o *Options) (*broker, error) {
@@ -49,6 +54,7 @@ func newBroker(o *Options) (*broker, error) {
 	if b.clientID == "" {
 		b.clientID = "factorybridge-" + o.BridgeID
 	}
+	b.probeTopic = strings.ReplaceAll(cmp.Or(o.ProbeTopic, DefaultProbeTopic), "{bridge}", wire.SanitizeLevel(o.BridgeID))
 	return b, nil
 }
 
@@ -112,6 +118,9 @@ func (b *broker) Credentials(context.Context, time.Time) (Credentials, error) {
 
 // MessageTopic is the rendered topic: a plain broker needs nothing per message.
 func (b *broker) MessageTopic(topic string, _ uint64, _ int) string { return topic }
+
+// ProbeTopic is the configured topic of the delivery check.
+func (b *broker) ProbeTopic() string { return b.probeTopic }
 
 // Session has nothing to run beside the telemetry.
 func (b *broker) Session(context.Context, Conn) error { return nil }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -33,8 +34,14 @@ type testBroker struct {
 
 // brokerOptions configure a test broker beyond the plain anonymous default.
 type brokerOptions struct {
-	tls    *tls.Config  // serve TLS
-	ledger *auth.Ledger // check credentials against it
+	tls       *tls.Config  // serve TLS
+	ledger    *auth.Ledger // check credentials against it
+	websocket bool         // serve MQTT over WebSocket (ws://) instead of TCP
+	// refuse, when set, answers each PUBLISH it returns a packets.Code for
+	// with that code (an MQTT 5 PUBACK failure at QoS 1; dropped at QoS 0).
+	refuse func(pk packets.Packet) error
+	// caps adjusts the capabilities the CONNACK announces.
+	caps func(*mochi.Capabilities)
 }
 
 func startBroker(t testing.TB) *testBroker { return startBrokerWith(t, brokerOptions{}) }
@@ -55,6 +62,9 @@ func startBrokerWith(t testing.TB, opts brokerOptions) *testBroker {
 
 // url is the broker's tcp:// (or ssl://) URL.
 func (b *testBroker) url() string {
+	if b.opts.websocket {
+		return "ws://" + b.addr + "/mqtt"
+	}
 	if b.opts.tls != nil {
 		return "ssl://" + b.addr
 	}
@@ -64,7 +74,11 @@ func (b *testBroker) url() string {
 func (b *testBroker) start() {
 	b.t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := mochi.New(&mochi.Options{Logger: quiet})
+	caps := mochi.NewDefaultServerCapabilities()
+	if b.opts.caps != nil {
+		b.opts.caps(caps)
+	}
+	srv := mochi.New(&mochi.Options{Logger: quiet, Capabilities: caps})
 	var err error
 	if b.opts.ledger != nil {
 		err = srv.AddHook(new(auth.Hook), &auth.Options{Ledger: b.opts.ledger})
@@ -74,10 +88,19 @@ func (b *testBroker) start() {
 	if err != nil {
 		b.t.Fatal(err)
 	}
+	if b.opts.refuse != nil {
+		if err := srv.AddHook(&refuseHook{refuse: b.opts.refuse}, nil); err != nil {
+			b.t.Fatal(err)
+		}
+	}
 	if err := srv.AddHook(b.rec, nil); err != nil {
 		b.t.Fatal(err)
 	}
-	if err := srv.AddListener(listeners.NewTCP(listeners.Config{ID: "t", Address: b.addr, TLSConfig: b.opts.tls})); err != nil {
+	var l listeners.Listener = listeners.NewTCP(listeners.Config{ID: "t", Address: b.addr, TLSConfig: b.opts.tls})
+	if b.opts.websocket {
+		l = listeners.NewWebsocket(listeners.Config{ID: "t", Address: b.addr})
+	}
+	if err := srv.AddListener(l); err != nil {
 		b.t.Fatalf("listen on %s: %v", b.addr, err)
 	}
 	if err := srv.Serve(); err != nil {
@@ -90,7 +113,7 @@ func (b *testBroker) start() {
 // deadlock when a client leaves while it runs (Clients.GetByListener takes
 // the read lock twice, and Delete's write lock waits between them), so the
 // listener is closed without its client sweep, the clients are
-// disconnected until none is left, and only then is the server closed.
+// disconnected until none is connected, and only then is the server closed.
 func (b *testBroker) stop() {
 	srv := b.srv
 	if srv == nil {
@@ -101,7 +124,7 @@ func (b *testBroker) stop() {
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.After(10 * time.Second)
-	for srv.Clients.Len() > 0 {
+	for connected(srv) {
 		for _, cl := range srv.Clients.GetAll() {
 			if !cl.Closed() {
 				_ = srv.DisconnectClient(cl, packets.ErrServerShuttingDown)
@@ -117,11 +140,39 @@ func (b *testBroker) stop() {
 	srv.Close()
 }
 
+// connected reports whether a client is still connected. Clients that
+// left an MQTT 5 session to expire stay listed, closed.
+func connected(srv *mochi.Server) bool {
+	for _, cl := range srv.Clients.GetAll() {
+		if !cl.Closed() {
+			return true
+		}
+	}
+	return false
+}
+
+// refuseHook answers the PUBLISHes its function refuses with the code
+// returned, before the recorder sees them.
+type refuseHook struct {
+	mochi.HookBase
+	refuse func(pk packets.Packet) error
+}
+
+func (h *refuseHook) ID() string { return "refuse" }
+
+func (h *refuseHook) Provides(b byte) bool { return b == mochi.OnPublish }
+
+func (h *refuseHook) OnPublish(_ *mochi.Client, pk packets.Packet) (packets.Packet, error) {
+	return pk, h.refuse(pk)
+}
+
 // received is one PUBLISH as the broker saw it.
 type received struct {
 	topic   string
 	qos     byte
+	dup     bool // a resend of an MQTT 5 session
 	retain  bool
+	props   packets.Properties
 	payload []byte
 	msg     *wire.Message // decoded payload, nil if it did not decode
 	err     error
@@ -133,6 +184,7 @@ type recorder struct {
 	mu       sync.Mutex
 	msgs     []received
 	readings int // total readings in msgs
+	probes   int // delivery check probes, not kept in msgs
 	changed  chan struct{}
 	ignore   atomic.Bool // keep nothing (benchmarks)
 }
@@ -147,12 +199,18 @@ func (r *recorder) OnPublish(_ *mochi.Client, pk packets.Packet) (packets.Packet
 	if r.ignore.Load() {
 		return pk, nil
 	}
-	r.add(received{topic: pk.TopicName, qos: pk.FixedHeader.Qos, retain: pk.FixedHeader.Retain,
-		payload: append([]byte(nil), pk.Payload...)})
+	r.add(received{topic: pk.TopicName, qos: pk.FixedHeader.Qos, dup: pk.FixedHeader.Dup, retain: pk.FixedHeader.Retain,
+		props: pk.Properties, payload: append([]byte(nil), pk.Payload...)})
 	return pk, nil
 }
 
 func (r *recorder) add(m received) {
+	if strings.HasSuffix(m.topic, "/probe") {
+		r.mu.Lock()
+		r.probes++
+		r.mu.Unlock()
+		return
+	}
 	m.msg, m.err = wire.DecodeMessage(m.payload)
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -162,6 +220,13 @@ func (r *recorder) add(m received) {
 	r.msgs = append(r.msgs, m)
 	close(r.changed)
 	r.changed = make(chan struct{})
+}
+
+// probeCount returns how many delivery check probes were received.
+func (r *recorder) probeCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.probes
 }
 
 // messages returns what was received so far.

@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"time"
-
-	paho "github.com/eclipse/paho.mqtt.golang"
 )
 
 // stableAfter is how long a connection must last for the backoff to start
@@ -16,13 +14,22 @@ import (
 // hammered.
 const stableAfter = 10 * time.Second
 
-// disconnectQuiesce is how long a clean disconnect waits for DISCONNECT to go out.
+// disconnectQuiesce is how long a clean MQTT 3.1.1 disconnect waits for
+// DISCONNECT to go out.
 const disconnectQuiesce = 250 // ms
 
 // link is one broker connection and the signal of its loss.
 type link struct {
-	client paho.Client
-	lost   chan error // receives once when paho reports the connection lost
+	client client
+	lost   chan error // receives once when the connection is lost
+	// protocol is Protocol5 or Protocol311.
+	protocol string
+	// caps are what the broker's CONNACK allows (MQTT 5); zero for MQTT
+	// 3.1.1, which advertises nothing.
+	caps caps
+	// resumed is true when an MQTT 5 broker kept the session of the
+	// previous connection (CONNACK Session Present).
+	resumed bool
 	// renewAt is when the connection's credentials must be renewed by
 	// reconnecting; zero when they never expire.
 	renewAt time.Time
@@ -30,85 +37,57 @@ type link struct {
 	subscribeTimeout time.Duration
 }
 
+// caps are the limits an MQTT 5 broker announces in its CONNACK. Zero
+// maxPacket, receiveMax and aliasMax mean none announced (no limit, no
+// aliases).
+type caps struct {
+	maxPacket  int  // Maximum Packet Size: the whole PUBLISH, not only the payload
+	receiveMax int  // Receive Maximum: QoS 1 messages unacknowledged at once
+	aliasMax   int  // Topic Alias Maximum
+	maxQoS     byte // Maximum QoS; 2 when not announced
+	retain     bool // Retain Available (the bridge never retains)
+}
+
 var _ Conn = (*link)(nil)
+
+func (p *Publisher) newLink(cr Credentials, protocol string) *link {
+	return &link{lost: make(chan error, 1), protocol: protocol, caps: caps{maxQoS: 2, retain: true},
+		renewAt: cr.RenewAt, subscribeTimeout: max(p.opts.ConnectTimeout, time.Second)}
+}
 
 // Subscribe subscribes to filters and waits for the SUBACK.
 func (l *link) Subscribe(filters map[string]byte, handle func(topic string, payload []byte)) error {
-	tok := l.client.SubscribeMultiple(filters, func(_ paho.Client, m paho.Message) { handle(m.Topic(), m.Payload()) })
-	if !tok.WaitTimeout(l.subscribeTimeout) {
-		return fmt.Errorf("no SUBACK in %v", l.subscribeTimeout)
-	}
-	if err := tok.Error(); err != nil {
-		return err
-	}
-	for topic, code := range tok.(*paho.SubscribeToken).Result() {
-		if code == 0x80 {
-			return fmt.Errorf("subscribe to %s: %w", topic, ErrSubscriptionRefused)
-		}
-	}
-	return nil
+	return l.client.subscribe(filters, handle, l.subscribeTimeout)
 }
 
 // Publish sends a message, not waiting for its acknowledgement.
 func (l *link) Publish(topic string, qos byte, payload []byte) {
-	l.client.Publish(topic, qos, false, payload)
+	l.client.publish(outgoing{topic: topic, qos: qos, payload: payload})
 }
 
-// clientOptions configures paho to make exactly one connection: no automatic
-// reconnects or connect retries (Run owns those) and a clean session, so
-// nothing paho stored survives a connection; what was unacknowledged is read
-// again from the Queue instead. OrderMatters only concerns received messages,
-// of which a publisher has none.
-func (p *Publisher) clientOptions(cr Credentials, lost chan error) *paho.ClientOptions {
-	o := paho.NewClientOptions().
-		AddBroker(p.broker.String()).
-		SetClientID(p.clientID).
-		SetProtocolVersion(4). // 3.1.1 only: paho would retry a refused CONNECT as 3.1
-		SetCleanSession(true).
-		SetAutoReconnect(false).
-		SetConnectRetry(false).
-		SetOrderMatters(false).
-		SetKeepAlive(p.opts.KeepAlive).
-		SetConnectTimeout(p.opts.ConnectTimeout).
-		SetWriteTimeout(max(p.opts.ConnectTimeout, time.Second)).
-		SetConnectionLostHandler(func(_ paho.Client, err error) {
-			select {
-			case lost <- err:
-			default:
-			}
-		})
-	if cr.TLS != nil {
-		o.SetTLSConfig(cr.TLS)
-	}
-	if cr.Username != "" {
-		o.SetUsername(cr.Username)
-		o.SetPassword(cr.Password)
-	}
-	return o
-}
-
-// connect makes one connection attempt. When ctx ends meanwhile it waits for
-// the attempt (bounded by the connect timeout) so nothing is left running.
+// connect makes one connection attempt over the protocol in use. With
+// mqtt.protocol "auto" an MQTT 5 attempt the broker refuses as if it did
+// not speak MQTT 5 is made again over MQTT 3.1.1 at once; when that
+// succeeds, the Publisher stays with MQTT 3.1.1 until it is restarted.
 func (p *Publisher) connect(ctx context.Context) (*link, error) {
 	cr, err := p.dialect.Credentials(ctx, time.Now())
 	if err != nil {
 		return nil, err
 	}
-	l := &link{lost: make(chan error, 1), renewAt: cr.RenewAt, subscribeTimeout: max(p.opts.ConnectTimeout, time.Second)}
-	l.client = paho.NewClient(p.clientOptions(cr, l.lost))
-	tok := l.client.Connect()
-	select {
-	case <-tok.Done():
-	case <-ctx.Done():
-		<-tok.Done()
-		if tok.Error() == nil {
-			l.client.Disconnect(0)
-		}
-		return nil, ctx.Err()
+	if p.protocol == Protocol311 {
+		return p.connect3(ctx, cr)
 	}
-	if err := tok.Error(); err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", p.broker.Redacted(), err)
+	l, err := p.connect5(ctx, cr)
+	if err == nil || !p.auto || !errors.Is(err, errRefused5) || ctx.Err() != nil {
+		return l, err
 	}
+	l, err3 := p.connect3(ctx, cr)
+	if err3 != nil {
+		return nil, fmt.Errorf("%w; over MQTT 3.1.1: %w", err, err3)
+	}
+	p.protocol = Protocol311
+	p.log.Warn("mqtt: the broker does not speak MQTT 5; publishing over MQTT 3.1.1, where only the delivery check guards against a broker that drops what it cannot take (set mqtt.protocol = \"3.1.1\" to skip the MQTT 5 attempt)",
+		"broker", p.broker.Redacted(), "error", err)
 	return l, nil
 }
 
@@ -121,10 +100,10 @@ func (p *Publisher) connectLoop(ctx context.Context) error {
 		st.attempts++
 		l, err := p.connect(ctx)
 		if err == nil {
-			p.recovered(&st)
+			p.recovered(&st, l)
 			since := time.Now()
 			err = p.serve(ctx, l)
-			l.client.Disconnect(disconnectQuiesce)
+			l.client.disconnect(ctx.Err() != nil)
 			p.stats.connected.Store(false)
 			if time.Since(since) >= stableAfter {
 				bo.reset()
@@ -138,6 +117,10 @@ func (p *Publisher) connectLoop(ctx context.Context) error {
 		}
 		if errors.Is(err, errRenew) {
 			p.renewed(&st, &bo)
+			continue
+		}
+		if errors.Is(err, errProbeBroke) {
+			p.log.Debug("mqtt: connecting again to check a smaller size", "error", err)
 			continue
 		}
 		p.failed(&st, err)
@@ -194,7 +177,7 @@ func (p *Publisher) renewed(st *linkState, bo *backoff) {
 	bo.reset()
 }
 
-func (p *Publisher) recovered(st *linkState) {
+func (p *Publisher) recovered(st *linkState, l *link) {
 	p.stats.connected.Store(true)
 	if b, ok := p.dialect.(*broker); ok && b.insecureTLS() {
 		p.log.Warn("mqtt.insecure_skip_verify is on: the broker's certificate was not verified; anyone on the network path can read and alter the data (for tests only)",
@@ -205,7 +188,8 @@ func (p *Publisher) recovered(st *linkState) {
 		p.log.Info("mqtt connection restored", "broker", p.broker.Redacted(),
 			"outage", time.Since(st.since).Round(time.Millisecond), "attempts", st.attempts)
 	case !st.everUp:
-		p.log.Info("mqtt connected", "broker", p.broker.Redacted(), slog.String("client_id", p.clientID))
+		p.log.Info("mqtt connected", "broker", p.broker.Redacted(), slog.String("client_id", p.clientID),
+			"protocol", l.protocol)
 	}
 	if st.everUp && !st.renewing {
 		p.stats.reconnects.Add(1)

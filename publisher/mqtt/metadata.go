@@ -14,6 +14,6 @@ func (s *session) sendMetadata(topic string) {
 				"topic", topic, "bytes", len(md), "limit", s.p.opts.MaxMessageBytes)
 			continue
 		}
-		s.l.client.Publish(s.p.dialect.MessageTopic(topic, 0, len(md)), s.p.qos, false, md)
+		s.publish(outgoing{topic: s.p.dialect.MessageTopic(topic, 0, len(md)), qos: s.p.qos, payload: md})
 	}
 }

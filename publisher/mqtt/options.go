@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"factorybridge"
@@ -27,9 +28,28 @@ const (
 	DefaultIdlePoll        = 250 * time.Millisecond
 	DefaultMinBackoff      = 500 * time.Millisecond
 	DefaultMaxBackoff      = 30 * time.Second
+	DefaultProtocol        = ProtocolAuto
+	DefaultSessionExpiry   = 10 * time.Minute
+	DefaultProbeTopic      = "factorybridge/{bridge}/probe"
+	DefaultHoldRetry       = time.Minute
 	MinAckTimeout          = 10 * time.Second
 	ackTimeoutKeepAlives   = 2
 )
+
+// The values of Options.Protocol (config mqtt.protocol).
+const (
+	// ProtocolAuto tries MQTT 5 and falls back to MQTT 3.1.1 when the
+	// broker refuses MQTT 5.
+	ProtocolAuto = "auto"
+	// Protocol5 is MQTT 5 only.
+	Protocol5 = "5"
+	// Protocol311 is MQTT 3.1.1 only.
+	Protocol311 = "3.1.1"
+)
+
+// Protocols are the valid values of Options.Protocol, in the order
+// messages list them.
+var Protocols = []string{ProtocolAuto, Protocol5, Protocol311}
 
 // Limits of the options: MQTT's own.
 const (
@@ -39,6 +59,9 @@ const (
 	// MaxInflightLimit is the largest MaxInflight: MQTT's packet
 	// identifiers are 16 bits.
 	MaxInflightLimit = 65535
+	// MaxSessionExpiry is the largest SessionExpiry: MQTT 5's interval is
+	// 32 bits of seconds.
+	MaxSessionExpiry = (1<<32 - 1) * time.Second
 )
 
 // Options are the publisher's dependencies, its broker and its tuning. Zero
@@ -72,6 +95,25 @@ type Options struct {
 	// InsecureSkipVerify accepts any broker certificate, with a WARN at
 	// every connection. For tests only.
 	InsecureSkipVerify bool
+	// Protocol is ProtocolAuto, Protocol5 or Protocol311 (docs/brokers.md).
+	// Default DefaultProtocol. With a Dialect it must be empty or
+	// Protocol311: services that speak MQTT their own way do so over 3.1.1.
+	Protocol string
+	// SessionExpiry is how long an MQTT 5 broker keeps the session after a
+	// connection broke, so that the next connection resumes the messages
+	// in flight rather than reading them again. Default
+	// DefaultSessionExpiry; at most MaxSessionExpiry.
+	SessionExpiry time.Duration
+	// ProbeTopic is the topic of the delivery check (probe.go): {bridge}
+	// is replaced by the bridge id. Default DefaultProbeTopic. The broker
+	// must let the bridge publish and subscribe to it.
+	ProbeTopic string
+	// HoldRetry is how long a topic the broker refused (not authorized,
+	// topic name invalid) is held before it is tried again; the wait
+	// doubles while it stays refused, up to maxHoldRetry. Default
+	// DefaultHoldRetry.
+	HoldRetry time.Duration
+
 	// Dialect, when set, speaks a service's own MQTT dialect (iothub) in
 	// place of the plain broker above: it says where to connect, how to
 	// authenticate and which topics to use.
@@ -127,6 +169,23 @@ func (o *Options) check() error {
 	if o.Dialect != nil && o.hasBroker() {
 		return errors.New("mqtt: the broker settings (Broker, ClientID, topics, credentials, TLS files) are set, but the Dialect decides them")
 	}
+	return o.checkProtocol()
+}
+
+// checkProtocol checks the MQTT 5 settings.
+func (o *Options) checkProtocol() error {
+	switch {
+	case o.Protocol != "" && !slices.Contains(Protocols, o.Protocol):
+		return fmt.Errorf("mqtt.protocol = %q: want %q, %q or %q", o.Protocol, ProtocolAuto, Protocol5, Protocol311)
+	case o.Dialect != nil && o.Protocol != "" && o.Protocol != Protocol311:
+		return fmt.Errorf("mqtt.protocol = %q: a Dialect speaks MQTT %s", o.Protocol, Protocol311)
+	case o.SessionExpiry < 0 || o.SessionExpiry > MaxSessionExpiry:
+		return fmt.Errorf("mqtt.session_expiry = %v: want up to %v", o.SessionExpiry, MaxSessionExpiry)
+	case o.HoldRetry < 0:
+		return errors.New("mqtt: HoldRetry may not be negative")
+	case strings.ContainsAny(o.ProbeTopic, "+#\x00"):
+		return fmt.Errorf("mqtt.probe_topic = %q: a topic to publish to may not contain a wildcard or NUL", o.ProbeTopic)
+	}
 	return nil
 }
 
@@ -164,7 +223,7 @@ func (o *Options) checkPacking() error {
 
 // hasBroker reports whether a setting of the plain broker is set.
 func (o *Options) hasBroker() bool {
-	return o.Broker != "" || o.ClientID != "" || o.Topic != "" || o.OEETopic != "" || o.Username != "" ||
+	return o.Broker != "" || o.ClientID != "" || o.Topic != "" || o.OEETopic != "" || o.ProbeTopic != "" || o.Username != "" ||
 		o.Password != "" || o.CAFile != "" || o.CertFile != "" || o.KeyFile != "" || o.InsecureSkipVerify
 }
 
@@ -180,6 +239,15 @@ func (o *Options) applyDefaults() {
 	}
 	o.applyPackingDefaults()
 	o.applyTimingDefaults()
+	setDefault(&o.SessionExpiry, DefaultSessionExpiry)
+	setDefault(&o.HoldRetry, DefaultHoldRetry)
+	setDefault(&o.ProbeTopic, DefaultProbeTopic)
+	switch {
+	case o.Dialect != nil:
+		o.Protocol = Protocol311
+	case o.Protocol == "":
+		o.Protocol = DefaultProtocol
+	}
 }
 
 func (o *Options) applyPackingDefaults() {

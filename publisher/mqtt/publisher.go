@@ -1,16 +1,23 @@
 // Package mqtt is the MQTT transport of the publisher: it sends committed
 // readings from the durable buffer to an MQTT broker as messages in the
 // wire format (docs/message-format.md) and acknowledges them to the buffer
-// only once the broker has: at QoS 1 when the PUBACK arrived, at QoS 0 when
-// the message was written to the connection.
+// only once the broker has: at QoS 1 when a successful PUBACK arrived, at
+// QoS 0 when the message was written to the connection.
 //
-// A Publisher owns one broker connection at a time (paho, with paho's own
-// reconnecting switched off) and rebuilds it with capped exponential backoff.
-// After a connection loss or a missing PUBACK it resends from the last seq it
-// acknowledged, so the only duplicates a consumer sees are readings that were
-// sent and not yet acknowledged; each carries its seq to drop them by. At
-// QoS 0 what is in flight when the bridge crashes or the connection drops is
-// lost instead.
+// It speaks MQTT 5 (paho.golang) or MQTT 3.1.1 (paho.mqtt.golang), by
+// Options.Protocol, behind one session (client.go); docs/brokers.md says
+// what it reads from an MQTT 5 broker's CONNACK and does with each failure
+// reason code (refuse.go: nothing refused is deleted), and how the delivery
+// check (probe.go) finds the size a broker delivers where it cannot say.
+//
+// A Publisher owns one broker connection at a time (with the clients' own
+// reconnecting switched off) and rebuilds it with capped exponential
+// backoff. After a connection loss or a missing PUBACK it resends from the
+// last seq it acknowledged — or, when an MQTT 5 broker kept the session,
+// the client resends what was in flight — so the only duplicates a consumer
+// sees are readings that were sent and not yet acknowledged; each carries
+// its seq to drop them by. At QoS 0 what is in flight when the bridge
+// crashes or the connection drops is lost instead.
 //
 // Each message must be written to the connection within the connect timeout
 // (paho's write timeout), or the connection counts as lost.
@@ -68,6 +75,19 @@ type Publisher struct {
 
 	rejecting map[string]struct{} // nodes in an episode of oversized readings
 	payloads  [][]byte            // reusable message buffers
+
+	// The protocol: Protocol5 or Protocol311; auto while a refusal of
+	// MQTT 5 may still switch it to Protocol311.
+	protocol       string
+	auto           bool
+	state5         *state5  // the MQTT 5 session state, shared by its connections
+	sessionStarted bool     // an MQTT 5 connection was made: later ones resume its session
+	carry          *session // an MQTT 5 session a resumed connection continues
+
+	limits limitState // message size: configured, found, shrunk
+	holds  holdState  // topics the broker refused and what was delivered around them
+	pauses backoff    // between resends of messages the broker refused for now
+	probe  probeState // the delivery check
 }
 
 // New checks opts and returns a Publisher; it does no I/O (TLS files are
@@ -87,11 +107,18 @@ func New(opts Options) (*Publisher, error) {
 	}
 	p := &Publisher{
 		opts: opts, log: opts.Logger, dialect: d, qos: byte(*opts.QoS),
-		packer:    wire.NewPacker(opts.BridgeID, opts.Encoding, opts.MaxMessageBytes),
 		done:      make(chan struct{}),
 		drained:   make(chan struct{}),
 		rejecting: map[string]struct{}{},
+		protocol:  opts.Protocol, auto: opts.Protocol == ProtocolAuto,
+		state5: newState5(opts.SessionExpiry > 0),
+		pauses: backoff{min: opts.MinBackoff, max: opts.MaxBackoff},
+		holds:  newHoldState(opts.HoldRetry),
 	}
+	if p.auto {
+		p.protocol = Protocol5
+	}
+	p.setLimit(opts.MaxMessageBytes)
 	p.broker, p.clientID = d.Endpoint()
 	p.topics, p.oeeTopics = d.Topics()
 	if opts.MaxMessagesPerSecond > 0 {

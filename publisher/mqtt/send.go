@@ -1,6 +1,7 @@
 package mqtt
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -18,15 +19,17 @@ func (s *session) canSend() bool {
 }
 
 // windowShut reports that no message may be sent before an acknowledgement:
-// the in-flight window is full, or a token renewal waits for it to empty.
+// the in-flight window is full, or a token renewal or a rewind waits for
+// it to empty.
 func (s *session) windowShut() bool {
-	return len(s.inflight) >= s.p.opts.MaxInflight || s.renewing
+	return len(s.inflight) >= s.window || s.renewing || s.rw != nil
 }
 
 // pack places pending readings into builders until they are all placed or
-// one needs a message sent while the window is full.
+// one needs a message sent while the window is full. Nothing is packed
+// while a rewind waits: it drops the builders.
 func (s *session) pack() {
-	for s.next < len(s.pending) {
+	for s.rw == nil && s.next < len(s.pending) {
 		if !s.place(&s.pending[s.next]) {
 			return
 		}
@@ -40,6 +43,9 @@ func (s *session) pack() {
 func (s *session) place(r *factorybridge.Reading) bool {
 	pk := s.p.packer
 	topic := s.p.topicOf(r)
+	if s.skip(r, topic) {
+		return true
+	}
 	slot := pk.SlotOf(topic, r)
 	b := pk.Builder(slot)
 	if b == nil {
@@ -71,7 +77,7 @@ func (s *session) place(r *factorybridge.Reading) bool {
 		}
 	}
 	pk.Release(b)
-	s.p.reject(r)
+	s.p.reject(r, s.limit)
 	return true
 }
 
@@ -80,7 +86,7 @@ func (s *session) place(r *factorybridge.Reading) bool {
 // readings in order across the change). It reports whether it split.
 func (s *session) split(topic string) bool {
 	bs := s.p.packer.TopicBuilders(topic)
-	if len(s.inflight)+len(bs) > s.p.opts.MaxInflight {
+	if len(s.inflight)+len(bs) > s.window {
 		return false
 	}
 	for _, b := range bs {
@@ -92,19 +98,30 @@ func (s *session) split(topic string) bool {
 
 // send finishes b's message and publishes it; the caller checked canSend.
 func (s *session) send(b *wire.Builder) {
-	topic, first, count := b.Topic(), b.First(), b.Count()
+	topic, first, last, count := b.Topic(), b.First(), b.Last(), b.Count()
 	payload := s.p.packer.Finish(b, s.p.getPayload())
 	s.sendMetadata(topic)
 	now := time.Now()
 	s.p.stats.sent(count, len(payload), now) // before the broker can answer
-	topic = s.p.dialect.MessageTopic(topic, first, len(payload))
+	out := outgoing{topic: s.p.dialect.MessageTopic(topic, first, len(payload)), qos: s.p.qos,
+		payload: payload, first: first, last: last}
 	if s.p.limiter != nil {
 		s.p.limiter.take(now)
 	}
-	tok := s.l.client.Publish(topic, s.p.qos, false, payload)
-	m := &message{token: tok, payload: payload, first: first, count: count, sentAt: now}
+	m := &message{token: s.publish(out), payload: payload, topic: topic, first: first, count: count, sentAt: now}
 	s.inflight = append(s.inflight, m)
-	s.sent <- m // never blocks: the channel holds MaxInflight
+	s.sent <- m // never blocks: the channel holds the window
+}
+
+// publish sends out, unless it is over the Maximum Packet Size an MQTT 5
+// broker announced (a topic longer than the limit leaves room for): it is
+// then answered as the broker would, "packet too large".
+func (s *session) publish(out outgoing) token {
+	if mp := s.l.caps.maxPacket; mp > 0 && packetSize(out.topic, out) > mp {
+		return doneToken{&ReasonError{Packet: "PUBLISH (not sent)", Code: rcPacketTooLarge,
+			Reason: fmt.Sprintf("over the broker's Maximum Packet Size of %d bytes", mp)}}
+	}
+	return s.l.client.publish(out)
 }
 
 // flushTimer returns a channel that fires when the oldest builder is due, or
@@ -133,10 +150,10 @@ func (s *session) flushAll() {
 	}
 }
 
-// reject counts a reading too large for any message; it is acknowledged
-// past like a published one. One log line per node per episode: the episode
-// ends when a reading of the node fits again.
-func (p *Publisher) reject(r *factorybridge.Reading) {
+// reject counts a reading too large for any message of limit bytes; it is
+// acknowledged past like a published one. One log line per node per
+// episode: the episode ends when a reading of the node fits again.
+func (p *Publisher) reject(r *factorybridge.Reading, limit int) {
 	p.stats.readingsRejected.Add(1)
 	if _, ok := p.rejecting[r.Name]; ok {
 		return
@@ -146,7 +163,7 @@ func (p *Publisher) reject(r *factorybridge.Reading) {
 	}
 	p.rejecting[r.Name] = struct{}{}
 	p.log.Error("mqtt: reading too large for a message; skipped", slog.String("node", r.Name),
-		slog.Uint64("seq", r.Seq), slog.Int("size", p.packer.SizeAlone(r)), slog.Int("limit", p.opts.MaxMessageBytes))
+		slog.Uint64("seq", r.Seq), slog.Int("size", p.packer.SizeAlone(r)), slog.Int("limit", limit))
 }
 
 // endRejection ends r's node's rejection episode, if any.

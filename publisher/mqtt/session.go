@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"time"
-
-	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"factorybridge"
 )
@@ -16,10 +15,14 @@ import (
 // errAckTimeout reports a message whose acknowledgement did not come in time.
 var errAckTimeout = errors.New("no acknowledgement from the broker in time")
 
+// noSeq stands for "no reading" where the smallest seq of something is kept.
+const noSeq = math.MaxUint64
+
 // message is one sent MQTT message waiting for its acknowledgement.
 type message struct {
-	token   paho.Token
+	token   token
 	payload []byte
+	topic   string // as the template rendered it (before the dialect's MessageTopic)
 	first   uint64 // smallest seq in it
 	count   int
 	sentAt  time.Time
@@ -35,9 +38,11 @@ type ackResult struct {
 	err error
 }
 
-// session publishes over one connection. Its loop goroutine owns all state;
-// the reader goroutine performs the blocking Queue reads it asks for and the
-// waiter goroutine waits for acknowledgements in send order.
+// session publishes over one connection, or over several when an MQTT 5
+// broker keeps the session (a resumed session continues with its messages
+// in flight). Its loop goroutine owns all state; the reader goroutine
+// performs the blocking Queue reads it asks for and the waiter goroutine
+// waits for acknowledgements in send order.
 type session struct {
 	p       *Publisher
 	l       *link
@@ -48,6 +53,9 @@ type session struct {
 	acks    chan ackResult
 	timer   *time.Timer
 
+	window int // most messages in flight: MaxInflight, at most the broker's Receive Maximum
+	limit  int // message size on this connection
+
 	inflight []*message // sent, not acknowledged, in send order
 	pending  []factorybridge.Reading
 	next     int       // index in pending of the next reading to pack
@@ -56,24 +64,33 @@ type session struct {
 	reading  bool      // a read request is outstanding
 	empty    bool      // the last read found nothing
 
-	renewal  *time.Timer // fires when the credentials are due; nil when they never are
-	renewing bool        // sending stopped until the window is empty
-	rate     *time.Timer // wakes the loop when the send-rate cap allows a message
-	ctlErr   chan error  // the dialect's Session's error
+	heldLow   uint64      // smallest seq of a held topic's reading met since reading restarted; noSeq: none
+	failedLow uint64      // smallest first seq of a message refused for now; noSeq: none
+	rw        *rewindPlan // reading starts over from the acknowledged seq once the window is empty
+	pause     *time.Timer // wakes the loop when a rewind's pause ends or held topics are due
+	renewal   *time.Timer // fires when the credentials are due; nil when they never are
+	renewing  bool        // sending stopped until the window is empty
+	rate      *time.Timer // wakes the loop when the send-rate cap allows a message
+	ctlErr    chan error  // the dialect's Session's error
+}
+
+// newSession starts publishing from the last acknowledged seq.
+func (p *Publisher) newSession(window, limit int) *session {
+	return &session{p: p, window: window, limit: limit, readPos: p.stats.ackedSeq.Load(),
+		heldLow: noSeq, failedLow: noSeq}
 }
 
 // serve publishes over l until the connection fails, an acknowledgement is
-// late, the Queue fails (a fatalError) or ctx ends. It starts over from the
-// last acknowledged seq: builders and in-flight messages are dropped.
+// late, the Queue fails (a fatalError) or ctx ends. Unless the next
+// connection resumes the session, it starts over from the last
+// acknowledged seq: builders and in-flight messages are dropped.
 func (p *Publisher) serve(ctx context.Context, l *link) error {
-	ctx, cancel := context.WithCancel(ctx)
-	n := p.opts.MaxInflight
-	s := &session{
-		p: p, l: l, ctx: ctx,
-		readReq: make(chan uint64, 1), readRes: make(chan readResult, 1),
-		sent: make(chan *message, n), acks: make(chan ackResult, n),
-		readPos: p.stats.ackedSeq.Load(), ctlErr: make(chan error, 1),
+	s, err := p.prepare(ctx, l)
+	if err != nil {
+		return err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	s.attach(ctx, l)
 	s.startTimers()
 	var wg sync.WaitGroup
 	wg.Go(s.reader)
@@ -83,13 +100,30 @@ func (p *Publisher) serve(ctx context.Context, l *link) error {
 			s.ctlErr <- err // buffered: the loop reads it or has ended
 		}
 	})
-	err := s.loop()
+	err = s.loop()
 	cancel()
 	wg.Wait()
 	s.stopTimers()
-	p.packer.Reset()
 	p.stats.inFlight.Store(0)
+	p.keep(s, l)
 	return err
+}
+
+// attach gives s its connection and fresh channels; messages still in
+// flight (a resumed session) are waited for again from now.
+func (s *session) attach(ctx context.Context, l *link) {
+	n := max(s.window, len(s.inflight))
+	s.l, s.ctx = l, ctx
+	s.readReq, s.readRes = make(chan uint64, 1), make(chan readResult, 1)
+	s.sent, s.acks = make(chan *message, n), make(chan ackResult, n)
+	s.ctlErr = make(chan error, 1)
+	s.reading = false // a read under way was dropped with the old reader
+	now := time.Now()
+	for _, m := range s.inflight {
+		m.sentAt = now
+		s.sent <- m
+	}
+	s.p.stats.inFlight.Store(int64(len(s.inflight)))
 }
 
 func (s *session) loop() error {
@@ -101,7 +135,7 @@ func (s *session) loop() error {
 		case <-s.ctx.Done():
 			return s.ctx.Err()
 		case err := <-s.l.lost:
-			return fmt.Errorf("connection lost: %w", err)
+			return s.connectionLost(err)
 		case res := <-s.readRes:
 			if err := s.received(res); err != nil {
 				return err
@@ -115,6 +149,7 @@ func (s *session) loop() error {
 		case <-s.renewalC():
 			s.renewing = true
 		case <-s.rateTimer():
+		case <-s.pauseC():
 		case err := <-s.ctlErr:
 			return err
 		}
@@ -123,6 +158,7 @@ func (s *session) loop() error {
 
 func (s *session) startTimers() {
 	s.timer = time.NewTimer(time.Hour)
+	s.pause = time.NewTimer(time.Hour)
 	if !s.l.renewAt.IsZero() {
 		s.renewal = time.NewTimer(time.Until(s.l.renewAt))
 	}
@@ -132,11 +168,12 @@ func (s *session) startTimers() {
 }
 
 func (s *session) stopTimers() {
-	for _, t := range []*time.Timer{s.timer, s.renewal, s.rate} {
+	for _, t := range []*time.Timer{s.timer, s.pause, s.renewal, s.rate} {
 		if t != nil {
 			t.Stop()
 		}
 	}
+	s.renewal, s.rate = nil, nil
 }
 
 // renewalC fires when the credentials are due for renewal.
@@ -162,10 +199,15 @@ func (s *session) rateTimer() <-chan time.Time {
 	return s.rate.C
 }
 
-// progress packs what the window allows, acknowledges the completed front
-// to the Queue, asks for more readings when there is room, and notes a
-// completed drain.
+// progress starts over where a refusal asked for it, packs what the window
+// allows, acknowledges the completed front to the Queue, asks for more
+// readings when there is room, and notes a completed drain.
 func (s *session) progress() error {
+	now := time.Now()
+	s.retryHolds(now)
+	if err := s.rewindIfReady(now); err != nil {
+		return err
+	}
 	s.pack()
 	if s.empty && s.p.draining.Load() {
 		s.flushAll()
@@ -195,35 +237,42 @@ func (s *session) received(res readResult) error {
 	return nil
 }
 
+// acked handles the answer to the oldest message in flight (the waiter
+// reports in send order). An error that is no reason code ends the
+// session: the message's fate is unknown.
 func (s *session) acked(a ackResult) error {
 	if a.err != nil {
-		return fmt.Errorf("publish: %w", a.err)
+		if _, ok := reasonCode(a.err); !ok {
+			return fmt.Errorf("publish: %w", a.err)
+		}
 	}
 	s.inflight = slices.Delete(s.inflight, 0, 1)
+	if a.err != nil {
+		s.p.stats.inFlight.Add(-1)
+		s.refused(a.m, a.err)
+		return nil
+	}
 	s.p.stats.acked(a.m.count, time.Now())
 	s.p.putPayload(a.m.payload)
+	s.accepted(a.m)
 	return nil
 }
 
 // ackFront acknowledges every seq below the oldest reading not yet
-// acknowledged by the broker: pending, in a builder or in flight. Messages of
-// different topics interleave in seq, so this is a minimum over all of them.
+// delivered: pending, in a builder, in flight, refused for now, or of a
+// held topic. Messages of different topics interleave in seq, so this is
+// a minimum over all of them. It also advances holds.through, below which
+// only held topics' readings may be undelivered.
 func (s *session) ackFront() error {
-	low, ok := s.p.packer.MinFirst()
-	consider := func(seq uint64) {
-		if !ok || seq < low {
-			low, ok = seq, true
-		}
+	delivered := s.readPos
+	if low := s.outstanding(); low != noSeq {
+		delivered = low - 1
 	}
-	if s.next < len(s.pending) {
-		consider(s.pending[s.next].Seq)
-	}
-	for _, m := range s.inflight {
-		consider(m.first)
-	}
-	target := s.readPos
-	if ok {
-		target = low - 1
+	h := &s.p.holds
+	h.through = max(h.through, delivered)
+	target := delivered
+	if s.heldLow != noSeq {
+		target = min(target, s.heldLow-1)
 	}
 	if target <= s.p.stats.ackedSeq.Load() {
 		return nil
@@ -232,7 +281,24 @@ func (s *session) ackFront() error {
 		return &fatalError{fmt.Errorf("ack buffer through seq %d: %w", target, err)}
 	}
 	s.p.stats.ackedSeq.Store(target)
+	h.acked(target)
 	return nil
+}
+
+// outstanding is the smallest seq read and neither delivered nor held:
+// pending, in a builder, in flight or refused for now; noSeq when none.
+func (s *session) outstanding() uint64 {
+	low := s.failedLow
+	if f, ok := s.p.packer.MinFirst(); ok {
+		low = min(low, f)
+	}
+	if s.next < len(s.pending) {
+		low = min(low, s.pending[s.next].Seq)
+	}
+	for _, m := range s.inflight {
+		low = min(low, m.first)
+	}
+	return low
 }
 
 // requestRead asks the reader for more once the last batch is packed and the
@@ -248,80 +314,15 @@ func (s *session) requestRead() {
 	s.readReq <- s.readPos
 }
 
+// checkDrained notes a completed drain: nothing left to read or send, and
+// nothing refused waiting to be sent again. Held topics' readings stay in
+// the buffer for later.
 func (s *session) checkDrained() {
 	p := s.p
 	if p.isDrained || !p.draining.Load() || !s.empty || s.next < len(s.pending) ||
-		p.packer.Oldest() != nil || len(s.inflight) > 0 {
+		p.packer.Oldest() != nil || len(s.inflight) > 0 || s.rw != nil || s.failedLow != noSeq {
 		return
 	}
 	p.isDrained = true
 	close(p.drained)
-}
-
-// reader performs the Queue reads the loop asks for, one at a time.
-func (s *session) reader() {
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case after := <-s.readReq:
-			rs, err := s.read(after)
-			select {
-			case s.readRes <- readResult{rs, err}:
-			case <-s.ctx.Done():
-				return
-			}
-		}
-	}
-}
-
-// read returns the readings after seq, or none once IdlePoll passed without
-// any, so the loop learns the queue is empty.
-func (s *session) read(after uint64) ([]factorybridge.Reading, error) {
-	ctx, cancel := context.WithTimeout(s.ctx, s.p.opts.IdlePoll)
-	defer cancel()
-	rs, err := s.p.opts.Queue.ReadAfter(ctx, after, s.p.opts.ReadBatch)
-	if err != nil && ctx.Err() != nil && s.ctx.Err() == nil {
-		return nil, nil
-	}
-	return rs, err
-}
-
-// waiter reports each sent message's acknowledgement, in send order: the
-// Queue is acknowledged only up to the oldest unacknowledged message anyway,
-// and the oldest is the one whose timeout matters.
-func (s *session) waiter() {
-	t := time.NewTimer(time.Hour)
-	defer t.Stop()
-	for {
-		var m *message
-		select {
-		case <-s.ctx.Done():
-			return
-		case m = <-s.sent:
-		}
-		err := s.await(m, t)
-		select {
-		case s.acks <- ackResult{m, err}:
-		case <-s.ctx.Done():
-			return
-		}
-	}
-}
-
-func (s *session) await(m *message, t *time.Timer) error {
-	select {
-	case <-m.token.Done():
-		return m.token.Error()
-	default:
-	}
-	t.Reset(time.Until(m.sentAt.Add(s.p.opts.AckTimeout)))
-	select {
-	case <-m.token.Done():
-		return m.token.Error()
-	case <-t.C:
-		return fmt.Errorf("%w (%v)", errAckTimeout, s.p.opts.AckTimeout)
-	case <-s.ctx.Done():
-		return s.ctx.Err()
-	}
 }

@@ -122,6 +122,9 @@ func (b *Builder) Started() time.Time { return b.start }
 // First is the seq of b's first reading; 0 while b is empty.
 func (b *Builder) First() uint64 { return b.first }
 
+// Last is the seq of b's last reading; 0 while b is empty.
+func (b *Builder) Last() uint64 { return b.last }
+
 // Count is the number of readings in b.
 func (b *Builder) Count() int { return b.count }
 
