@@ -22,6 +22,8 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	speed := fs.Float64("speed", 5, "how much faster than real time the line runs")
 	var lf logFlags
 	lf.register(fs)
+	hup, stopHUP := catchHUP()
+	defer stopHUP()
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -55,5 +57,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintf(stdout, "factorybridge demo\n  OPC UA server  %s (line1: assembly → test → packaging)\n  MQTT broker    %s (topics %s)\n  buffer         %s\nPress Ctrl-C to stop.\n\n",
 		srv.Endpoint, broker.URL, cfg.MQTT.Topic, cfg.Buffer.Path)
-	return b.Run(ctx)
+	return runWithHUP(ctx, hup, b, func(context.Context) {
+		log.Info("SIGHUP: the demo has no config file to read again; running on")
+	})
 }
