@@ -10,6 +10,7 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&c.Bridge.DataDir, DefaultDataDir)
 	setDefault(&c.Bridge.PKIDir, filepath.Join(c.Bridge.DataDir, DefaultPKIDir))
 	c.Buffer.applyDefaults(c.Bridge.DataDir)
+	c.HTTP.applyDefaults()
 	if c.IoTHub != nil {
 		c.IoTHub.applyDefaults()
 		c.MQTT.applyPackingDefaults(DefaultIoTHubMaxPayload)
@@ -38,6 +39,7 @@ func (m *MQTT) applyDefaults(bridgeID string) {
 	setDefault(&m.ClientID, "factorybridge-"+bridgeID)
 	setDefault(&m.Topic, DefaultTopic)
 	setDefault(&m.OEETopic, DefaultOEETopic)
+	setDefault(&m.StatusTopic, DefaultStatusTopic)
 	m.applyPackingDefaults(DefaultMaxMessageBytes)
 }
 
