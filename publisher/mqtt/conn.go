@@ -84,6 +84,9 @@ func (p *Publisher) clientOptions(cr Credentials, lost chan error) *paho.ClientO
 		o.SetUsername(cr.Username)
 		o.SetPassword(cr.Password)
 	}
+	if pr := p.opts.Presence; pr != nil {
+		o.SetBinaryWill(pr.Topic, pr.Offline, 1, true)
+	}
 	return o
 }
 
@@ -122,8 +125,12 @@ func (p *Publisher) connectLoop(ctx context.Context) error {
 		l, err := p.connect(ctx)
 		if err == nil {
 			p.recovered(&st)
+			p.born(l)
 			since := time.Now()
 			err = p.serve(ctx, l)
+			if ctx.Err() != nil {
+				p.goodbye(l)
+			}
 			l.client.Disconnect(disconnectQuiesce)
 			p.stats.connected.Store(false)
 			if time.Since(since) >= stableAfter {

@@ -200,7 +200,11 @@ func (s *session) acked(a ackResult) error {
 		return fmt.Errorf("publish: %w", a.err)
 	}
 	s.inflight = slices.Delete(s.inflight, 0, 1)
-	s.p.stats.acked(a.m.count, time.Now())
+	now := time.Now()
+	s.p.stats.acked(a.m.count, now)
+	if f := s.p.opts.AckLatency; f != nil {
+		f(now.Sub(a.m.sentAt))
+	}
 	s.p.putPayload(a.m.payload)
 	return nil
 }
