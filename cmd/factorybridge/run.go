@@ -20,6 +20,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	path := fs.String("config", "", "config file (required; see configs/ for examples)")
 	every := fs.Duration("status-interval", 30*time.Second, "how often to log a status line (0 = never)")
 	debugAddr := fs.String("debug-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (default off)")
+	httpAddr := fs.String("http", "", `serve the status page, /metrics and /healthz on this address instead of [http].listen ("off": none)`)
 	var lf logFlags
 	lf.register(fs)
 	hup, stopHUP := catchHUP()
@@ -41,9 +42,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	log.Info("starting", "version", version, "config", *path, "summary", cfg.Summary())
-	b, err := bridge.New(cfg, bridge.Options{Logger: log, Version: version, SetLogLevel: lf.setLevel,
-		StatusInterval: *every, DebugAddr: *debugAddr})
+	log.Info("starting", "version", version, "commit", commit, "config", *path, "summary", cfg.Summary())
+	b, err := bridge.New(cfg, bridge.Options{Logger: log, Version: version, Commit: commit, SetLogLevel: lf.setLevel,
+		StatusInterval: *every, DebugAddr: *debugAddr, HTTPListen: *httpAddr})
 	if err != nil {
 		return err
 	}
