@@ -105,6 +105,20 @@ func (h *history) window() (old, cur sample, ok bool) {
 	return h.samples[i], cur, true
 }
 
+// ackedSince is what was acknowledged between the last sample at or
+// before t and the newest; with no sample that old, since the first.
+func (h *history) ackedSince(t time.Time) uint64 {
+	n := len(h.samples)
+	if n == 0 {
+		return 0
+	}
+	i := n - 1
+	for i > 0 && h.samples[i].at.After(t) {
+		i--
+	}
+	return h.samples[n-1].acked - h.samples[i].acked
+}
+
 func perSecond(a, b uint64, d time.Duration) float64 {
 	if d <= 0 || b < a {
 		return 0
@@ -132,6 +146,9 @@ type Drain struct {
 	// the buffer shrinks (acknowledged less committed; negative while it
 	// grows), both over the last rateWindow.
 	Rate, Net float64
+	// Stalled is true with a backlog of which nothing was acknowledged
+	// for backlogAge: the publisher is cut off.
+	Stalled bool
 	// Remaining is the readings in the buffer.
 	Remaining uint64
 	// ETA is the time left at Net; zero when unknown (no backlog, or the
@@ -144,6 +161,7 @@ func (h *history) drain(st fb.BufferStats) Drain {
 	d := Drain{Backlog: st.OldestAge > backlogAge, Remaining: st.Depth}
 	h.mu.Lock()
 	old, cur, ok := h.window()
+	d.Stalled = d.Backlog && h.ackedSince(cur.at.Add(-backlogAge)) == 0
 	h.mu.Unlock()
 	if !ok {
 		return d

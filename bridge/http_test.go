@@ -127,14 +127,23 @@ func TestDrain(t *testing.T) {
 	if !d.Backlog || d.Rate != 500 || d.Net != 400 || d.Remaining != 6000 || d.ETA != 15*time.Second {
 		t.Errorf("draining: %+v, want backlog, 500/s, net 400/s, 6000 left, 15s", d)
 	}
-	grow := fb.BufferStats{Committed: 20_000, Acked: 5_000, Depth: 15_000, OldestAge: time.Minute}
+	grow := fb.BufferStats{Committed: 21_000, Acked: 6_000, Depth: 15_000, OldestAge: time.Minute}
 	h.add(t0.Add(20*time.Second), grow, nil)
-	if d := h.drain(grow); d.ETA != 0 || d.Net >= 0 {
+	if d := h.drain(grow); d.ETA != 0 || d.Net >= 0 || d.Stalled {
 		t.Errorf("growing: %+v, want no ETA and a negative net rate", d)
 	}
 	st := Status{Buffer: grow, Drain: h.drain(grow)}
 	if got := st.Attrs(); got[len(got)-1] != "growing" {
 		t.Errorf("status line of a growing backlog ends %v, want eta growing", got[len(got)-6:])
+	}
+	stuck := fb.BufferStats{Committed: 22_000, Acked: 6_000, Depth: 16_000, OldestAge: time.Minute}
+	h.add(t0.Add(30*time.Second), stuck, nil)
+	if d := h.drain(stuck); !d.Stalled || d.ETA != 0 {
+		t.Errorf("nothing acknowledged for 10s: %+v, want stalled", d)
+	}
+	st = Status{Buffer: stuck, Drain: h.drain(stuck)}
+	if got := st.Attrs(); got[len(got)-1] != "stalled" {
+		t.Errorf("status line of a stalled backlog ends %v, want eta stalled", got[len(got)-6:])
 	}
 	calm := fb.BufferStats{Committed: 13_000, Acked: 12_900, Depth: 100, OldestAge: 100 * time.Millisecond}
 	if d := h.drain(calm); d.Backlog || d.ETA != 0 {

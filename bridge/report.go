@@ -54,6 +54,7 @@ type bufferStatus struct {
 // shrink).
 type drainStatus struct {
 	Backlog   bool     `json:"backlog"`
+	Stalled   bool     `json:"stalled"`
 	RatePerS  float64  `json:"ratePerS"`
 	NetPerS   float64  `json:"netPerS"`
 	Remaining uint64   `json:"remaining"`
@@ -122,7 +123,7 @@ func (b *Bridge) serverStatus() []serverStatus {
 func (b *Bridge) bufferStatus() bufferStatus {
 	st := b.buf.Stats()
 	d := b.hist.drain(st)
-	ds := drainStatus{Backlog: d.Backlog, RatePerS: round1(d.Rate), NetPerS: round1(d.Net), Remaining: d.Remaining}
+	ds := drainStatus{Backlog: d.Backlog, Stalled: d.Stalled, RatePerS: round1(d.Rate), NetPerS: round1(d.Net), Remaining: d.Remaining}
 	if d.ETA > 0 {
 		eta := math.Round(d.ETA.Seconds())
 		ds.ETAS = &eta

@@ -74,7 +74,7 @@ func (s Status) Attrs() []any {
 	var eta any = s.Drain.ETA
 	switch {
 	case s.Drain.ETA > 0:
-	case s.Drain.Rate == 0:
+	case s.Drain.Stalled:
 		eta = "stalled" // nothing is acknowledged: the publisher is cut off
 	default:
 		eta = "growing" // more comes in than goes out

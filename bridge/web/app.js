@@ -32,8 +32,8 @@ function text(id, v) { $(id).textContent = v; }
 
 function drainText(d) {
   if (!d.backlog) return "no backlog";
+  if (d.stalled) return `stalled, ${num(d.remaining)} waiting`;
   if (d.etaS !== null) return `draining ${num(d.ratePerS)}/s, ${num(d.remaining)} left, ~${duration(d.etaS)}`;
-  if (d.ratePerS === 0) return `stalled, ${num(d.remaining)} waiting`;
   return `growing by ${num(-d.netPerS)}/s`;
 }
 
@@ -44,6 +44,7 @@ function renderStatus(s) {
   text("config-digest", s.configDigest || "–");
   text("uptime", duration(s.uptimeS));
   text("updated", new Date(now).toLocaleTimeString("en-GB"));
+  $("updated").dataset.at = s.at; // the status's own time, to the nanosecond
   const state = s.publish.connected ? "connected" : "disconnected";
   text("publish-state", state);
   $("publish-state").dataset.state = state;
