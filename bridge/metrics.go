@@ -51,7 +51,7 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 var (
 	descBuild     = desc("build_info", "The bridge's version and build; always 1.", "version", "commit", "goversion")
 	descStart     = desc("start_time_seconds", "When the bridge started, in Unix seconds.")
-	descReceived  = desc("readings_received_total", "Readings the OPC UA client handed to the buffer.", "server", "line")
+	descReceived  = desc("readings_received_total", "Readings the OPC UA client handed to the buffer (OEE records are not readings).", "server", "line")
 	descCommitted = desc("readings_committed_total", "Readings committed to the buffer.", "server", "line")
 	descPublished = desc("readings_published_total", "Readings the publisher read from the buffer to send (again after a reconnect).", "server", "line")
 	descAcked     = desc("readings_acked_total", "Readings acknowledged by the broker or hub, and so deleted from the buffer.", "server", "line")
