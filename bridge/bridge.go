@@ -24,6 +24,7 @@ import (
 
 	"factorybridge/buffer"
 	"factorybridge/config"
+	"factorybridge/oee"
 	"factorybridge/oee/runner"
 	"factorybridge/opcua"
 	"factorybridge/publisher"
@@ -41,8 +42,9 @@ const (
 type Options struct {
 	// Logger receives every component's logs; nil discards them.
 	Logger *slog.Logger
-	// Version is the build's version, reported in status and the twin.
-	Version string
+	// Version and Commit are the build's, reported in the status, the
+	// twin, the metrics and the presence message.
+	Version, Commit string
 	// SetLogLevel changes the log level at run time (the IoT Hub twin's
 	// desired logLevel); nil refuses such changes.
 	SetLogLevel func(level string) error
@@ -53,6 +55,14 @@ type Options struct {
 	OnStatus func(Status)
 	// DebugAddr, when set, serves Go's profiler on this loopback address.
 	DebugAddr string
+	// HTTPListen overrides [http].listen, the address of the status page,
+	// metrics and health endpoint: "" keeps the configuration's, "off"
+	// serves nothing.
+	HTTPListen string
+	// SampleInterval is how often the counters behind rates, the drain
+	// estimate and the page's charts are sampled. Default
+	// DefaultSampleInterval.
+	SampleInterval time.Duration
 	// FlushTimeout and DrainTimeout bound the final commit and the final
 	// publish of a shutdown. Defaults DefaultFlushTimeout and
 	// DefaultDrainTimeout.
@@ -66,6 +76,12 @@ type Bridge struct {
 	opts    Options
 	log     *slog.Logger
 	started time.Time
+	digest  string // of the configuration file
+
+	lines   *lineStats     // readings per server and line
+	queue   *countingQueue // the buffer as the publisher sees it
+	hist    *history
+	metrics *metrics
 
 	buf     *buffer.Buffer
 	clients []*opcua.Client
@@ -79,15 +95,18 @@ type Bridge struct {
 // every user can read.
 func New(cfg *config.Config, opts Options) (*Bridge, error) {
 	opts = withDefaults(opts)
-	b := &Bridge{cfg: cfg, opts: opts, log: opts.Logger, started: time.Now()}
+	b := &Bridge{cfg: cfg, opts: opts, log: opts.Logger, started: time.Now(), digest: configDigest(cfg.File),
+		lines: newLineStats(cfg), hist: newHistory(opts.SampleInterval)}
+	b.metrics = newMetrics(b)
 	warnReadableSecrets(cfg, b.log)
 	bo := cfg.BufferOptions()
-	bo.Logger = b.log.With("component", "buffer")
+	bo.Logger, bo.OnCommit = b.log.With("component", "buffer"), b.lines.committed
 	buf, err := buffer.Open(bo)
 	if err != nil {
 		return nil, err
 	}
 	b.buf = buf
+	b.queue = &countingQueue{next: buf, lines: b.lines}
 	if err := b.build(); err != nil {
 		buf.Close()
 		return nil, err
@@ -104,6 +123,9 @@ func withDefaults(o Options) Options {
 	}
 	if o.DrainTimeout <= 0 {
 		o.DrainTimeout = DefaultDrainTimeout
+	}
+	if o.SampleInterval <= 0 {
+		o.SampleInterval = DefaultSampleInterval
 	}
 	if o.OnStatus == nil {
 		log := o.Logger
@@ -126,7 +148,7 @@ func (b *Bridge) buildSources() error {
 	sec := &security{cfg: b.cfg, log: b.log.With("component", "pki")}
 	for _, srv := range b.cfg.Servers {
 		opts, _ := b.cfg.OPCUAOptions(srv.Name)
-		opts.Sink, opts.Logger, opts.OnState = b.buf, b.log.With("component", "opcua"), b.oeeOnState()
+		opts.Sink, opts.Logger, opts.OnState = countingSink{b.buf, b.lines}, b.log.With("component", "opcua"), b.oeeOnState()
 		if err := sec.apply(srv, &opts); err != nil {
 			return err
 		}
@@ -150,7 +172,8 @@ func (b *Bridge) buildPublisher() error {
 		return nil
 	}
 	opts := b.cfg.MQTTOptions()
-	opts.Queue, opts.Logger = b.buf, b.log.With("component", "mqtt")
+	opts.Queue, opts.Logger = b.queue, b.log.With("component", "mqtt")
+	opts.AckLatency, opts.Presence = b.metrics.observeAck, b.presence()
 	pub, err := mqtt.New(opts)
 	if err != nil {
 		return fmt.Errorf("mqtt: %w", err)
@@ -200,9 +223,19 @@ func (b *Bridge) Run(ctx context.Context) error {
 }
 
 // startAux starts what watches the system rather than moving data: the
-// status reporter and the profiler. They end with ctx, when the shutdown
-// starts, and Run waits for them.
+// sampler, the status reporter, the HTTP endpoint and the profiler. They
+// end with ctx, when the shutdown starts, and Run waits for them. A status
+// page that cannot listen is logged and the bridge runs on: the data path
+// matters more than its view.
 func (b *Bridge) startAux(ctx context.Context, wg *sync.WaitGroup) {
+	wg.Go(func() { b.hist.run(ctx, b.buf.Stats, b.oeeRecords) })
+	if addr := b.httpListen(); addr != "" {
+		wg.Go(func() {
+			if err := b.serveHTTP(ctx, addr); err != nil {
+				b.log.Error("status page, metrics and health not served", "err", err)
+			}
+		})
+	}
 	if b.opts.StatusInterval > 0 {
 		wg.Go(func() { b.reportStatus(ctx) })
 	}
@@ -213,6 +246,25 @@ func (b *Bridge) startAux(ctx context.Context, wg *sync.WaitGroup) {
 			}
 		})
 	}
+}
+
+// httpListen is the HTTP endpoint's address, "" for none.
+func (b *Bridge) httpListen() string {
+	switch b.opts.HTTPListen {
+	case "":
+		return b.cfg.HTTPListen()
+	case config.Off:
+		return ""
+	}
+	return b.opts.HTTPListen
+}
+
+// oeeRecords are the latest rolling records, none without OEE.
+func (b *Bridge) oeeRecords() []oee.Record {
+	if b.oee == nil {
+		return nil
+	}
+	return b.oee.Current()
 }
 
 // goRun runs a component; an error other than its context ending stops the

@@ -1,12 +1,9 @@
 package bridge
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"math"
 	"os"
-	"time"
 
 	"factorybridge/oee"
 	"factorybridge/publisher/iothub"
@@ -21,8 +18,9 @@ func (b *Bridge) hub() (*iothub.Publisher, error) {
 	}
 	b.log.Info("iothub: identity", "identity", desc, "transport", b.cfg.IoTHub.Transport,
 		"token_lifetime", b.cfg.IoTHub.TokenLifetime.D())
-	o.MQTT.Queue, o.MQTT.Logger = b.buf, b.log.With("component", "iothub")
-	o.Reporter = &hubReporter{b: b, digest: configDigest(b.cfg.File)}
+	o.MQTT.Queue, o.MQTT.Logger = b.queue, b.log.With("component", "iothub")
+	o.MQTT.AckLatency = b.metrics.observeAck
+	o.Reporter = &hubReporter{b: b}
 	o.SetLogLevel = b.opts.SetLogLevel
 	p, err := iothub.New(o)
 	if err != nil {
@@ -31,80 +29,14 @@ func (b *Bridge) hub() (*iothub.Publisher, error) {
 	return p, nil
 }
 
-// configDigest identifies the configuration file's content in the twin, so
-// an operator sees which version a bridge runs; "" when there is no file.
-func configDigest(path string) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:8])
-}
-
 // hubReporter answers GetStatus and GetOEE and fills the twin's reported
 // properties from the bridge's live state.
 type hubReporter struct {
-	b      *Bridge
-	digest string
+	b *Bridge
 }
 
-type serverStatus struct {
-	Name        string    `json:"name"`
-	State       string    `json:"state"`
-	ItemsOK     int       `json:"itemsOk"`
-	ItemsFailed int       `json:"itemsFailed"`
-	Reconnects  uint64    `json:"reconnects"`
-	LastData    time.Time `json:"lastData,omitzero"`
-}
-
-type bufferStatus struct {
-	Depth      uint64  `json:"depth"`
-	Bytes      uint64  `json:"bytes"`
-	OldestAgeS float64 `json:"oldestAgeS"`
-	Dropped    uint64  `json:"dropped"`
-	LastSeq    uint64  `json:"lastSeq"`
-}
-
-type publishStatus struct {
-	Connected             bool      `json:"connected"`
-	LastPublish           time.Time `json:"lastPublish,omitzero"`
-	LastAck               time.Time `json:"lastAck,omitzero"`
-	ReadingsAcked         uint64    `json:"readingsAcked"`
-	Reconnects            uint64    `json:"reconnects"`
-	TokenRenewals         uint64    `json:"tokenRenewals"`
-	BillableUnitsLastHour uint64    `json:"billableUnitsLastHour"`
-}
-
-func (r *hubReporter) servers() []serverStatus {
-	out := make([]serverStatus, len(r.b.clients))
-	for i, c := range r.b.clients {
-		st := c.Stats()
-		out[i] = serverStatus{Name: r.b.names[i], State: st.State.String(), ItemsOK: st.ItemsOK,
-			ItemsFailed: st.ItemsFailed, Reconnects: st.Reconnects, LastData: st.LastData}
-	}
-	return out
-}
-
-func (r *hubReporter) buffer() bufferStatus {
-	st := r.b.buf.Stats()
-	return bufferStatus{Depth: st.Depth, Bytes: st.Bytes, OldestAgeS: st.OldestAge.Seconds(), Dropped: st.Dropped, LastSeq: st.LastSeq}
-}
-
-func (r *hubReporter) publish() publishStatus {
-	st := r.b.pub.Stats()
-	return publishStatus{Connected: st.Connected, LastPublish: st.LastPublish, LastAck: st.LastAck,
-		ReadingsAcked: st.ReadingsAcked, Reconnects: st.Reconnects, TokenRenewals: st.TokenRenewals,
-		BillableUnitsLastHour: st.BillableUnitsLastHour}
-}
-
-// Status is GetStatus's answer.
-func (r *hubReporter) Status() any {
-	return map[string]any{
-		"version": r.b.opts.Version, "configDigest": r.digest, "uptimeS": int64(time.Since(r.b.started).Seconds()),
-		"servers": r.servers(), "buffer": r.buffer(), "publish": r.publish(),
-	}
-}
+// Status is GetStatus's answer: the same Report as /api/status.
+func (r *hubReporter) Status() any { return r.b.Report() }
 
 // OEE is GetOEE's answer: the latest rolling record of every line and station.
 func (r *hubReporter) OEE() (any, bool) {
@@ -122,12 +54,12 @@ func (r *hubReporter) OEE() (any, bool) {
 // so the twin merges them per server.
 func (r *hubReporter) Reported() any {
 	states := map[string]string{}
-	for _, s := range r.servers() {
+	for _, s := range r.b.serverStatus() {
 		states[s.Name] = s.State
 	}
-	buf := r.buffer()
+	buf := r.b.buf.Stats()
 	rep := map[string]any{
-		"version": r.b.opts.Version, "configDigest": r.digest, "servers": states,
+		"version": r.b.opts.Version, "configDigest": r.b.digest, "servers": states,
 		"buffer": map[string]any{"depth": buf.Depth, "dropped": buf.Dropped},
 	}
 	if r.b.oee != nil {

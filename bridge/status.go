@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"math"
 	"time"
 
 	fb "factorybridge"
@@ -19,6 +20,8 @@ type Status struct {
 	Connected bool   // the publisher's connection is up
 	ServersUp int    // OPC UA servers connected
 	Servers   int    // OPC UA servers configured
+	// Drain is the progress of a backlog in the buffer.
+	Drain Drain
 	// OEE is each OEE line's latest rolling line record, in configuration
 	// order; OK is false for a line with no record yet.
 	OEE []LineOEE
@@ -34,6 +37,7 @@ type LineOEE struct {
 // Status returns a snapshot of the running system's counters.
 func (b *Bridge) Status() Status {
 	s := Status{At: time.Now(), Buffer: b.buf.Stats(), Servers: len(b.clients)}
+	s.Drain = b.hist.drain(s.Buffer)
 	for _, c := range b.clients {
 		cs := c.Stats()
 		s.Received += cs.Readings
@@ -52,15 +56,30 @@ func (b *Bridge) Status() Status {
 	return s
 }
 
-// Attrs are the status as log attributes.
+// Attrs are the status as log attributes. While the buffer holds a
+// backlog they end with its drain: readings acknowledged per second, the
+// readings remaining, and the time left at the net rate ("growing" while
+// more come in than go out).
 func (s Status) Attrs() []any {
-	return []any{
+	attrs := []any{
 		"servers_connected", s.ServersUp, "servers", s.Servers, "mqtt_connected", s.Connected,
 		"received", s.Received, "committed", s.Buffer.Committed, "published", s.Published,
 		"buffer_depth", s.Buffer.Depth, "buffer_bytes", s.Buffer.Bytes,
 		"oldest_age", s.Buffer.OldestAge.Round(time.Millisecond), "dropped", s.Buffer.Dropped,
 		"last_seq", s.Buffer.LastSeq, "rejected", s.Rejected,
 	}
+	if !s.Drain.Backlog {
+		return attrs
+	}
+	var eta any = s.Drain.ETA
+	switch {
+	case s.Drain.ETA > 0:
+	case s.Drain.Stalled:
+		eta = "stalled" // nothing is acknowledged: the publisher is cut off
+	default:
+		eta = "growing" // more comes in than goes out
+	}
+	return append(attrs, "drain_rate", math.Round(s.Drain.Rate), "remaining", s.Drain.Remaining, "eta", eta)
 }
 
 // reportStatus calls OnStatus every StatusInterval until ctx ends.

@@ -52,6 +52,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// OnCommit, when set, is called on the writer goroutine with each
+	// batch of readings just committed, in order (their Seq fields are
+	// not set), so that a watcher can count them without a hook on every
+	// Append. It must not keep the slice, block, or call the Buffer.
+	OnCommit func(batch []fb.Reading)
 }
 
 // Buffer is a durable FIFO of readings. Open it, run Run in one goroutine,

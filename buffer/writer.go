@@ -169,6 +169,9 @@ func (b *Buffer) trim(segs *bolt.Bucket, res *commitResult) error {
 }
 
 func (b *Buffer) committed(batch []fb.Reading, res commitResult) {
+	if b.opts.OnCommit != nil {
+		b.opts.OnCommit(batch)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.st.committed += uint64(len(batch))

@@ -53,7 +53,9 @@ type Config struct {
 	MQTT   MQTT   `toml:"mqtt"`
 	// IoTHub, when present, publishes to Azure IoT Hub or IoT Edge in
 	// place of [mqtt]'s broker.
-	IoTHub  *IoTHub  `toml:"iothub"`
+	IoTHub *IoTHub `toml:"iothub"`
+	// HTTP is the status page, metrics and health endpoint (http.go).
+	HTTP    HTTP     `toml:"http"`
 	Servers []Server `toml:"servers"`
 	Lines   []Line   `toml:"lines"`
 	// Calendars are shift calendars that lines' OEE refers to by name.
@@ -114,6 +116,9 @@ type MQTT struct {
 	// placeholders ({station} is empty for a line's records); it must differ
 	// from Topic. Default DefaultOEETopic.
 	OEETopic string `toml:"oee_topic"`
+	// StatusTopic is the retained presence topic ({bridge} only, or
+	// "off"); see http.go. Default DefaultStatusTopic.
+	StatusTopic string `toml:"status_topic"`
 	// QoS is 0 or 1 (default 1). With 0 readings are deleted on send.
 	QoS *int `toml:"qos"`
 	// Username and the password source (env var or file, never inline).

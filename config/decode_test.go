@@ -24,7 +24,7 @@ func TestDecodeTypes(t *testing.T) {
 		{`mqtt.qos = "` + strings.Repeat("x", 50) + `"`, `mqtt.qos: string "` + strings.Repeat("x", 40) + `…" is not an integer`},
 		{`[[lines]]` + "\n" + `stations = [{ name = "s", nodes = [{ name = "n", id = "i=1", deadband_value = "x" }] }]`,
 			`c.toml:2: lines[0].stations[0].nodes[0].deadband_value: string "x" is not a number`},
-		{`"my key" = 1`, `c.toml:1: "my key": unknown key (valid: bridge, buffer, mqtt, iothub, servers, lines, calendars, templates)`},
+		{`"my key" = 1`, `c.toml:1: "my key": unknown key (valid: bridge, buffer, mqtt, iothub, http, servers, lines, calendars, templates)`},
 		{"[servers.x]\n[[servers]]", `syntax error`},
 	}
 	for _, tt := range tests {

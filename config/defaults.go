@@ -10,6 +10,7 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&c.Bridge.DataDir, DefaultDataDir)
 	setDefault(&c.Bridge.PKIDir, filepath.Join(c.Bridge.DataDir, DefaultPKIDir))
 	c.Buffer.applyDefaults(c.Bridge.DataDir)
+	c.HTTP.applyDefaults()
 	if c.IoTHub != nil {
 		c.IoTHub.applyDefaults()
 		c.MQTT.applyPackingDefaults(DefaultIoTHubMaxPayload)
@@ -41,6 +42,7 @@ func (m *MQTT) applyDefaults(bridgeID string) {
 	setDefault(&m.Protocol, DefaultProtocol)
 	setDefault(&m.SessionExpiry, Duration(DefaultSessionExpiry))
 	setDefault(&m.ProbeTopic, DefaultProbeTopic)
+	setDefault(&m.StatusTopic, DefaultStatusTopic)
 	m.applyPackingDefaults(DefaultMaxMessageBytes)
 }
 

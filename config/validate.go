@@ -51,6 +51,7 @@ func (c *Config) validate(r *reporter) {
 	v := checker{r}
 	v.bridge(c.Bridge)
 	v.buffer(c.Buffer)
+	v.http(c.HTTP)
 	if c.IoTHub != nil {
 		v.iotHub(c.IoTHub, c.MQTT)
 		v.hubIdentity(c)
@@ -214,6 +215,7 @@ func (v checker) mqtt(m MQTT) {
 	v.required("mqtt.client_id", m.ClientID, "")
 	v.topic("mqtt.topic", m.Topic)
 	v.topic("mqtt.oee_topic", m.OEETopic)
+	v.statusTopic(m)
 	if m.OEETopic == m.Topic && m.Topic != "" {
 		v.r.add("mqtt.oee_topic", "%q is also mqtt.topic (valid: a template of its own, so that OEE records and readings are told apart)", m.OEETopic)
 	}

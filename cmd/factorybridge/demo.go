@@ -6,9 +6,11 @@ import (
 	"io"
 	stdlog "log"
 	"log/slog"
+	"strings"
 	"time"
 
 	"factorybridge/bridge"
+	"factorybridge/config"
 	"factorybridge/internal/demo"
 )
 
@@ -20,8 +22,11 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	dataDir := fs.String("data-dir", "", "directory for the buffer (default: a temporary directory, removed at exit)")
 	every := fs.Duration("every", 3*time.Second, "how often to print the summary")
 	speed := fs.Float64("speed", 5, "how much faster than real time the line runs")
+	httpAddr := fs.String("http", config.DefaultHTTPListen, `serve the status page, /metrics and /healthz on this address ("off": none)`)
 	var lf logFlags
 	lf.register(fs)
+	hup, stopHUP := catchHUP()
+	defer stopHUP()
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -48,12 +53,26 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer broker.Close()
 	cfg := demo.Config(srv.Endpoint, broker.URL, dir)
-	b, err := bridge.New(cfg, bridge.Options{Logger: log, Version: version, SetLogLevel: lf.setLevel,
+	cfg.HTTP.Listen = *httpAddr
+	b, err := bridge.New(cfg, bridge.Options{Logger: log, Version: version, Commit: commit, SetLogLevel: lf.setLevel,
 		StatusInterval: *every, OnStatus: demo.Summary(stdout, broker)})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "factorybridge demo\n  OPC UA server  %s (line1: assembly → test → packaging)\n  MQTT broker    %s (topics %s)\n  buffer         %s\nPress Ctrl-C to stop.\n\n",
-		srv.Endpoint, broker.URL, cfg.MQTT.Topic, cfg.Buffer.Path)
-	return b.Run(ctx)
+	fmt.Fprintf(stdout, "factorybridge demo\n  OPC UA server  %s (line1: assembly → test → packaging)\n  MQTT broker    %s (topics %s)\n  buffer         %s\n  status page    %s\nPress Ctrl-C to stop.\n\n",
+		srv.Endpoint, broker.URL, cfg.MQTT.Topic, cfg.Buffer.Path, pageURL(cfg.HTTPListen()))
+	return runWithHUP(ctx, hup, b, func(context.Context) {
+		log.Info("SIGHUP: the demo has no config file to read again; running on")
+	})
+}
+
+// pageURL is the status page's URL for a listen address, "off" for none.
+func pageURL(listen string) string {
+	if listen == "" {
+		return "off"
+	}
+	if strings.HasSuffix(listen, ":0") {
+		return "on a free port: see the log line \"status page, metrics and health listening\""
+	}
+	return "http://" + listen + "/"
 }

@@ -26,13 +26,18 @@ Commands:
   trust     trust a server's rejected OPC UA certificate
   browse    browse a server and print a node map (TOML) of its variables
   import    turn OPC Publisher's publishednodes.json into a node map
-  version   print the version
+  health    ask a running bridge's /healthz (for a container's health check)
+  version   print the version, commit, Go and gopcua versions
 
 Run "factorybridge <command> -h" for a command's flags.
 `
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// version and commit are set at build time (scripts/release.sh) with
+// -ldflags "-X main.version=… -X main.commit=…".
+var (
+	version = "dev"
+	commit  = ""
+)
 
 // errUsage marks errors already explained to the user (exit code 2).
 var errUsage = errors.New("usage")
@@ -77,9 +82,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdBrowse(ctx, args[1:], stdout, stderr)
 	case "import":
 		return cmdImport(args[1:], stdout, stderr)
+	case "health":
+		return cmdHealth(ctx, args[1:], stdout, stderr)
 	case "version", "-version", "--version":
-		fmt.Fprintln(stdout, "factorybridge", version)
-		return nil
+		return cmdVersion(stdout)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -55,12 +55,14 @@ type bridgeProcess struct {
 }
 
 // StartBridge runs "factorybridge run -config configPath -log-format json
-// -status-interval 1s" followed by args (later flags win) and returns once
-// the process started; wait for readiness with WaitLog.
+// -status-interval 1s -http 127.0.0.1:0" followed by args (later flags win)
+// and returns once the process started; wait for readiness with WaitLog.
+// The status page listens on a free port, so that bridges of tests running
+// at once do not compete for the default one.
 func StartBridge(t testing.TB, configPath string, args ...string) *Bridge {
 	t.Helper()
 	b := StartBridgeArgs(t, append([]string{"run", "-config", configPath,
-		"-log-format", "json", "-status-interval", "1s"}, args...)...)
+		"-log-format", "json", "-status-interval", "1s", "-http", "127.0.0.1:0"}, args...)...)
 	b.Config = configPath
 	return b
 }

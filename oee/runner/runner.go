@@ -105,6 +105,7 @@ type Runner struct {
 	// current holds the latest rolling record of every line and station
 	// (station "" for the line), bounded by the options.
 	current map[[2]string]oee.Record
+	shift   map[[2]string]oee.Record // the same of shift-to-date records (status.go)
 }
 
 // New builds a runner and its engine; it does no I/O. It returns

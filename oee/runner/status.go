@@ -15,6 +15,7 @@ func (r *Runner) noteLatest(recs []oee.Record) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, rec := range recs {
+		r.noteShift(rec)
 		if rec.Kind != oee.KindRolling {
 			continue
 		}
@@ -51,6 +52,42 @@ func (r *Runner) Lines() []string {
 	for _, s := range r.stations {
 		if len(out) == 0 || out[len(out)-1] != s[0] {
 			out = append(out, s[0])
+		}
+	}
+	return out
+}
+
+// noteShift keeps the latest shift-to-date record of every line and
+// station. A tick makes a scope's rolling record before its shift-to-date
+// one, and the latter only inside a shift: a rolling record forgets the
+// scope's shift record, so that between shifts there is none.
+func (r *Runner) noteShift(rec oee.Record) {
+	key := [2]string{rec.Line, rec.Station}
+	switch rec.Kind {
+	case oee.KindRolling:
+		delete(r.shift, key)
+	case oee.KindShiftToDate:
+		if r.shift == nil {
+			r.shift = map[[2]string]oee.Record{}
+		}
+		r.shift[key] = rec
+	}
+}
+
+// Shift returns the latest shift-to-date record of every line and station
+// that is inside a shift, in the order of Current.
+func (r *Runner) Shift() []oee.Record {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []oee.Record
+	for _, line := range r.Lines() {
+		if rec, ok := r.shift[[2]string{line, ""}]; ok {
+			out = append(out, rec)
+		}
+	}
+	for _, s := range r.stations {
+		if rec, ok := r.shift[s]; ok {
+			out = append(out, rec)
 		}
 	}
 	return out

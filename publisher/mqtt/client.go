@@ -34,6 +34,7 @@ type outgoing struct {
 	qos         byte
 	payload     []byte
 	first, last uint64
+	retain      bool // only the presence messages are retained
 }
 
 // token is the pending answer to a published message.

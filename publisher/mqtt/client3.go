@@ -20,7 +20,7 @@ var _ client = (*client3)(nil)
 
 // publish hands m to paho, which writes messages in call order.
 func (c *client3) publish(m outgoing) token {
-	return token3{c.c.Publish(m.topic, m.qos, false, m.payload)}
+	return token3{c.c.Publish(m.topic, m.qos, m.retain, m.payload)}
 }
 
 // token3 is paho's token; its error is the connection's.
@@ -78,6 +78,9 @@ func (p *Publisher) clientOptions3(cr Credentials, lost chan error) *paho.Client
 	if cr.Username != "" {
 		o.SetUsername(cr.Username)
 		o.SetPassword(cr.Password)
+	}
+	if pr := p.opts.Presence; pr != nil {
+		o.SetBinaryWill(pr.Topic, pr.Offline, 1, true)
 	}
 	return o
 }

@@ -53,7 +53,7 @@ type subscription struct {
 func (c *client5) publish(m outgoing) token {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	pb := &paho.Publish{QoS: m.qos, Topic: m.topic, Payload: m.payload,
+	pb := &paho.Publish{QoS: m.qos, Topic: m.topic, Payload: m.payload, Retain: m.retain,
 		Properties: &paho.PublishProperties{ContentType: contentType}}
 	if m.first != 0 {
 		pb.Properties.User = paho.UserProperties{

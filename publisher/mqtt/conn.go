@@ -45,7 +45,7 @@ type caps struct {
 	receiveMax int  // Receive Maximum: QoS 1 messages unacknowledged at once
 	aliasMax   int  // Topic Alias Maximum
 	maxQoS     byte // Maximum QoS; 2 when not announced
-	retain     bool // Retain Available (the bridge never retains)
+	retain     bool // Retain Available (only the presence messages are retained)
 }
 
 var _ Conn = (*link)(nil)
@@ -101,8 +101,12 @@ func (p *Publisher) connectLoop(ctx context.Context) error {
 		l, err := p.connect(ctx)
 		if err == nil {
 			p.recovered(&st, l)
+			p.born(l)
 			since := time.Now()
 			err = p.serve(ctx, l)
+			if ctx.Err() != nil {
+				p.goodbye(l)
+			}
 			l.client.disconnect(ctx.Err() != nil)
 			p.stats.connected.Store(false)
 			if time.Since(since) >= stableAfter {

@@ -72,6 +72,9 @@ func (p *Publisher) connectPacket(cr Credentials) *paho.Connect {
 		cp.Username, cp.UsernameFlag = cr.Username, true
 		cp.Password, cp.PasswordFlag = []byte(cr.Password), true
 	}
+	if pr := p.opts.Presence; pr != nil {
+		cp.WillMessage = &paho.WillMessage{Retain: true, QoS: 1, Topic: pr.Topic, Payload: pr.Offline}
+	}
 	return cp
 }
 

@@ -156,6 +156,14 @@ type Options struct {
 	// Defaults DefaultMinBackoff and DefaultMaxBackoff.
 	MinBackoff time.Duration
 	MaxBackoff time.Duration
+
+	// Presence, when set, keeps a retained message on the broker saying
+	// whether the bridge is connected, with a last will (presence.go).
+	// Plain brokers only.
+	Presence *Presence
+	// AckLatency, when set, is called with the time from sending to
+	// acknowledgement of each message, on Run's goroutine; it must not block.
+	AckLatency func(time.Duration)
 }
 
 // check refuses what the Publisher cannot work with.
@@ -164,6 +172,9 @@ func (o *Options) check() error {
 		return err
 	}
 	if err := o.checkPacking(); err != nil {
+		return err
+	}
+	if err := o.checkPresence(); err != nil {
 		return err
 	}
 	if o.Dialect != nil && o.hasBroker() {

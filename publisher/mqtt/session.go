@@ -252,7 +252,11 @@ func (s *session) acked(a ackResult) error {
 		s.refused(a.m, a.err)
 		return nil
 	}
-	s.p.stats.acked(a.m.count, time.Now())
+	now := time.Now()
+	s.p.stats.acked(a.m.count, now)
+	if f := s.p.opts.AckLatency; f != nil {
+		f(now.Sub(a.m.sentAt))
+	}
 	s.p.putPayload(a.m.payload)
 	s.accepted(a.m)
 	return nil
