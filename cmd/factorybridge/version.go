@@ -33,7 +33,11 @@ func moduleVersion(path string) string {
 	}
 	for _, d := range info.Deps {
 		if d.Path == path {
-			if d.Replace != nil {
+			switch {
+			case d.Replace != nil && (d.Replace.Version == "" || d.Replace.Version == "(devel)"):
+				// A directory: the patched copy (third_party/gopcua/PATCHES.md).
+				return d.Version + " with the patches in " + d.Replace.Path
+			case d.Replace != nil:
 				return d.Replace.Version + " (replaces " + d.Version + ")"
 			}
 			return d.Version
