@@ -18,6 +18,9 @@ ARG GO_VERSION=1.26
 FROM golang:${GO_VERSION}-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
+# gopcua is a patched copy in the repository (go.mod replace): it must be
+# there before the modules are downloaded.
+COPY third_party/gopcua ./third_party/gopcua
 RUN go mod download
 COPY . .
 ARG VERSION=dev
