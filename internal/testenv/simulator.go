@@ -52,6 +52,16 @@ type SimOptions struct {
 	// log to (testdata/simulator/README.md, "Ground truth"); it is kept
 	// across Stop and Start, so one file holds every run.
 	Truth string
+	// History keeps every value of the stations' variables and the load
+	// nodes for HistoryRead (testdata/simulator/history.c). The history
+	// dies with the process: cut the connection (Proxy) to make a gap the
+	// server can fill, rather than restarting it.
+	History bool
+	// NoSubscriptions makes every CreateSubscription fail, as on a server
+	// without the subscription service; MaxNodesPerRead, when positive,
+	// limits the nodes of one Read request.
+	NoSubscriptions bool
+	MaxNodesPerRead int
 	// Secure, when set, runs the simulator in secure mode: encrypted
 	// endpoints, a client trust list, username logins and X.509 user
 	// certificates (testdata/simulator/secure.c). Nil keeps security None,
@@ -159,6 +169,7 @@ func (o SimOptions) args(port int) []string {
 	if o.Truth != "" {
 		args = append(args, "-truth", o.Truth)
 	}
+	args = append(args, o.acquisitionArgs()...)
 	if sec := o.Secure; sec != nil {
 		args = append(args, "-secure", "1", "-cert", sec.Cert, "-key", sec.Key)
 		if sec.TrustDir != "" {
