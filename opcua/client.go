@@ -38,6 +38,20 @@ type Client struct {
 	log    *slog.Logger
 	stats  statsRecorder
 
+	// Acquisition modes (acquire.go and the files it names).
+	reads        []readGroup   // nodes in ModeRead, by read interval
+	events       []eventSource // event sources, parsed
+	eventGroups  []group       // event sources (indices into events) by publishing interval
+	backfill     BackfillOptions
+	minHeartbeat time.Duration
+	// state is per node; owned by the running session's drain goroutine.
+	state []nodeState
+	// Owned by Run's goroutine: event items' last logged results, the
+	// sources whose missing fields were logged, ConditionRefresh's failure.
+	eventStatus   []ua.StatusCode
+	fieldsLogged  []bool
+	refreshWarned bool
+
 	// Owned by Run's goroutine.
 	outage       outage
 	weakWarned   bool            // the weaker-than-offered security warning was logged
@@ -73,6 +87,9 @@ func New(opts Options) (*Client, error) {
 		c.nodes = append(c.nodes, n)
 	}
 	c.groups = groupByInterval(c.nodes)
+	if err := c.initAcquisition(); err != nil {
+		return nil, fmt.Errorf("server %s: %w", opts.Name, err)
+	}
 	c.itemStatus = make([]ua.StatusCode, len(c.nodes))
 	c.valueStatus = make([]ua.StatusCode, len(c.nodes))
 	c.dataStatus = make([]ua.StatusCode, len(c.nodes))
@@ -85,6 +102,9 @@ func groupByInterval(nodes []node) []group {
 	idx := map[time.Duration]int{}
 	var groups []group
 	for i, n := range nodes {
+		if n.spec.Mode == ModeRead {
+			continue // read cyclically (readmode.go)
+		}
 		d := n.spec.PublishingInterval
 		if _, ok := idx[d]; !ok {
 			idx[d] = len(groups)
@@ -106,6 +126,7 @@ func (c *Client) Stats() Stats { return c.stats.get() }
 func (c *Client) Run(ctx context.Context) error {
 	deliver, stop := flushContext(ctx, c.opts.FlushTimeout)
 	defer stop()
+	c.loadMarks()
 	b := backoff{min: c.opts.BackoffMin, max: c.opts.BackoffMax}
 	for {
 		began := time.Now()

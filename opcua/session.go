@@ -44,6 +44,8 @@ type session struct {
 	lastAlive atomic.Int64 // ns since start of the last data or successful probe
 	watchdog  time.Duration
 
+	acquisition // heartbeats, cyclic reads, backfill (acquire.go, backfill.go)
+
 	// Owned by the drain goroutine.
 	gapStart   time.Time // last data before this session; zero once the gap is closed
 	dropped    int       // readings not delivered because the sink gave up
@@ -52,7 +54,7 @@ type session struct {
 }
 
 func newSession(c *Client) *session {
-	return &session{
+	s := &session{
 		c:          c,
 		notify:     make(chan *opcua.PublishNotificationData, notifyQueue),
 		stateSig:   make(chan struct{}, 1),
@@ -61,6 +63,8 @@ func newSession(c *Client) *session {
 		gapStart:   c.stats.get().LastData,
 		itemFailed: make([]bool, len(c.nodes)),
 	}
+	s.acquisition.init(c)
+	return s
 }
 
 // runSession runs one session until it fails or ctx ends. It closes the
@@ -119,7 +123,8 @@ func (s *session) serve(ctx context.Context) error {
 	}
 	s.watchdog = s.watchdogLimit(res.keepAlive)
 	s.alive()
-	s.c.established(res.ok, res.failed)
+	s.startAcquisition(ctx, &res)
+	s.upAt = s.c.established(res.ok, res.failed, !s.hasGaps)
 	return s.supervise(ctx)
 }
 
@@ -135,7 +140,7 @@ func (s *session) watchdogLimit(keepAlive time.Duration) time.Duration {
 // supervise waits for the first sign of failure: a gopcua state other than
 // Connected, a failure reported by the drain, or the watchdog.
 func (s *session) supervise(ctx context.Context) error {
-	probeAfter := s.watchdog / 3
+	probeAfter := s.probeAfter()
 	tick := time.NewTicker(max(probeAfter/2, 10*time.Millisecond))
 	defer tick.Stop()
 	probeDone := make(chan error, 1)
@@ -146,6 +151,8 @@ func (s *session) supervise(ctx context.Context) error {
 			return ctx.Err()
 		case err := <-s.fail:
 			return err
+		case filled := <-s.settled:
+			s.c.gapsKnown(filled, s.upAt)
 		case <-s.stateSig:
 			if st := s.ua.State(); st != opcua.Connected {
 				return fmt.Errorf("connection lost (gopcua state %s)", st)

@@ -25,6 +25,7 @@ const (
 type subscribed struct {
 	ok, failed int
 	keepAlive  time.Duration // longest revised keep-alive period
+	eventSubs  []uint32      // event subscriptions that want a ConditionRefresh
 }
 
 // subscribe creates one subscription per publishing interval and its
@@ -39,7 +40,7 @@ func (s *session) subscribe(ctx context.Context) (subscribed, error) {
 			return res, err
 		}
 	}
-	return res, nil
+	return res, s.subscribeEvents(ctx, namespaces, &res)
 }
 
 func (s *session) subscribeGroup(ctx context.Context, g group, namespaces []string, perCall int, res *subscribed) error {
