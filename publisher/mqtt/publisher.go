@@ -53,8 +53,10 @@ type Publisher struct {
 	clientID string
 	qos      byte
 	topics   *wire.Topic
-	// oeeTopics renders the topics of OEE records.
-	oeeTopics *wire.Topic
+	// oeeTopics renders the topics of OEE records, eventTopics those of
+	// OPC UA events.
+	oeeTopics   *wire.Topic
+	eventTopics *wire.Topic
 	packer    *wire.Packer
 	stats     counters
 	// limiter caps the send rate; nil for none.
@@ -94,6 +96,10 @@ func New(opts Options) (*Publisher, error) {
 	}
 	p.broker, p.clientID = d.Endpoint()
 	p.topics, p.oeeTopics = d.Topics()
+	p.eventTopics = p.topics
+	if et, ok := d.(EventTopics); ok {
+		p.eventTopics = et.EventTopic()
+	}
 	if opts.MaxMessagesPerSecond > 0 {
 		p.limiter = newRateLimiter(opts.MaxMessagesPerSecond)
 	}
