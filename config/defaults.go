@@ -38,6 +38,7 @@ func (m *MQTT) applyDefaults(bridgeID string) {
 	setDefault(&m.ClientID, "factorybridge-"+bridgeID)
 	setDefault(&m.Topic, DefaultTopic)
 	setDefault(&m.OEETopic, DefaultOEETopic)
+	setDefault(&m.EventTopic, DefaultEventTopic)
 	m.applyPackingDefaults(DefaultMaxMessageBytes)
 }
 
@@ -65,6 +66,7 @@ func (s *Server) applyDefaults() {
 	}
 	setDefault(&s.QueueSize, DefaultQueueSize)
 	setDefault(&s.RequestTimeout, Duration(DefaultRequestTimeout))
+	s.applyAcquisitionDefaults()
 }
 
 // defined notes the keys whose presence matters beyond their value.

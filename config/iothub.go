@@ -132,7 +132,7 @@ func (v checker) hubIdentity(c *Config) {
 // that none is silently ignored, and the ones the hub does not allow.
 func (v checker) mqttUnderHub(m MQTT) {
 	for _, kv := range [][2]string{{"broker", m.Broker}, {"client_id", m.ClientID}, {"topic", m.Topic},
-		{"oee_topic", m.OEETopic}, {"username", m.Username}, {"password_env", m.PasswordEnv},
+		{"oee_topic", m.OEETopic}, {"event_topic", m.EventTopic}, {"username", m.Username}, {"password_env", m.PasswordEnv},
 		{"password_file", m.PasswordFile}, {"ca_file", m.CAFile}, {"cert_file", m.CertFile}, {"key_file", m.KeyFile}} {
 		if kv[1] != "" {
 			v.r.add("mqtt."+kv[0], "set, but [iothub] takes the broker, topics and credentials from the hub identity (valid: remove it; TLS files go in [iothub])")
