@@ -45,6 +45,14 @@ func (b *Bridge) oeeOnState() func(server string, connected bool, at time.Time) 
 	return b.oee.OnState
 }
 
+// oeeOnGapFilled is the OPC UA clients' OnGapFilled: nil without OEE.
+func (b *Bridge) oeeOnGapFilled() func(server string, nodes []string) {
+	if b.oee == nil {
+		return nil
+	}
+	return b.oee.GapFilled
+}
+
 // startOEE runs the OEE runner, if any, and returns the function that stops
 // it and waits until its final save is done.
 func (b *Bridge) startOEE(fail context.CancelCauseFunc) (stop func()) {
