@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gopcua/opcua/ua"
+
 	"factorybridge"
 )
 
@@ -174,10 +176,27 @@ func (c *Client) initAcquisition() error {
 func (s *session) startAcquisition(ctx context.Context, res *subscribed) {
 	namespaces := s.ua.Namespaces()
 	if s.hasGaps {
-		s.wg.Go(func() { s.backfiller(ctx, namespaces) })
+		historized := s.historized(ctx, namespaces)
+		s.wg.Go(func() { s.backfiller(ctx, namespaces, historized) })
 	}
 	ok, failed := s.startReads(ctx, namespaces)
 	res.ok += ok
 	res.failed += failed
 	s.conditionRefresh(ctx, res.eventSubs)
+	if s.hasGaps {
+		s.noValues <- s.c.failedBackfillNodes() // cap 1, sent once
+	}
+}
+
+// failedBackfillNodes returns the backfill nodes whose item creation (or
+// namespace) failed in the session being set up; their last logged result
+// is the session's, as every item's result is logged when it changes.
+func (c *Client) failedBackfillNodes() []int {
+	var out []int
+	for i := range c.nodes {
+		if c.nodes[i].spec.Backfill && c.itemStatus[i] != ua.StatusOK {
+			out = append(out, i)
+		}
+	}
+	return out
 }

@@ -165,6 +165,8 @@ func (s *session) logGap(g *gapFill, res *gapResult) {
 	case res == nil:
 		s.c.log.Warn("backfill given up: the gap stays", "node", n.Name, "gap_start", g.from, "gap_end", g.to,
 			"reason", "timeout or too many live values held")
+	case errors.Is(res.err, errNoHistory):
+		s.c.noHistory(g.node)
 	case res.err != nil:
 		s.c.log.Warn("backfill failed: the gap stays", "node", n.Name, "gap_start", g.from, "gap_end", g.to, "err", res.err)
 	case !res.complete:
@@ -208,14 +210,49 @@ func (s *session) settleAll() []factorybridge.Reading {
 	return batch
 }
 
+// dropHeld forgets, when the session ends, the live values held for gaps
+// still being read. Delivering them would move the nodes' watermarks past
+// their gaps for good; as they are, the next session fills the gap and
+// reads them again from the server's history, where they are.
+func (s *session) dropHeld() {
+	n := 0
+	for i := range s.c.state {
+		if g := s.c.state[i].backfill; g != nil {
+			n += len(g.held)
+			s.c.state[i].backfill = nil
+		}
+	}
+	if n > 0 {
+		s.c.log.Info("session ended while gaps were being filled: their live values are left to the next fill from history",
+			"values", n)
+	}
+}
+
+// failedItems settles the backfill nodes whose items the server rejected:
+// no value will come to close their gap.
+func (s *session) failedItems(nodes []int) {
+	for _, i := range nodes {
+		s.settle(i, false)
+	}
+}
+
+// errNoHistory marks a gap of a node the server keeps no history of.
+var errNoHistory = errors.New("the server keeps no history of the node")
+
 // backfiller reads the gaps the drain sends, one at a time, until ctx ends.
-func (s *session) backfiller(ctx context.Context, namespaces []string) {
+// It sends HistoryRead only for nodes historized says have history: gopcua
+// takes any request answered with a bad service result (a server without
+// history answers BadNotSupported) for a lost connection.
+func (s *session) backfiller(ctx context.Context, namespaces []string, historized []bool) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case g := <-s.gaps:
-			res := s.fill(ctx, g, namespaces)
+			res := &gapResult{gap: g, err: errNoHistory}
+			if historized[g.node] {
+				res = s.fill(ctx, g, namespaces)
+			}
 			select {
 			case s.filledGaps <- res:
 			case <-ctx.Done():
@@ -332,6 +369,7 @@ type acquisition struct {
 	gaps       chan *gapFill   // drain → backfiller: the gaps to read
 	filledGaps chan *gapResult // backfiller → drain
 	settled    chan []string   // drain → supervise, once: every gap is known; the nodes filled
+	noValues   chan []int      // serve → drain, once: backfill nodes that failed and send nothing
 	hasGaps    bool            // the session has backfill nodes (immutable)
 	upAt       time.Time       // when the session came up (serve, before supervise)
 
@@ -353,6 +391,7 @@ func (a *acquisition) init(c *Client) {
 	a.gaps = make(chan *gapFill, len(c.nodes)) // a node has at most one gap per session
 	a.filledGaps = make(chan *gapResult)
 	a.settled = make(chan []string, 1)
+	a.noValues = make(chan []int, 1)
 	a.unsettled = make([]bool, len(c.nodes))
 	for i := range c.nodes {
 		if c.nodes[i].spec.Backfill {

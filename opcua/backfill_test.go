@@ -123,3 +123,35 @@ func (s *markingSink) Append(ctx context.Context, rs []fb.Reading) error {
 	s.marks.commit(rs)
 	return s.recordSink.Append(ctx, rs)
 }
+
+// TestBackfillWithoutHistory: a server that keeps no history cannot fill
+// the gap: it says so in its capabilities, the bridge sends it no
+// HistoryRead (whose BadNotSupported gopcua would take for a lost
+// connection), logs it once, and the live values flow; a backfill node
+// whose item the server rejects does not hold up the session's start.
+func TestBackfillWithoutHistory(t *testing.T) {
+	sim := testenv.StartSimulator(t, testenv.SimOptions{LoadNodes: 1, Rate: 20})
+	opts := testServer("nohist", sim.Endpoint, loadIDs(1)[0], "ns=1;s=no.such.node")
+	for i := range opts.Nodes {
+		opts.Nodes[i].Backfill = true
+	}
+	marks := &memMarks{marks: map[string]time.Time{opts.Nodes[0].Name: time.Now().Add(-time.Minute)}}
+	opts.Watermarks = marks
+	calls := &stateLog{}
+	opts.OnState, opts.OnGapFilled = calls.onState, calls.onGapFilled
+	sink, logs := &markingSink{recordSink: newRecordSink(), marks: marks}, &testenv.Logs{}
+	c := newClient(t, testOptions(opts, sink, logs))
+	runClient(t, c)
+	sink.waitFor(t, 10*time.Second, "live values", func(rs []fb.Reading) bool { return len(rs) >= 10 })
+	testenv.Wait(t, 5*time.Second, "the session told up", func() bool { return len(calls.get()) > 0 })
+	if got := calls.get(); len(got) != 1 || got[0] != "up" {
+		t.Errorf("calls %v, want up only: no gap was filled", got)
+	}
+	checkLoggedOnce(t, logs, "backfill not possible: the server keeps no history of the node; its gaps stay", "WARN")
+	if logs.Contains("server down") {
+		t.Errorf("the session was lost: a HistoryRead was sent to a server without history?\n%s", logs)
+	}
+	if n := len(ofClass(sink.snapshot(), opts.Nodes[0].Name, fb.ClassBackfill)); n != 0 {
+		t.Errorf("%d values backfilled from a server without history", n)
+	}
+}

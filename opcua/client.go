@@ -51,6 +51,8 @@ type Client struct {
 	eventStatus   []ua.StatusCode
 	fieldsLogged  []bool
 	refreshWarned bool
+	// noHistoryLogged is per node; owned by the drain (backfill.go).
+	noHistoryLogged []bool
 
 	// Owned by Run's goroutine.
 	outage       outage

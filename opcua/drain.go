@@ -17,7 +17,8 @@ import (
 // nothing else slow happens here; Sink.Append blocking is the intended
 // backpressure. It also sends heartbeats and the values read from history
 // (heartbeat.go, backfill.go). After stop is closed it delivers what is
-// still queued, and the live values held for gaps not filled, and returns.
+// still queued and returns; live values held for gaps not filled yet are
+// left to the next session's fill (dropHeld).
 func (s *session) drain(ctx context.Context, stop <-chan struct{}) {
 	defer s.logDropped()
 	ticker, beat := s.c.heartbeatTicker()
@@ -36,13 +37,15 @@ func (s *session) drain(ctx context.Context, stop <-chan struct{}) {
 			s.heartbeats(ctx)
 		case <-deadline.C:
 			s.appendBatch(ctx, s.settleAll())
+		case nodes := <-s.noValues:
+			s.failedItems(nodes)
 		case <-stop:
 			for {
 				select {
 				case d := <-s.notify:
 					s.handle(ctx, d)
 				default:
-					s.appendBatch(ctx, s.settleAll())
+					s.dropHeld()
 					return
 				}
 			}

@@ -119,8 +119,17 @@ func (s *session) eventFields(k int) []bool {
 // subscription (Part 9, 5.5.7). The Debian build of open62541 has no
 // alarms and conditions and answers BadInternalError; any failure is
 // logged once per client at info level and otherwise ignored: condition
-// states then arrive with their next change.
+// states then arrive with their next change. It first reads whether the
+// method exists: a server without it may answer the Call with a bad
+// service result, which gopcua takes for a lost connection.
 func (s *session) conditionRefresh(ctx context.Context, subs []uint32) {
+	if len(subs) == 0 {
+		return
+	}
+	if _, err := s.readUint32Attr(ctx, id.ConditionType_ConditionRefresh, ua.AttributeIDNodeClass); err != nil {
+		s.refreshFailed(err)
+		return
+	}
 	for _, sub := range subs {
 		ctx, cancel := context.WithTimeout(ctx, s.c.opts.RequestTimeout)
 		r, err := s.ua.Call(ctx, &ua.CallMethodRequest{
@@ -136,12 +145,42 @@ func (s *session) conditionRefresh(ctx context.Context, subs []uint32) {
 			s.c.log.Debug("condition refresh requested", "subscription", sub)
 			continue
 		}
-		if !s.c.refreshWarned {
-			s.c.refreshWarned = true
-			s.c.log.Info("condition refresh not available on this server: condition states arrive with their next change",
-				"err", err)
-		}
+		s.refreshFailed(err)
 	}
+}
+
+// refreshFailed logs, once per client, that ConditionRefresh is not
+// available.
+func (s *session) refreshFailed(err error) {
+	if !s.c.refreshWarned {
+		s.c.refreshWarned = true
+		s.c.log.Info("condition refresh not available on this server: condition states arrive with their next change",
+			"err", err)
+	}
+}
+
+// readUint32Attr reads a 32-bit integer attribute (NodeClass is an enum of
+// Int32) of a namespace 0 node; a bad result is an error.
+func (s *session) readUint32Attr(ctx context.Context, node uint32, attr ua.AttributeID) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.c.opts.RequestTimeout)
+	defer cancel()
+	res, err := s.ua.Read(ctx, &ua.ReadRequest{NodesToRead: []*ua.ReadValueID{{NodeID: ua.NewNumericNodeID(0, node), AttributeID: attr}}})
+	if err != nil {
+		return 0, err
+	}
+	if len(res.Results) != 1 || res.Results[0] == nil {
+		return 0, fmt.Errorf("%d results for 1 node", len(res.Results))
+	}
+	if !isGood(res.Results[0].Status) {
+		return 0, res.Results[0].Status
+	}
+	switch v := res.Results[0].Value.Value().(type) {
+	case int32:
+		return int64(v), nil
+	case uint32:
+		return int64(v), nil
+	}
+	return 0, fmt.Errorf("attribute %d is %T", attr, res.Results[0].Value.Value())
 }
 
 // eventResult logs source k's item result when it differs from the last

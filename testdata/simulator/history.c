@@ -39,6 +39,22 @@ history_new(UA_Server *server) {
                                               HISTORY_INITIAL_VALUES);
     UA_ServerConfig *cfg = UA_Server_getConfig(server);
     cfg->historyDatabase = UA_HistoryDatabase_default(h->gathering);
+    /* Say so in Server/ServerCapabilities/HistoryServerCapabilities, which
+     * clients read before they send HistoryRead. The server copied the
+     * configuration's flag into the node when it was created, so the node
+     * is written too. */
+    cfg->historizingEnabled = true;
+    cfg->accessHistoryDataCapability = true;
+    cfg->maxReturnDataValues = HISTORY_RESPONSE_MAX;
+    UA_Boolean yes = true;
+    UA_Variant v;
+    UA_Variant_setScalar(&v, &yes, &UA_TYPES[UA_TYPES_BOOLEAN]);
+    if(UA_Server_writeValue(server,
+                            UA_NODEID_NUMERIC(0, UA_NS0ID_HISTORYSERVERCAPABILITIES_ACCESSHISTORYDATACAPABILITY),
+                            v) != UA_STATUSCODE_GOOD) {
+        history_delete(h);
+        return NULL;
+    }
     return h;
 }
 
