@@ -53,14 +53,15 @@ type Publisher struct {
 	clientID string
 	qos      byte
 	topics   *wire.Topic
-	// oeeTopics renders the topics of OEE records, eventTopics those of
-	// OPC UA events.
-	oeeTopics   *wire.Topic
-	eventTopics *wire.Topic
+	// oeeTopics renders the topics of OEE records.
+	oeeTopics *wire.Topic
 	packer    *wire.Packer
 	stats     counters
 	// limiter caps the send rate; nil for none.
 	limiter *rateLimiter
+
+	// eventTopics renders the topics of OPC UA events.
+	eventTopics *wire.Topic
 
 	running   atomic.Bool
 	done      chan struct{} // closed when Run returns

@@ -63,13 +63,14 @@ type Consumer struct {
 
 	mu       sync.Mutex
 	nodes    map[string][]Sample
-	events   []fb.Reading // events and OEE records, in arrival order
 	total    int // samples kept
 	overflow int // samples not kept: MaxSamples reached
 	messages int
 	maxSeq   uint64
 	errs     []string
 	nerrs    int
+
+	events []fb.Reading // events and OEE records, in arrival order
 }
 
 // Start connects to broker, subscribes at QoS 1 and records until the test
