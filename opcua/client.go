@@ -1,7 +1,11 @@
 // Package opcua is the bridge's OPC UA source. A Client holds one gopcua
 // session per server, subscribes to the configured nodes (one subscription per
 // publishing interval), turns every data change into a typed
-// factorybridge.Reading and hands it to a factorybridge.Sink.
+// factorybridge.Reading and hands it to a factorybridge.Sink. Nodes may
+// instead be read cyclically, repeat their last value as heartbeats, skip
+// their first value, and have their data gaps filled from the server's
+// history; stations may subscribe to OPC UA events (acquire.go and the
+// files it names; docs/acquisition.md).
 //
 // The bridge, not gopcua, owns reconnection: gopcua's AutoReconnect is off
 // and any error (connect, subscribe, publish, a lost subscription, the
