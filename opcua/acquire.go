@@ -58,6 +58,10 @@ func checkAcquisition(n Node) error {
 // owned by the drain goroutine of the running session (sessions never
 // overlap, and Run joins each before the next starts).
 type nodeState struct {
+	// plain: no heartbeat, skip-first, backfill or change report: values
+	// go through untouched and nothing is remembered (the hot path).
+	plain bool
+
 	last    factorybridge.Reading // the last value delivered (live or backfilled)
 	hasLast bool
 	mark    time.Time // the newest source time delivered: where a gap begins
@@ -90,6 +94,9 @@ func (c *Client) beginSession() {
 // outage is data, a repeat is not. A bridge restart starts afresh: the
 // first value is dropped again.
 func (s *session) admit(batch []factorybridge.Reading, handles []int) []factorybridge.Reading {
+	if s.c.allPlain {
+		return batch
+	}
 	out := make([]factorybridge.Reading, 0, len(batch))
 	for k := range batch {
 		out = s.admitOne(handles[k], batch[k], out)
@@ -102,6 +109,9 @@ func (s *session) admit(batch []factorybridge.Reading, handles []int) []factoryb
 func (s *session) admitOne(i int, r factorybridge.Reading, out []factorybridge.Reading) []factorybridge.Reading {
 	c := s.c
 	st, spec := &c.state[i], &c.nodes[i].spec
+	if st.plain {
+		return append(out, r)
+	}
 	first := st.first
 	st.first = false
 	switch {
@@ -164,6 +174,12 @@ func (c *Client) initAcquisition() error {
 		}
 	}
 	c.state = make([]nodeState, len(c.nodes))
+	c.allPlain = true
+	for i := range c.nodes {
+		n := &c.nodes[i].spec
+		c.state[i].plain = n.Heartbeat <= 0 && !n.SkipFirst && !n.Backfill && !(n.Mode == ModeRead && n.ReadReport == ReportChange)
+		c.allPlain = c.allPlain && c.state[i].plain
+	}
 	c.reads = groupReads(c.nodes)
 	c.minHeartbeat = minHeartbeat(c.nodes)
 	c.backfill = c.opts.Backfill.withDefaults()

@@ -48,6 +48,7 @@ type Client struct {
 	eventGroups  []group       // event sources (indices into events) by publishing interval
 	backfill     BackfillOptions
 	minHeartbeat time.Duration
+	allPlain     bool // no node uses an acquisition rule: admit passes batches through
 	// state is per node; owned by the running session's drain goroutine.
 	state []nodeState
 	// Owned by Run's goroutine: event items' last logged results, the
