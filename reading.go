@@ -43,11 +43,26 @@ type Reading struct {
 type Class uint8
 
 // The classes. An OEE entry carries one oee.Record as JSON text in Value;
-// its Name is the record's scope, line[/station].
+// its Name is the record's scope, line[/station]. An event carries the
+// event's selected fields as a JSON object in Value (docs/message-format.md);
+// its Name is the station's event source, NodeID the notifier's id. A
+// heartbeat is a node's last value sent again because it has not changed
+// for the node's heartbeat interval: SourceTime is the value's own,
+// ServerTime the time the bridge sent it again. A backfilled reading was
+// read from the server's history after a data gap, not received live.
 const (
 	ClassReading Class = iota
 	ClassOEE
+	ClassEvent
+	ClassHeartbeat
+	ClassBackfill
 )
+
+// IsNodeValue reports whether entries of class c are values of a node
+// (live, heartbeat or backfilled), which travel in readings messages.
+func (c Class) IsNodeValue() bool {
+	return c == ClassReading || c == ClassHeartbeat || c == ClassBackfill
+}
 
 // OEEName is the Name of an OEE entry: its scope, "line" or "line/station".
 func OEEName(line, station string) string {
@@ -68,6 +83,19 @@ func (r *Reading) IsGood() bool { return r.Status>>30 == 0 }
 // the context ends first. The sink owns the slice's contents after the call.
 type Sink interface {
 	Append(ctx context.Context, readings []Reading) error
+}
+
+// Watermarks is what a source that fills data gaps from the server's
+// history needs of its sink: for the readings it asks to be tracked, the
+// newest source timestamp committed, kept durably with the readings so that
+// after a crash the source knows exactly where its gap begins.
+type Watermarks interface {
+	// Track asks the sink to keep the watermark of readings named name
+	// (classes reading and backfill). Call it before the first Append.
+	Track(name string)
+	// Watermark returns the newest source time committed for name; ok is
+	// false when none was, or name is not tracked.
+	Watermark(name string) (t time.Time, ok bool)
 }
 
 // Queue is what the publisher needs from the durable buffer.

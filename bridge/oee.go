@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"factorybridge/oee/runner"
+	"factorybridge/opcua"
 )
 
 // buildOEE makes the OEE runner, or none when no line computes OEE.
@@ -28,11 +29,15 @@ func (b *Bridge) buildOEE() error {
 }
 
 // longestPublishingInterval is the longest a reading may wait in its
-// server's subscription before it reaches the buffer.
+// server's subscription (or, read cyclically, for its next read) before it
+// reaches the buffer.
 func (b *Bridge) longestPublishingInterval() time.Duration {
 	var pi time.Duration
 	for _, n := range b.cfg.Nodes("") {
 		pi = max(pi, n.Node.PublishingInterval.D())
+		if n.Node.Mode == opcua.ModeRead {
+			pi = max(pi, n.Node.ReadInterval.D())
+		}
 	}
 	return pi
 }
@@ -43,6 +48,14 @@ func (b *Bridge) oeeOnState() func(server string, connected bool, at time.Time) 
 		return nil
 	}
 	return b.oee.OnState
+}
+
+// oeeOnGapFilled is the OPC UA clients' OnGapFilled: nil without OEE.
+func (b *Bridge) oeeOnGapFilled() func(server string, nodes []string) {
+	if b.oee == nil {
+		return nil
+	}
+	return b.oee.GapFilled
 }
 
 // startOEE runs the OEE runner, if any, and returns the function that stops

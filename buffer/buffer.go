@@ -68,6 +68,8 @@ type Buffer struct {
 	log  *slog.Logger
 	enc  encoder
 	dict dictionary
+	// marks are the watermarks of tracked readings (watermark.go).
+	marks watermarks
 
 	kick  chan struct{}   // pending reached CommitMaxReadings
 	flush chan chan error // Flush requests
@@ -166,6 +168,9 @@ func (b *Buffer) load() error {
 		b.st.ackedStored = getUint(meta, keyAcked)
 		b.st.ackTarget = b.st.ackedStored
 		b.st.bytes = getUint(meta, keyBytes)
+		if err := b.marks.load(tx); err != nil {
+			return err
+		}
 		return b.dict.load(tx)
 	})
 }

@@ -35,7 +35,10 @@ const (
 	flagStatus     = 1 << 0
 	flagSourceTime = 1 << 1
 	flagServerTime = 1 << 2
-	flagClassOEE   = 1 << 3 // Reading.Class is ClassOEE
+	// Reading.Class is held in bits 3–5; ClassOEE (1) is bit 3, as it was
+	// before more classes existed, so older segments read the same.
+	classShift = 3
+	classMask  = 7 << classShift
 
 	arrayBit = 0x80
 )
@@ -98,10 +101,7 @@ func readingFlags(r *fb.Reading) byte {
 	if !r.ServerTime.IsZero() {
 		f |= flagServerTime
 	}
-	if r.Class == fb.ClassOEE {
-		f |= flagClassOEE
-	}
-	return f
+	return f | byte(r.Class)<<classShift&classMask
 }
 
 // finish returns the segment bytes; they alias the encoder's memory until
@@ -283,9 +283,7 @@ func (d *decoder) reading() fb.Reading {
 	if flags[0]&flagServerTime != 0 {
 		r.ServerTime = fb.TicksToTime(d.varint() + d.base)
 	}
-	if flags[0]&flagClassOEE != 0 {
-		r.Class = fb.ClassOEE
-	}
+	r.Class = fb.Class(flags[0] & classMask >> classShift)
 	r.Value = d.value()
 	return r
 }

@@ -57,6 +57,7 @@ func (b *Buffer) Flush(ctx context.Context) error {
 // committed.
 type commitResult struct {
 	lastSeq, ackedStored, bytes, dropped uint64
+	marks                                map[string]int64 // advanced watermarks (watermark.go)
 }
 
 func (b *Buffer) commit() error {
@@ -95,6 +96,7 @@ func (b *Buffer) write(tx *bolt.Tx, batch []fb.Reading, ack uint64) (commitResul
 		lastSeq:     getUint(meta, keyNext) - 1,
 		ackedStored: max(getUint(meta, keyAcked), ack),
 		bytes:       getUint(meta, keyBytes),
+		marks:       b.marks.advances(batch),
 	}
 	now := b.opts.Now()
 	for len(batch) > 0 {
@@ -107,6 +109,9 @@ func (b *Buffer) write(tx *bolt.Tx, batch []fb.Reading, ack uint64) (commitResul
 		batch = batch[n:]
 	}
 	if err := b.dict.store(tx); err != nil {
+		return res, err
+	}
+	if err := storeWatermarks(tx, res.marks); err != nil {
 		return res, err
 	}
 	if err := b.trim(segs, &res); err != nil {
@@ -179,6 +184,7 @@ func (b *Buffer) committed(batch []fb.Reading, res commitResult) {
 	b.st.lastSeq, b.st.ackedStored, b.st.bytes = res.lastSeq, res.ackedStored, res.bytes
 	b.st.dropped += res.dropped
 	b.noteDrops(res.dropped)
+	b.marks.apply(res.marks)
 	if b.st.failing {
 		b.st.failing = false
 		b.log.Info("buffer commits succeed again", "path", b.opts.Path)

@@ -32,6 +32,7 @@ const (
 	DefaultAuth               = "anonymous"
 	DefaultTopic              = mqtt.DefaultTopic
 	DefaultOEETopic           = mqtt.DefaultOEETopic
+	DefaultEventTopic         = mqtt.DefaultEventTopic
 	DefaultQoS                = mqtt.DefaultQoS
 	DefaultMaxMessageBytes    = mqtt.DefaultMaxMessageBytes
 	DefaultMaxBatchDelay      = mqtt.DefaultMaxBatchDelay
@@ -119,6 +120,10 @@ type MQTT struct {
 	// StatusTopic is the retained presence topic ({bridge} only, or
 	// "off"); see http.go. Default DefaultStatusTopic.
 	StatusTopic string `toml:"status_topic"`
+	// EventTopic is the template of event messages, with the same
+	// placeholders; it must differ from Topic and OEETopic. Default
+	// DefaultEventTopic.
+	EventTopic string `toml:"event_topic"`
 	// QoS is 0 or 1 (default 1). With 0 readings are deleted on send.
 	QoS *int `toml:"qos"`
 	// Username and the password source (env var or file, never inline).
@@ -216,6 +221,17 @@ type Server struct {
 	QueueSize        uint32   `toml:"queue_size"`
 	// RequestTimeout bounds every service call (default 10 s).
 	RequestTimeout Duration `toml:"request_timeout"`
+	// Acquisition defaults of the server's nodes and the bounds of its
+	// backfill (config/acquisition.go, docs/acquisition.md).
+	Mode              string   `toml:"mode"`
+	ReadInterval      Duration `toml:"read_interval"`
+	ReadReport        string   `toml:"read_report"`
+	HeartbeatInterval Duration `toml:"heartbeat_interval"`
+	SkipFirst         bool     `toml:"skip_first"`
+	Backfill          bool     `toml:"backfill"`
+	BackfillMaxValues int      `toml:"backfill_max_values"`
+	BackfillMaxAge    Duration `toml:"backfill_max_age"`
+	BackfillTimeout   Duration `toml:"backfill_timeout"`
 
 	// Password is resolved from PasswordEnv or PasswordFile at load time.
 	Password Secret `toml:"-"`
@@ -248,6 +264,8 @@ type Station struct {
 	// Omit names template nodes the station does not have. Only with Template.
 	Omit  []string `toml:"omit"`
 	Nodes []Node   `toml:"nodes"`
+	// Events are the OPC UA events the station publishes; nil for none.
+	Events *StationEvents `toml:"events"`
 	// OEE maps the station's nodes to OEE roles; nil computes no OEE.
 	OEE *StationOEE `toml:"oee"`
 }
@@ -273,6 +291,15 @@ type Node struct {
 	// Deadband: "" or "none", "absolute", "percent"; DeadbandValue its size.
 	Deadband      string  `toml:"deadband"`
 	DeadbandValue float64 `toml:"deadband_value"`
+	// Acquisition overrides of the server's defaults (config/acquisition.go);
+	// zero or nil means the server's. heartbeat_interval = "0s" turns the
+	// server's heartbeat off for this node.
+	Mode              string    `toml:"mode"`
+	ReadInterval      Duration  `toml:"read_interval"`
+	ReadReport        string    `toml:"read_report"`
+	HeartbeatInterval *Duration `toml:"heartbeat_interval"`
+	SkipFirst         *bool     `toml:"skip_first"`
+	Backfill          *bool     `toml:"backfill"`
 }
 
 // Secret is a string that never prints itself (factorybridge.Secret); the

@@ -43,6 +43,7 @@ func (m *MQTT) applyDefaults(bridgeID string) {
 	setDefault(&m.SessionExpiry, Duration(DefaultSessionExpiry))
 	setDefault(&m.ProbeTopic, DefaultProbeTopic)
 	setDefault(&m.StatusTopic, DefaultStatusTopic)
+	setDefault(&m.EventTopic, DefaultEventTopic)
 	m.applyPackingDefaults(DefaultMaxMessageBytes)
 }
 
@@ -71,6 +72,7 @@ func (s *Server) applyDefaults() {
 	}
 	setDefault(&s.QueueSize, DefaultQueueSize)
 	setDefault(&s.RequestTimeout, Duration(DefaultRequestTimeout))
+	s.applyAcquisitionDefaults()
 }
 
 // defined notes the keys whose presence matters beyond their value.

@@ -139,7 +139,7 @@ func (v checker) hubIdentity(c *Config) {
 // that none is silently ignored, and the ones the hub does not allow.
 func (v checker) mqttUnderHub(m MQTT) {
 	for _, kv := range [][2]string{{"broker", m.Broker}, {"client_id", m.ClientID}, {"topic", m.Topic},
-		{"oee_topic", m.OEETopic}, {"username", m.Username}, {"password_env", m.PasswordEnv},
+		{"oee_topic", m.OEETopic}, {"event_topic", m.EventTopic}, {"username", m.Username}, {"password_env", m.PasswordEnv},
 		{"password_file", m.PasswordFile}, {"ca_file", m.CAFile}, {"cert_file", m.CertFile}, {"key_file", m.KeyFile},
 		{"probe_topic", m.ProbeTopic}} {
 		if kv[1] != "" {

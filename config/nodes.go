@@ -74,5 +74,5 @@ func withServerDefaults(n Node, s Server) Node {
 	if n.Trigger == "" {
 		n.Trigger = DefaultTrigger
 	}
-	return n
+	return withServerAcquisition(n, s)
 }

@@ -27,6 +27,8 @@ func (c *Config) OPCUAOptions(server string) (opts opcua.Options, ok bool) {
 		KeyFile:                s.Key,
 		AllowPlaintextPassword: s.AllowPlaintextPassword,
 		RequestTimeout:         s.RequestTimeout.D(),
+		Backfill:               s.backfillOptions(),
+		Events:                 c.eventSources(s.Name),
 	}
 	for _, ref := range c.Nodes(s.Name) {
 		opts.Nodes = append(opts.Nodes, ref.opcuaNode())
@@ -60,5 +62,11 @@ func (r NodeRef) opcuaNode() opcua.Node {
 		Trigger:            n.Trigger,
 		Deadband:           n.Deadband,
 		DeadbandValue:      n.DeadbandValue,
+		Mode:               n.Mode,
+		Heartbeat:          n.heartbeat(),
+		SkipFirst:          n.skipFirst(),
+		Backfill:           n.backfill(),
+		ReadInterval:       n.readInterval(),
+		ReadReport:         n.readReport(),
 	}
 }

@@ -68,11 +68,14 @@ func TestOPCUAOptions(t *testing.T) {
 		return opcua.Node{
 			Name: "munich/line1/press/" + name, Server: "plc1", Line: "line1", Station: "press", ID: id,
 			PublishingInterval: 200 * time.Millisecond, SamplingInterval: 0, QueueSize: 50, Trigger: "status_value",
+			Mode: opcua.ModeSubscribe,
 		}
 	}
 	count := pressNode("count", "nsu=urn:press;s=Count")
 	count.PublishingInterval, count.SamplingInterval, count.QueueSize = 2*time.Second, 100*time.Millisecond, 5
 	count.Trigger, count.Deadband, count.DeadbandValue = "status_value_timestamp", "absolute", 0.5
+	defaultBackfill := opcua.BackfillOptions{MaxValues: opcua.DefaultBackfillMaxValues,
+		MaxAge: opcua.DefaultBackfillMaxAge, Timeout: opcua.DefaultBackfillTimeout}
 	tests := []struct {
 		server string
 		want   opcua.Options
@@ -84,6 +87,7 @@ func TestOPCUAOptions(t *testing.T) {
 			CertificateFile: "/etc/fb/opcua.der", KeyFile: "/etc/fb/opcua.key",
 			RequestTimeout: 3 * time.Second,
 			Nodes:          []opcua.Node{pressNode("temp", "ns=2;s=Press.Temp"), count},
+			Backfill:       defaultBackfill,
 		}},
 		{"plc2", opcua.Options{
 			Name: "plc2", Endpoint: "opc.tcp://127.0.0.1:4841",
@@ -93,8 +97,9 @@ func TestOPCUAOptions(t *testing.T) {
 			Nodes: []opcua.Node{{
 				Name: "munich/line1/oven/heat", Server: "plc2", Line: "line1", Station: "oven", ID: "ns=3;i=7",
 				PublishingInterval: opcua.DefaultPublishingInterval, SamplingInterval: DefaultSamplingInterval,
-				QueueSize: opcua.DefaultQueueSize, Trigger: opcua.DefaultTrigger,
+				QueueSize: opcua.DefaultQueueSize, Trigger: opcua.DefaultTrigger, Mode: opcua.ModeSubscribe,
 			}},
+			Backfill: defaultBackfill,
 		}},
 	}
 	for _, tt := range tests {

@@ -13,7 +13,7 @@ import (
 func (c *Config) MQTTOptions() mqtt.Options {
 	m := c.MQTT
 	o := c.mqttTuning()
-	o.Broker, o.ClientID, o.Topic, o.OEETopic = m.Broker, m.ClientID, m.Topic, m.OEETopic
+	o.Broker, o.ClientID, o.Topic, o.OEETopic, o.EventTopic = m.Broker, m.ClientID, m.Topic, m.OEETopic, m.EventTopic
 	o.Username, o.Password = m.Username, m.Password
 	o.CAFile, o.CertFile, o.KeyFile, o.InsecureSkipVerify = m.CAFile, m.CertFile, m.KeyFile, m.InsecureSkipVerify
 	o.Protocol, o.SessionExpiry, o.ProbeTopic = m.Protocol, m.SessionExpiry.D(), m.ProbeTopic

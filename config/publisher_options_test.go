@@ -34,21 +34,21 @@ func TestMQTTOptions(t *testing.T) {
 	}{
 		{"defaults", func(*Config) {}, mqtt.Options{
 			BridgeID: "b1", Broker: "tcp://127.0.0.1:1883", ClientID: "factorybridge-b1",
-			Topic: DefaultTopic, OEETopic: DefaultOEETopic, QoS: intPtr(1),
+			Topic: DefaultTopic, OEETopic: DefaultOEETopic, EventTopic: DefaultEventTopic, QoS: intPtr(1),
 			MaxMessageBytes: 256 << 10, MaxBatchDelay: 100 * time.Millisecond, MaxInflight: 32,
 			Encoding: "compact", KeepAlive: 30 * time.Second, ConnectTimeout: 10 * time.Second,
 			Protocol: "auto", SessionExpiry: 10 * time.Minute, ProbeTopic: "factorybridge/{bridge}/probe",
 		}},
 		{"every setting", func(c *Config) {
 			m := &c.MQTT
-			m.Broker, m.ClientID, m.Topic, m.OEETopic = "ssl://broker:8883", "me", "t/{line}", "o/{line}"
+			m.Broker, m.ClientID, m.Topic, m.OEETopic, m.EventTopic = "ssl://broker:8883", "me", "t/{line}", "o/{line}", "e/{line}"
 			m.QoS, m.Username, m.Password = intPtr(0), "bridge", "pw"
 			m.CAFile, m.CertFile, m.KeyFile, m.InsecureSkipVerify = "ca.pem", "c.pem", "k.pem", true
 			m.MaxMessageBytes, m.MaxBatchDelay, m.MaxInflight = 4096, Duration(time.Second), 5
 			m.Encoding, m.KeepAlive, m.ConnectTimeout = "flat", Duration(time.Minute), Duration(3*time.Second)
 			m.Protocol, m.SessionExpiry, m.ProbeTopic = "3.1.1", Duration(time.Hour), "p/{bridge}"
 		}, mqtt.Options{
-			BridgeID: "b1", Broker: "ssl://broker:8883", ClientID: "me", Topic: "t/{line}", OEETopic: "o/{line}",
+			BridgeID: "b1", Broker: "ssl://broker:8883", ClientID: "me", Topic: "t/{line}", OEETopic: "o/{line}", EventTopic: "e/{line}",
 			QoS: intPtr(0), Username: "bridge", Password: "pw",
 			CAFile: "ca.pem", CertFile: "c.pem", KeyFile: "k.pem", InsecureSkipVerify: true,
 			MaxMessageBytes: 4096, MaxBatchDelay: time.Second, MaxInflight: 5,

@@ -121,6 +121,7 @@ func (v checker) server(path string, s Server) {
 	v.positive(path+".publishing_interval", s.PublishingInterval)
 	v.notNegative(path+".sampling_interval", s.SamplingInterval)
 	v.positive(path+".request_timeout", s.RequestTimeout)
+	v.serverAcquisition(path, s)
 }
 
 // security checks the policy and mode and that they go together; auto
@@ -219,6 +220,7 @@ func (v checker) mqtt(m MQTT) {
 	if m.OEETopic == m.Topic && m.Topic != "" {
 		v.r.add("mqtt.oee_topic", "%q is also mqtt.topic (valid: a template of its own, so that OEE records and readings are told apart)", m.OEETopic)
 	}
+	v.eventTopic(m)
 	if m.QoS != nil && *m.QoS != 0 && *m.QoS != 1 {
 		v.r.add("mqtt.qos", "%d is not a supported QoS (valid: 0, 1)", *m.QoS)
 	}

@@ -57,6 +57,7 @@ func (lc *lineChecker) line(path string, l Line, named bool) {
 			}
 		}
 		lc.nodes += len(st.Nodes)
+		lc.stationAcquisition(spath, l.Name, st, named && ok)
 	}
 }
 
@@ -88,6 +89,7 @@ func (v checker) node(path string, n Node) bool {
 		v.oneOf(path+".trigger", n.Trigger, "trigger", triggers)
 	}
 	v.deadband(path, n)
+	v.nodeAcquisition(path, n)
 	return named
 }
 

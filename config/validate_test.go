@@ -266,7 +266,7 @@ func TestPKIDirDefault(t *testing.T) {
 func toHub(c *Config) {
 	c.IoTHub = &IoTHub{ConnectionStringEnv: "HUB_CS"}
 	c.IoTHub.applyDefaults()
-	c.MQTT.Broker, c.MQTT.ClientID, c.MQTT.Topic, c.MQTT.OEETopic = "", "", "", ""
+	c.MQTT.Broker, c.MQTT.ClientID, c.MQTT.Topic, c.MQTT.OEETopic, c.MQTT.EventTopic = "", "", "", "", ""
 	c.MQTT.Protocol, c.MQTT.SessionExpiry, c.MQTT.ProbeTopic = "", 0, ""
 	c.MQTT.MaxMessageBytes = DefaultIoTHubMaxPayload
 }

@@ -18,6 +18,7 @@ var stationVars = map[string]string{
 	"NumberOfManufacturedProducts": "UInt64", "NumberOfDiscardedProducts": "UInt64",
 	"ProductSerialNumber": "UInt64", "FaultyTime": "UInt64", "Status": "Int32",
 	"EnergyConsumption": "Double", "Pressure": "Double", "IdealCycleTime": "UInt64", "ActualCycleTime": "UInt64",
+	"StopReason": "UInt32",
 }
 
 func browse(t testing.TB, endpoint string, b BrowseOptions) *BrowseResult {

@@ -1,7 +1,11 @@
 // Package opcua is the bridge's OPC UA source. A Client holds one gopcua
 // session per server, subscribes to the configured nodes (one subscription per
 // publishing interval), turns every data change into a typed
-// factorybridge.Reading and hands it to a factorybridge.Sink.
+// factorybridge.Reading and hands it to a factorybridge.Sink. Nodes may
+// instead be read cyclically, repeat their last value as heartbeats, skip
+// their first value, and have their data gaps filled from the server's
+// history; stations may subscribe to OPC UA events (acquire.go and the
+// files it names; docs/acquisition.md).
 //
 // The bridge, not gopcua, owns reconnection: gopcua's AutoReconnect is off
 // and any error (connect, subscribe, publish, a lost subscription, the
@@ -38,6 +42,23 @@ type Client struct {
 	log    *slog.Logger
 	stats  statsRecorder
 
+	// Acquisition modes (acquire.go and the files it names).
+	reads        []readGroup   // nodes in ModeRead, by read interval
+	events       []eventSource // event sources, parsed
+	eventGroups  []group       // event sources (indices into events) by publishing interval
+	backfill     BackfillOptions
+	minHeartbeat time.Duration
+	allPlain     bool // no node uses an acquisition rule: admit passes batches through
+	// state is per node; owned by the running session's drain goroutine.
+	state []nodeState
+	// Owned by Run's goroutine: event items' last logged results, the
+	// sources whose missing fields were logged, ConditionRefresh's failure.
+	eventStatus   []ua.StatusCode
+	fieldsLogged  []bool
+	refreshWarned bool
+	// noHistoryLogged is per node; owned by the drain (backfill.go).
+	noHistoryLogged []bool
+
 	// Owned by Run's goroutine.
 	outage       outage
 	weakWarned   bool            // the weaker-than-offered security warning was logged
@@ -73,6 +94,9 @@ func New(opts Options) (*Client, error) {
 		c.nodes = append(c.nodes, n)
 	}
 	c.groups = groupByInterval(c.nodes)
+	if err := c.initAcquisition(); err != nil {
+		return nil, fmt.Errorf("server %s: %w", opts.Name, err)
+	}
 	c.itemStatus = make([]ua.StatusCode, len(c.nodes))
 	c.valueStatus = make([]ua.StatusCode, len(c.nodes))
 	c.dataStatus = make([]ua.StatusCode, len(c.nodes))
@@ -85,6 +109,9 @@ func groupByInterval(nodes []node) []group {
 	idx := map[time.Duration]int{}
 	var groups []group
 	for i, n := range nodes {
+		if n.spec.Mode == ModeRead {
+			continue // read cyclically (readmode.go)
+		}
 		d := n.spec.PublishingInterval
 		if _, ok := idx[d]; !ok {
 			idx[d] = len(groups)
@@ -106,6 +133,7 @@ func (c *Client) Stats() Stats { return c.stats.get() }
 func (c *Client) Run(ctx context.Context) error {
 	deliver, stop := flushContext(ctx, c.opts.FlushTimeout)
 	defer stop()
+	c.loadMarks()
 	b := backoff{min: c.opts.BackoffMin, max: c.opts.BackoffMax}
 	for {
 		began := time.Now()

@@ -118,7 +118,7 @@ func TestNodeDefaults(t *testing.T) {
 	n, err := parseNode(Node{Name: "n", ID: "ns=1;s=a"})
 	must(t, err)
 	want := Node{Name: "n", ID: "ns=1;s=a", PublishingInterval: DefaultPublishingInterval,
-		QueueSize: DefaultQueueSize, Trigger: DefaultTrigger}
+		QueueSize: DefaultQueueSize, Trigger: DefaultTrigger, Mode: ModeSubscribe}
 	if n.spec != want {
 		t.Errorf("node %+v, want %+v", n.spec, want)
 	}

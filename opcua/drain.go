@@ -8,25 +8,44 @@ import (
 
 	"github.com/gopcua/opcua"
 	"github.com/gopcua/opcua/ua"
+
+	"factorybridge"
 )
 
 // drain takes every publish result off gopcua's channel and delivers it.
 // gopcua has one publish loop per client and blocks it on this channel, so
-// nothing else happens here; Sink.Append blocking is the intended
-// backpressure. After stop is closed it delivers what is still queued and
-// returns.
+// nothing else slow happens here; Sink.Append blocking is the intended
+// backpressure. It also sends heartbeats and the values read from history
+// (heartbeat.go, backfill.go). After stop is closed it delivers what is
+// still queued and returns; live values held for gaps not filled yet are
+// left to the next session's fill (dropHeld).
 func (s *session) drain(ctx context.Context, stop <-chan struct{}) {
 	defer s.logDropped()
+	ticker, beat := s.c.heartbeatTicker()
+	if ticker != nil {
+		defer ticker.Stop()
+	}
+	deadline := s.backfillDeadline()
+	defer deadline.Stop()
 	for {
 		select {
 		case d := <-s.notify:
 			s.handle(ctx, d)
+		case res := <-s.filledGaps:
+			s.gapRead(ctx, res)
+		case <-beat:
+			s.heartbeats(ctx)
+		case <-deadline.C:
+			s.appendBatch(ctx, s.settleAll())
+		case nodes := <-s.noValues:
+			s.failedItems(nodes)
 		case <-stop:
 			for {
 				select {
 				case d := <-s.notify:
 					s.handle(ctx, d)
 				default:
+					s.dropHeld()
 					return
 				}
 			}
@@ -39,6 +58,9 @@ func (s *session) handle(ctx context.Context, d *opcua.PublishNotificationData) 
 	case *ua.DataChangeNotification:
 		s.alive()
 		s.deliver(ctx, v)
+	case *ua.EventNotificationList:
+		s.alive()
+		s.deliverEvents(ctx, v)
 	case *ua.StatusChangeNotification:
 		s.report(fmt.Errorf("subscription %d ended: %w", d.SubscriptionID, v.Status))
 	case nil:
@@ -46,17 +68,22 @@ func (s *session) handle(ctx context.Context, d *opcua.PublishNotificationData) 
 			s.report(fmt.Errorf("publish: %w", d.Error))
 		}
 	}
-	// EventNotificationLists are not subscribed to; ignore any.
 }
 
-// deliver converts one notification into readings and appends them to the
-// sink. The append uses Run's flush context, not the session's: these values
-// are already acknowledged to the server, so a rebuild must not drop them.
+// deliver converts one notification into readings, applies the per-node
+// rules (acquire.go) and appends them to the sink.
 func (s *session) deliver(ctx context.Context, dcn *ua.DataChangeNotification) {
 	now := s.c.now()
-	batch := s.readings(dcn.MonitoredItems)
+	batch, handles := s.readings(dcn.MonitoredItems)
 	s.c.stats.update(func(st *Stats) { st.Notifications++; st.LastData = now })
 	s.closeGap(now)
+	s.appendBatch(ctx, s.admit(batch, handles))
+}
+
+// appendBatch appends readings to the sink. The append uses Run's flush
+// context, not the session's: these values are already acknowledged to the
+// server, so a rebuild must not drop them.
+func (s *session) appendBatch(ctx context.Context, batch []factorybridge.Reading) {
 	if len(batch) == 0 {
 		return
 	}

@@ -76,9 +76,16 @@ type Options struct {
 	// RequestTimeout bounds every service call and dial. Zero means
 	// DefaultRequestTimeout.
 	RequestTimeout time.Duration
-	// Nodes are the nodes to subscribe to, in the order of their monitored
-	// items' client handles. None means a session without subscriptions.
+	// Nodes are the nodes to subscribe to or read, in the order of their
+	// monitored items' client handles. None means a session without
+	// subscriptions.
 	Nodes []Node
+	// Events are the event sources to subscribe to (events.go). None means
+	// no event monitored items.
+	Events []EventSource
+	// Backfill bounds the filling of data gaps from the server's history
+	// for the nodes with Node.Backfill (backfill.go).
+	Backfill BackfillOptions
 
 	// Sink receives every reading. Required.
 	Sink factorybridge.Sink
@@ -129,8 +136,22 @@ type Options struct {
 	// (connected: a session with its subscriptions is up) and when it stops
 	// (the session failed or no connection could be made), at the time it
 	// happened. The readings of a lost session have been handed to the Sink
-	// before it is told. It runs on Run's goroutine and must not block.
+	// before it is told. With backfill nodes, "connected" is told once the
+	// session's gaps are filled (or given up), after OnGapFilled, with the
+	// time the session came up. It runs on Run's goroutine and must not
+	// block.
 	OnState func(server string, connected bool, at time.Time)
+	// OnGapFilled, when set, is told the names of the backfill nodes whose
+	// gap before the current session is known completely: filled from the
+	// server's history, or the value did not change; it is not called
+	// when there are none. The backfilled readings have been handed to the
+	// Sink before. It runs on Run's goroutine and must not block.
+	OnGapFilled func(server string, nodes []string)
+	// Watermarks, when set, keeps the newest committed source time of each
+	// backfill node durably (the buffer), so that the gap before the first
+	// session after a restart is filled too. Nil fills only the gaps of
+	// reconnects within one run.
+	Watermarks factorybridge.Watermarks
 }
 
 // Node is one OPC UA variable to subscribe to, with what its readings say
@@ -166,6 +187,26 @@ type Node struct {
 	// size. Empty means none.
 	Deadband      string
 	DeadbandValue float64
+	// Mode is ModeSubscribe (a monitored item) or ModeRead (Read requests
+	// every ReadInterval, readmode.go). Empty means ModeSubscribe.
+	Mode string
+	// ReadInterval is the cycle of a node in ModeRead. Zero means
+	// DefaultReadInterval.
+	ReadInterval time.Duration
+	// ReadReport, in ModeRead, is ReportCycle (a reading per cycle) or
+	// ReportChange (a reading only when the value changed by Trigger and
+	// Deadband; an absolute deadband only). Empty means ReportCycle.
+	ReadReport string
+	// Heartbeat, when positive, sends the node's last value again, marked
+	// as a heartbeat, when the node has sent nothing for this long and the
+	// session is up (heartbeat.go). Zero means no heartbeats.
+	Heartbeat time.Duration
+	// SkipFirst drops the first value the node reports after the bridge
+	// started (acquire.go says what happens after a reconnect).
+	SkipFirst bool
+	// Backfill fills the node's data gaps (reconnects, restarts) from the
+	// server's history (backfill.go). It excludes SkipFirst.
+	Backfill bool
 }
 
 // withDefaults returns n with its zero fields that have a default filled.
@@ -179,7 +220,7 @@ func (n Node) withDefaults() Node {
 	if n.Trigger == "" {
 		n.Trigger = DefaultTrigger
 	}
-	return n
+	return n.acquisitionDefaults()
 }
 
 func withDefaults(o Options) Options {
@@ -216,4 +257,6 @@ var (
 	AuthMethods   = []string{"anonymous", "username", "certificate"}
 	Triggers      = []string{"status", "status_value", "status_value_timestamp"}
 	Deadbands     = []string{"none", "absolute", "percent"}
+	Modes         = []string{ModeSubscribe, ModeRead}
+	ReadReports   = []string{ReportCycle, ReportChange}
 )

@@ -36,9 +36,10 @@ func (c *Client) connecting() {
 	}
 }
 
-// established records a session whose subscriptions exist and logs how many
-// monitored items are back.
-func (c *Client) established(ok, failed int) {
+// established records a session whose subscriptions exist, logs how many
+// monitored items are back, tells OnState when tell is set (else gapsKnown
+// will), and returns the time it came up.
+func (c *Client) established(ok, failed int, tell bool) time.Time {
 	o := &c.outage
 	reconnect := o.ever
 	c.stats.update(func(s *Stats) {
@@ -55,9 +56,13 @@ func (c *Client) established(ok, failed int) {
 	default:
 		c.log.Info("connected", "endpoint", c.opts.Endpoint, "security", c.security)
 	}
-	c.log.Info("monitored items", "items_ok", ok, "items_failed", failed, "subscriptions", len(c.groups))
+	c.log.Info("monitored items", "items_ok", ok, "items_failed", failed, "subscriptions", len(c.groups)+len(c.eventGroups))
 	*o = outage{ever: true}
-	c.tellState(true, c.now())
+	at := c.now()
+	if tell {
+		c.tellState(true, at)
+	}
+	return at
 }
 
 // itemResult logs a node's create result when it differs from the last one

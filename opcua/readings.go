@@ -12,13 +12,14 @@ import (
 	"factorybridge"
 )
 
-// readings converts the items of one DataChangeNotification. Items with a
-// client handle that is not ours are skipped. A value that cannot be
-// represented becomes a Null reading with the status saying why, logged once
-// per node and status.
-func (s *session) readings(items []*ua.MonitoredItemNotification) []factorybridge.Reading {
+// readings converts the items of one DataChangeNotification and returns
+// the node (client handle) of each reading. Items with a client handle that
+// is not ours are skipped. A value that cannot be represented becomes a Null
+// reading with the status saying why, logged once per node and status.
+func (s *session) readings(items []*ua.MonitoredItemNotification) ([]factorybridge.Reading, []int) {
 	c := s.c
 	batch := make([]factorybridge.Reading, 0, len(items))
+	handles := make([]int, 0, len(items))
 	for _, it := range items {
 		if it == nil || it.Value == nil || int64(it.ClientHandle) >= int64(len(c.nodes)) {
 			continue
@@ -28,8 +29,9 @@ func (s *session) readings(items []*ua.MonitoredItemNotification) []factorybridg
 		c.valueResult(i, err)
 		s.itemHealth(i, it.Value.Status)
 		batch = append(batch, r)
+		handles = append(handles, i)
 	}
-	return batch
+	return batch, handles
 }
 
 // reading builds the reading of one data value of node n.

@@ -45,6 +45,8 @@ type session struct {
 	lastAlive atomic.Int64 // ns since start of the last data or successful probe
 	watchdog  time.Duration
 
+	acquisition // heartbeats, cyclic reads, backfill (acquire.go, backfill.go)
+
 	// Owned by the drain goroutine.
 	gapStart   time.Time // last data before this session; zero once the gap is closed
 	dropped    int       // readings not delivered because the sink gave up
@@ -53,7 +55,7 @@ type session struct {
 }
 
 func newSession(c *Client) *session {
-	return &session{
+	s := &session{
 		c:          c,
 		notify:     make(chan *opcua.PublishNotificationData, notifyQueue),
 		stateSig:   make(chan struct{}, 1),
@@ -62,6 +64,8 @@ func newSession(c *Client) *session {
 		gapStart:   c.stats.get().LastData,
 		itemFailed: make([]bool, len(c.nodes)),
 	}
+	s.acquisition.init(c)
+	return s
 }
 
 // runSession runs one session until it fails or ctx ends. It closes the
@@ -121,7 +125,8 @@ func (s *session) serve(ctx context.Context) error {
 	}
 	s.watchdog = s.watchdogLimit(res.keepAlive)
 	s.alive()
-	s.c.established(res.ok, res.failed)
+	s.startAcquisition(ctx, &res)
+	s.upAt = s.c.established(res.ok, res.failed, !s.hasGaps)
 	if err := s.deliverUnresolved(res.unresolved); err != nil {
 		return err
 	}
@@ -140,7 +145,7 @@ func (s *session) watchdogLimit(keepAlive time.Duration) time.Duration {
 // supervise waits for the first sign of failure: a gopcua state other than
 // Connected, a failure reported by the drain, or the watchdog.
 func (s *session) supervise(ctx context.Context) error {
-	probeAfter := s.watchdog / 3
+	probeAfter := s.probeAfter()
 	tick := time.NewTicker(max(probeAfter/2, 10*time.Millisecond))
 	defer tick.Stop()
 	probeDone := make(chan error, 1)
@@ -151,6 +156,8 @@ func (s *session) supervise(ctx context.Context) error {
 			return ctx.Err()
 		case err := <-s.fail:
 			return err
+		case filled := <-s.settled:
+			s.c.gapsKnown(filled, s.upAt)
 		case <-s.stateSig:
 			if st := s.ua.State(); st != opcua.Connected {
 				return fmt.Errorf("connection lost (gopcua state %s)", st)

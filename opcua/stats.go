@@ -45,6 +45,12 @@ type Stats struct {
 	// readings handed to the sink.
 	Notifications uint64
 	Readings      uint64
+	// Heartbeats, Backfilled and Events count the heartbeats sent, the
+	// values read from history and delivered, and the events received
+	// (all also in Readings).
+	Heartbeats, Backfilled, Events uint64
+	// Reads counts the Read requests of cyclic reads that succeeded.
+	Reads uint64
 	// LastData is when the last DataChangeNotification arrived;
 	// LastKeepAlive when the last liveness probe succeeded (gopcua does not
 	// surface the server's keep-alive messages, see Client).

@@ -27,6 +27,7 @@ type subscribed struct {
 	keepAlive  time.Duration // longest revised keep-alive period
 	// unresolved are the nodes whose browse path did not resolve, with why.
 	unresolved map[int]pathTarget
+	eventSubs  []uint32 // event subscriptions that want a ConditionRefresh
 }
 
 // subscribe resolves the browse paths, then creates one subscription per
@@ -47,7 +48,7 @@ func (s *session) subscribe(ctx context.Context) (subscribed, error) {
 			return res, err
 		}
 	}
-	return res, nil
+	return res, s.subscribeEvents(ctx, namespaces, &res)
 }
 
 // resolver turns nodes into node ids for one session: nsu= ids by the

@@ -62,6 +62,16 @@ type SimOptions struct {
 	ResetAt time.Duration
 	// FaultScale multiplies every fault's length; 0 keeps them (10–60 s).
 	FaultScale float64
+	// History keeps every value of the stations' variables and the load
+	// nodes for HistoryRead (testdata/simulator/history.c). The history
+	// dies with the process: cut the connection (Proxy) to make a gap the
+	// server can fill, rather than restarting it.
+	History bool
+	// NoSubscriptions makes every CreateSubscription fail, as on a server
+	// without the subscription service; MaxNodesPerRead, when positive,
+	// limits the nodes of one Read request.
+	NoSubscriptions bool
+	MaxNodesPerRead int
 	// Secure, when set, runs the simulator in secure mode: encrypted
 	// endpoints, a client trust list, username logins and X.509 user
 	// certificates (testdata/simulator/secure.c). Nil keeps security None,
@@ -181,6 +191,7 @@ func (o SimOptions) args(port int) []string {
 	if o.FaultScale != 0 {
 		args = append(args, "-fault-scale", strconv.FormatFloat(o.FaultScale, 'g', -1, 64))
 	}
+	args = append(args, o.acquisitionArgs()...)
 	if sec := o.Secure; sec != nil {
 		args = append(args, "-secure", "1", "-cert", sec.Cert, "-key", sec.Key)
 		if sec.TrustDir != "" {

@@ -17,6 +17,14 @@ type connEvent struct {
 	connected bool
 	at        time.Time
 	seq       uint64
+	// stations, when not nil, limits the event to these stations (the
+	// server's others had their gap filled, gap.go); it is set for a
+	// restart's disconnect of every station too.
+	stations [][2]string
+	// fill marks a GapFilled: filled are the nodes whose gap is known. It
+	// is taken when due, not held.
+	fill   bool
+	filled []string
 }
 
 // connEvents is the queue between the OPC UA clients' goroutines and the
@@ -66,18 +74,43 @@ func (r *Runner) OnState(server string, connected bool, at time.Time) {
 // applied in time order with the readings.
 func (r *Runner) dueEvents(seq uint64) {
 	for _, ev := range r.events.due(seq) {
+		if ev.fill {
+			r.gapFilled(ev)
+			continue
+		}
 		r.holdEvent(ev)
 	}
 }
 
-// apply tells the engine a connection change.
-func (r *Runner) apply(ev connEvent) {
+// apply tells the engine a connection change, as adapted to an open gap
+// (gap.go), and returns it so.
+func (r *Runner) apply(ev connEvent) connEvent {
+	ev = r.gapEvent(ev)
+	r.applyEvent(ev)
 	if ev.connected {
-		r.eng.ServerConnected(ev.server, ev.at)
 		r.log.Info("oee: server data resumes", "server", ev.server, "at", ev.at)
 	} else {
-		r.eng.ServerDisconnected(ev.server, ev.at)
 		r.log.Info("oee: server data stops; station time is unknown until it resumes", "server", ev.server, "at", ev.at)
+	}
+	return ev
+}
+
+// applyEvent tells the engine a connection change of a server, or of some
+// of its stations.
+func (r *Runner) applyEvent(ev connEvent) {
+	switch {
+	case ev.stations != nil:
+		for _, st := range ev.stations {
+			if ev.connected {
+				r.eng.Connected(st[0], st[1], ev.at)
+			} else {
+				r.eng.Disconnected(st[0], st[1], ev.at)
+			}
+		}
+	case ev.connected:
+		r.eng.ServerConnected(ev.server, ev.at)
+	default:
+		r.eng.ServerDisconnected(ev.server, ev.at)
 	}
 }
 
@@ -113,10 +146,12 @@ func (r *Runner) restore(ctx context.Context) error {
 		return err
 	}
 	at := maxTime(s.Through, r.latestHeld())
+	r.startGap(r.servers(), at) // the saved engine: a filled gap revises from it
 	r.release(at)
-	for _, st := range r.stations {
-		r.eng.Disconnected(st[0], st[1], at)
-	}
+	down := heldItem{at: at.UnixNano(), ev: &connEvent{at: at, stations: r.stations}}
+	r.applyItem(down)
+	r.record(down)
+	r.ticked = at
 	r.log.Info("oee: state restored; the time since is unknown until the servers are back", "seq", cursor, "through", at)
 	return nil
 }

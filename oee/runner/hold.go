@@ -50,11 +50,14 @@ func (r *Runner) release(through time.Time) {
 	slices.SortStableFunc(r.held, func(a, b heldItem) int { return cmp.Compare(a.at, b.at) })
 	n := 0
 	for ; n < len(r.held) && r.held[n].at <= through.UnixNano(); n++ {
-		if it := &r.held[n]; it.ev != nil {
-			r.apply(*it.ev)
+		it := r.held[n]
+		if it.ev != nil {
+			ev := r.apply(*it.ev)
+			it.ev = &ev
 		} else {
 			r.eng.Observe(&it.r)
 		}
+		r.record(it) // for a gap filled later (gap.go)
 	}
 	r.held = slices.Delete(r.held, 0, n)
 }
@@ -88,7 +91,7 @@ func (r *Runner) marshal(through time.Time) ([]byte, error) {
 		return nil, err
 	}
 	s := savedState{Through: through, Engine: eng}
-	for _, it := range r.held {
+	for _, it := range slices.Concat(r.held, r.backfilled) {
 		if it.ev == nil {
 			s.Held = append(s.Held, it.r)
 		}

@@ -100,6 +100,15 @@ type Runner struct {
 	failing bool         // saves are failing: logged once
 	savedAt time.Time    // the time the engine was ticked to at the last save
 
+	// Gaps filled from history (gap.go): the time the engine was last
+	// ticked to, the open gap, the backfilled readings waiting for their
+	// GapFilled, and per server the stations whose gap a GapFilled
+	// revised, for its session's connect.
+	ticked     time.Time
+	gap        *openGap
+	backfilled []heldItem
+	filled     map[string]map[[2]string]bool
+
 	mu     sync.Mutex
 	latest map[string]oee.Record // line → its latest rolling line record
 	// current holds the latest rolling record of every line and station
@@ -115,7 +124,8 @@ func New(opts Options) (*Runner, error) {
 		return nil, errors.New("new oee runner: no store")
 	}
 	r := &Runner{log: opts.Logger, opts: opts.Engine, store: opts.Store, lag: opts.Lag, now: opts.Now,
-		every: opts.Checkpoint, latest: map[string]oee.Record{}, current: map[[2]string]oee.Record{}}
+		every: opts.Checkpoint, latest: map[string]oee.Record{}, current: map[[2]string]oee.Record{},
+		filled: map[string]map[[2]string]bool{}}
 	for _, l := range opts.Engine.Lines {
 		for _, s := range l.Stations {
 			r.stations = append(r.stations, [2]string{l.Name, s.Name})
@@ -180,8 +190,11 @@ func (r *Runner) consume(ctx context.Context, deadline time.Time) error {
 func (r *Runner) take(rs []fb.Reading) {
 	for i := range rs {
 		r.dueEvents(rs[i].Seq - 1)
-		if rs[i].Class == fb.ClassReading {
+		switch rs[i].Class {
+		case fb.ClassReading:
 			r.hold(&rs[i])
+		case fb.ClassBackfill:
+			r.holdBackfilled(&rs[i])
 		}
 		r.cursor = rs[i].Seq
 	}
@@ -195,6 +208,7 @@ func (r *Runner) take(rs []fb.Reading) {
 func (r *Runner) checkpoint(ctx context.Context, at time.Time) error {
 	r.release(at)
 	r.recs = r.eng.Tick(at, r.recs[:0])
+	r.ticked = at
 	r.noteLatest(r.recs)
 	state, err := r.marshal(at)
 	if err != nil {

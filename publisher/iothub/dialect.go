@@ -96,6 +96,10 @@ func (d *dialect) Topics() (readings, oee *wire.Topic) {
 	return d.topic("telemetry"), d.topic("oee")
 }
 
+// EventTopic is the telemetry topic with type=event, so hub routing tells
+// OPC UA events apart as it does OEE records.
+func (d *dialect) EventTopic() *wire.Topic { return d.topic("event") }
+
 // properties are the property bag of a message type, without the line.
 func (d *dialect) properties(kind string) Properties {
 	props := Properties{{"$.ct", "application/json"}, {"$.ce", "utf-8"}}

@@ -23,7 +23,7 @@ var tlsSchemes = map[string]bool{"ssl": true, "tls": true, "wss": true}
 type broker struct {
 	url                       *url.URL
 	clientID                  string
-	readings, oee             *wire.Topic
+	readings, oee, events     *wire.Topic
 	username                  string
 	password                  factorybridge.Secret
 	caFile, certFile, keyFile string
@@ -50,6 +50,9 @@ func newBroker(o *Options) (*broker, error) {
 	}
 	if b.oee, err = wire.ParseTopic(cmp.Or(o.OEETopic, DefaultOEETopic), o.BridgeID); err != nil {
 		return nil, fmt.Errorf("mqtt.oee_topic: %w", err)
+	}
+	if b.events, err = wire.ParseTopic(cmp.Or(o.EventTopic, DefaultEventTopic), o.BridgeID); err != nil {
+		return nil, fmt.Errorf("mqtt.event_topic: %w", err)
 	}
 	if b.clientID == "" {
 		b.clientID = "factorybridge-" + o.BridgeID
@@ -86,6 +89,9 @@ func (b *broker) Endpoint() (*url.URL, string) { return b.url, b.clientID }
 
 // Topics are the configured templates.
 func (b *broker) Topics() (readings, oee *wire.Topic) { return b.readings, b.oee }
+
+// EventTopic is the configured template of events' topics.
+func (b *broker) EventTopic() *wire.Topic { return b.events }
 
 // Load reads the TLS files; none for plain brokers. Without a CA file the
 // system roots verify the broker.

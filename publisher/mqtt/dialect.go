@@ -44,6 +44,13 @@ type Dialect interface {
 	Session(ctx context.Context, c Conn) error
 }
 
+// EventTopics is a Dialect with a topic of its own for OPC UA events; a
+// dialect without one sends events on its readings' topics.
+type EventTopics interface {
+	// EventTopic returns the template of events' topics. New calls it once.
+	EventTopic() *wire.Topic
+}
+
 // Credentials are what one connection authenticates with.
 type Credentials struct {
 	// TLS configures TLS with ssl, tls and wss brokers; nil for plain ones.

@@ -17,6 +17,7 @@ import (
 const (
 	DefaultTopic           = "factorybridge/{bridge}/{line}/readings"
 	DefaultOEETopic        = "factorybridge/{bridge}/{line}/oee"
+	DefaultEventTopic      = "factorybridge/{bridge}/{line}/events"
 	DefaultQoS             = 1
 	DefaultMaxMessageBytes = 256 << 10
 	DefaultMaxBatchDelay   = 100 * time.Millisecond
@@ -85,6 +86,9 @@ type Options struct {
 	// that of OEE records. Defaults DefaultTopic and DefaultOEETopic.
 	Topic    string
 	OEETopic string
+	// EventTopic is the template of OPC UA events' topics. Default
+	// DefaultEventTopic.
+	EventTopic string
 	// Username and Password authenticate with the broker; no Username, no
 	// authentication.
 	Username string

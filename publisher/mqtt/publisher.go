@@ -67,6 +67,9 @@ type Publisher struct {
 	// limiter caps the send rate; nil for none.
 	limiter *rateLimiter
 
+	// eventTopics renders the topics of OPC UA events.
+	eventTopics *wire.Topic
+
 	running   atomic.Bool
 	done      chan struct{} // closed when Run returns
 	draining  atomic.Bool
@@ -121,6 +124,10 @@ func New(opts Options) (*Publisher, error) {
 	p.setLimit(opts.MaxMessageBytes)
 	p.broker, p.clientID = d.Endpoint()
 	p.topics, p.oeeTopics = d.Topics()
+	p.eventTopics = p.topics
+	if et, ok := d.(EventTopics); ok {
+		p.eventTopics = et.EventTopic()
+	}
 	if opts.MaxMessagesPerSecond > 0 {
 		p.limiter = newRateLimiter(opts.MaxMessagesPerSecond)
 	}

@@ -194,8 +194,11 @@ func (p *Publisher) putPayload(b []byte) {
 
 // topicOf renders the topic of a reading or record.
 func (p *Publisher) topicOf(r *factorybridge.Reading) string {
-	if r.Class == factorybridge.ClassOEE {
+	switch r.Class {
+	case factorybridge.ClassOEE:
 		return p.oeeTopics.Render(r.Server, r.Line, r.Station)
+	case factorybridge.ClassEvent:
+		return p.eventTopics.Render(r.Server, r.Line, r.Station)
 	}
 	return p.topics.Render(r.Server, r.Line, r.Station)
 }

@@ -63,13 +63,45 @@ func AppendFlatReading(b []byte, r *factorybridge.Reading) []byte {
 	b = appendValue(b, &r.Value)
 	b = append(b, `,"status":`...)
 	b = strconv.AppendUint(b, uint64(r.Status), 10)
-	if !r.SourceTime.IsZero() {
-		b = appendTime(append(b, `,"source_time":`...), r.SourceTime)
+	b = appendTimes(b, `,"source_time":`, r.SourceTime, `,"server_time":`, r.ServerTime)
+	return appendMark(b, r.Class)
+}
+
+// Marks of readings that are not live values (docs/message-format.md).
+const (
+	MarkHeartbeat = "heartbeat"
+	MarkBackfill  = "backfill"
+)
+
+// markOf returns the mark of a reading's class, "" for a live reading.
+func markOf(c factorybridge.Class) string {
+	switch c {
+	case factorybridge.ClassHeartbeat:
+		return MarkHeartbeat
+	case factorybridge.ClassBackfill:
+		return MarkBackfill
 	}
-	if !r.ServerTime.IsZero() {
-		b = appendTime(append(b, `,"server_time":`...), r.ServerTime)
+	return ""
+}
+
+// appendMark appends `,"mark":"…"` for a reading that is not a live value,
+// and the closing brace.
+func appendMark(b []byte, c factorybridge.Class) []byte {
+	if m := markOf(c); m != "" {
+		b = appendField(b, "mark", m)
 	}
 	return append(b, '}')
+}
+
+// appendTimes appends the keys and times of the non-zero times a and b.
+func appendTimes(b []byte, keyA string, a time.Time, keyB string, bt time.Time) []byte {
+	if !a.IsZero() {
+		b = appendTime(append(b, keyA...), a)
+	}
+	if !bt.IsZero() {
+		b = appendTime(append(b, keyB...), bt)
+	}
+	return b
 }
 
 // appendField appends `,"key":"value"`; key must need no escaping.
@@ -105,10 +137,12 @@ type entry struct{ off, end, next int32 }
 type group struct{ headOff, headEnd, first, last int32 }
 
 // groupKey tells nodes apart; a node whose value type changes (a Bad reading
-// with a null value) gets a second group so that "type" stays exact.
+// with a null value) gets a second group so that "type" stays exact, and
+// its heartbeats and backfilled readings get groups of their own, marked.
 type groupKey struct {
 	name, id, server, line, station string
 	typ                             factorybridge.Type
+	class                           factorybridge.Class
 }
 
 const groupTail = "]}"
@@ -143,7 +177,7 @@ func (c *compactBody) tryAdd(r *factorybridge.Reading, room int) bool {
 	if len(c.groups) == 0 {
 		c.base, c.t0 = r.Seq, baseMillis(r)
 	}
-	key := groupKey{r.Name, r.NodeID, r.Server, r.Line, r.Station, r.Value.Type}
+	key := groupKey{r.Name, r.NodeID, r.Server, r.Line, r.Station, r.Value.Type, r.Class}
 	gi, found := c.lookup(key)
 	mark := len(c.arena)
 	extra := 0
@@ -214,6 +248,9 @@ func appendGroupHead(b []byte, r *factorybridge.Reading) []byte {
 	b = appendField(b, "id", r.NodeID)
 	b = appendField(b, "server", r.Server)
 	b = appendField(b, "type", r.Value.Type.String())
+	if m := markOf(r.Class); m != "" {
+		b = appendField(b, "mark", m)
+	}
 	return append(b, `,"samples":[`...)
 }
 

@@ -19,7 +19,7 @@ import (
 type Message struct {
 	V        int    // format version, 1
 	Bridge   string // id of the bridge that sent it
-	Type     string // "readings" or "oee"
+	Type     string // "readings", "oee" or "event"
 	Encoding string // "compact" or "flat"; "" for "oee"
 	First    uint64 // smallest seq in the message
 	Last     uint64 // largest seq in the message
@@ -32,6 +32,9 @@ type Message struct {
 	// Readings then hold one ClassOEE entry per record: the seq, line,
 	// station and the record's JSON without "seq" as a String value.
 	Records []json.RawMessage
+	// Events are an "event" message's events as sent. Its Readings then
+	// hold one ClassEvent entry per event (docs/message-format.md).
+	Events []json.RawMessage
 }
 
 // envelope is the JSON shape of both encodings.
@@ -47,6 +50,7 @@ type envelope struct {
 	Nodes    []nodeJSON        `json:"nodes"`
 	Readings []readingRaw      `json:"readings"`
 	Records  []json.RawMessage `json:"records"`
+	Events   []json.RawMessage `json:"events"`
 }
 
 type nodeJSON struct {
@@ -56,6 +60,7 @@ type nodeJSON struct {
 	Line    string              `json:"line"`
 	Station string              `json:"station"`
 	Type    string              `json:"type"`
+	Mark    string              `json:"mark"`
 	Samples [][]json.RawMessage `json:"samples"`
 }
 
@@ -71,6 +76,7 @@ type readingRaw struct {
 	Status     uint32          `json:"status"`
 	SourceTime time.Time       `json:"source_time"`
 	ServerTime time.Time       `json:"server_time"`
+	Mark       string          `json:"mark"`
 }
 
 // typeByName maps OPC UA type names back to types.
@@ -89,8 +95,8 @@ func DecodeMessage(b []byte) (*Message, error) {
 	if err := json.Unmarshal(b, &e); err != nil {
 		return nil, fmt.Errorf("decode message: %w", err)
 	}
-	if e.V != 1 || (e.Type != "readings" && e.Type != "oee") {
-		return nil, fmt.Errorf("decode message: version %d type %q, want 1 and readings or oee", e.V, e.Type)
+	if e.V != 1 || (e.Type != "readings" && e.Type != "oee" && e.Type != "event") {
+		return nil, fmt.Errorf("decode message: version %d type %q, want 1 and readings, oee or event", e.V, e.Type)
 	}
 	m := &Message{V: e.V, Bridge: e.Bridge, Type: e.Type, Encoding: e.Encoding,
 		First: e.First, Last: e.Last, Count: e.Count}
@@ -99,6 +105,9 @@ func DecodeMessage(b []byte) (*Message, error) {
 	case e.Type == "oee":
 		m.Records = e.Records
 		m.Readings, err = decodeOEE(e.Records)
+	case e.Type == "event":
+		m.Events = e.Events
+		m.Readings, err = decodeEvents(e.Events)
 	case e.Encoding == EncodingCompact:
 		m.Readings, err = decodeNodes(e.Nodes, e.First, e.T0)
 	case e.Encoding == EncodingFlat:
@@ -129,8 +138,12 @@ func decodeNodes(nodes []nodeJSON, base uint64, t0 int64) ([]factorybridge.Readi
 		if !ok {
 			return nil, fmt.Errorf("node %s: unknown type %q", n.Name, n.Type)
 		}
+		class, err := classOfMark(n.Mark)
+		if err != nil {
+			return nil, fmt.Errorf("node %s: %w", n.Name, err)
+		}
 		for _, s := range n.Samples {
-			r := factorybridge.Reading{Name: n.Name, NodeID: n.ID, Server: n.Server}
+			r := factorybridge.Reading{Name: n.Name, NodeID: n.ID, Server: n.Server, Class: class}
 			r.Line, r.Station = lineAndStation(n.Name)
 			if err := decodeSample(&r, typ, s, base, t0); err != nil {
 				return nil, fmt.Errorf("node %s: %w", n.Name, err)
@@ -202,11 +215,28 @@ func decodeFlat(rs []readingRaw) ([]factorybridge.Reading, error) {
 		if err != nil {
 			return nil, fmt.Errorf("seq %d: %w", x.Seq, err)
 		}
+		class, err := classOfMark(x.Mark)
+		if err != nil {
+			return nil, fmt.Errorf("seq %d: %w", x.Seq, err)
+		}
 		out = append(out, factorybridge.Reading{Seq: x.Seq, Name: x.Name, NodeID: x.ID, Server: x.Server,
 			Line: x.Line, Station: x.Station, Value: v, Status: x.Status,
-			SourceTime: x.SourceTime.UTC(), ServerTime: x.ServerTime.UTC()})
+			SourceTime: x.SourceTime.UTC(), ServerTime: x.ServerTime.UTC(), Class: class})
 	}
 	return out, nil
+}
+
+// classOfMark is the inverse of markOf.
+func classOfMark(mark string) (factorybridge.Class, error) {
+	switch mark {
+	case "":
+		return factorybridge.ClassReading, nil
+	case MarkHeartbeat:
+		return factorybridge.ClassHeartbeat, nil
+	case MarkBackfill:
+		return factorybridge.ClassBackfill, nil
+	}
+	return 0, fmt.Errorf("unknown mark %q", mark)
 }
 
 // decodeValue is the inverse of appendValue for a value of type typ.

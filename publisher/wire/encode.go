@@ -151,3 +151,11 @@ func appendTime(b []byte, t time.Time) []byte {
 	b = t.UTC().AppendFormat(b, time.RFC3339Nano)
 	return append(b, '"')
 }
+
+// AppendValue appends v as JSON in the forms docs/message-format.md gives
+// for reading values. The OPC UA client encodes event fields with it, so
+// that a field reads as a reading of the same type does.
+func AppendValue(b []byte, v *factorybridge.Value) []byte { return appendValue(b, v) }
+
+// AppendString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
+func AppendString(b []byte, s string) []byte { return appendString(b, s) }

@@ -56,6 +56,7 @@ type Slot struct {
 	topic string
 	shard uint32
 	oee   bool // OEE records: their own builders and envelope (oee.go)
+	event bool // events: their own builders and envelope (event.go)
 }
 
 // Builder fills one message for one topic. A Packer hands it out and takes
@@ -79,6 +80,8 @@ type Packer struct {
 	arrayKey  string // `,"nodes":[` or `,"readings":[`
 	oeePrefix []byte // envelope of OEE messages up to "first"
 	oeeRoom   int    // what an OEE message's body may take
+	evPrefix  []byte // envelope of event messages up to "first"
+	evRoom    int    // what an event message's body may take
 	compact   bool
 	ps        *pubsub    // the pubsub-json encoding's writers; nil for the others
 	active    []*Builder // by start, oldest first
@@ -110,6 +113,7 @@ func NewPacker(bridge, encoding string, maxBytes int) *Packer {
 	}
 	p.room = maxBytes - headerReserve(len(p.prefix), p.arrayKey)
 	p.initOEE(bridge)
+	p.initEvents(bridge)
 	return p
 }
 
@@ -130,8 +134,11 @@ func (b *Builder) Count() int { return b.count }
 
 // SlotOf returns the builder slot of r, whose topic is topic.
 func (p *Packer) SlotOf(topic string, r *factorybridge.Reading) Slot {
-	if r.Class == factorybridge.ClassOEE {
+	switch r.Class {
+	case factorybridge.ClassOEE:
 		return Slot{topic: topic, oee: true}
+	case factorybridge.ClassEvent:
+		return Slot{topic: topic, event: true}
 	}
 	k := p.shards[topic]
 	if k <= 1 {
@@ -188,6 +195,8 @@ func (p *Packer) Start(slot Slot, now time.Time) *Builder {
 		b = &Builder{body: &psOEEBody{}}
 	case slot.oee:
 		b = &Builder{body: &listBody{item: appendOEERecord}}
+	case slot.event:
+		b = &Builder{body: &listBody{item: appendEventRecord}}
 	case n > 0:
 		b, p.free = p.free[n-1], p.free[:n-1]
 	default:
@@ -213,8 +222,11 @@ func (p *Packer) newBody() body {
 // b as it was.
 func (p *Packer) Add(b *Builder, r *factorybridge.Reading) bool {
 	room := p.room
-	if b.slot.oee {
+	switch {
+	case b.slot.oee:
 		room = p.oeeRoom
+	case b.slot.event:
+		room = p.evRoom
 	}
 	if !b.body.tryAdd(r, room) {
 		return false
@@ -236,6 +248,8 @@ func (p *Packer) SizeAlone(r *factorybridge.Reading) int {
 		return p.sizeAlonePubSub(r)
 	case r.Class == factorybridge.ClassOEE:
 		return p.max - p.oeeRoom + len(appendOEERecord(nil, r))
+	case r.Class == factorybridge.ClassEvent:
+		return p.max - p.evRoom + len(appendEventRecord(nil, r))
 	case p.compact:
 		return n + len(appendSample(appendGroupHead(nil, r), r, r.Seq, baseMillis(r))) + len(groupTail)
 	}
@@ -267,8 +281,11 @@ func (p *Packer) Finish(b *Builder, dst []byte) []byte {
 		return p.finishPubSub(b, dst)
 	}
 	prefix, arrayKey := p.prefix, p.arrayKey
-	if b.slot.oee {
+	switch {
+	case b.slot.oee:
 		prefix, arrayKey = p.oeePrefix, oeeArrayKey
+	case b.slot.event:
+		prefix, arrayKey = p.evPrefix, eventArrayKey
 	}
 	dst = append(dst, prefix...)
 	dst = strconv.AppendUint(dst, b.first, 10)
@@ -291,9 +308,9 @@ func (p *Packer) Release(b *Builder) {
 		p.active = slices.Delete(p.active, i, i+1)
 	}
 	b.body.reset(2 * p.max)
-	oee := b.slot.oee
+	list := b.slot.oee || b.slot.event
 	b.slot, b.topic, b.count, b.first, b.last = Slot{}, "", 0, 0, 0
-	if len(p.free) < keptBuilders && !oee { // reused builders have a readings body
+	if len(p.free) < keptBuilders && !list { // reused builders have a readings body
 		p.free = append(p.free, b)
 	}
 }

@@ -22,6 +22,11 @@
  *   -reset-at S    reset every station's part counters to 0 at simulated
  *                  second S after the start (default: never).
  *   -fault-scale F multiply fault lengths by F (default 1).
+ *   -history 0|1   keep the history of the stations' variables and the load
+ *                  nodes for HistoryRead (default 0; history.c).
+ *   -subscriptions 0|1  0: every CreateSubscription fails, for clients that
+ *                  must read cyclically (default 1).
+ *   -max-nodes-per-read N  the server's MaxNodesPerRead (default 0: no limit).
  *   -log-level L   trace|debug|info|warning|error|fatal (default warning).
  *                  The open62541 log goes to stderr; info logs every
  *                  MonitoredItem, hence the default.
@@ -121,6 +126,9 @@ typedef struct {
     int hostile;
     const char *truth; /* -truth FILE, or NULL */
     SecureOptions sec;
+    int history;          /* -history 1 */
+    int subscriptions;    /* -subscriptions 0 refuses them */
+    long maxNodesPerRead; /* -max-nodes-per-read N; 0: no limit */
 } Options;
 
 static volatile sig_atomic_t running = 1;
@@ -234,6 +242,12 @@ setFlag(Options *o, const char *name, const char *val) {
         o->line.faultScale = x;
     else if(strcmp(name, "hostile") == 0 && parseNumber(val, 0, 1, &x))
         o->hostile = x == 1;
+    else if(strcmp(name, "history") == 0 && parseNumber(val, 0, 1, &x))
+        o->history = x == 1;
+    else if(strcmp(name, "subscriptions") == 0 && parseNumber(val, 0, 1, &x))
+        o->subscriptions = x == 1;
+    else if(strcmp(name, "max-nodes-per-read") == 0 && parseNumber(val, 0, 1e6, &x))
+        o->maxNodesPerRead = (long)x;
     else
         return 0;
     return 1;
@@ -243,7 +257,8 @@ setFlag(Options *o, const char *name, const char *val) {
 static int
 parseArgs(int argc, char **argv, Options *o) {
     *o = (Options){4840, {1, 1.0, 64, 0, -1, 1.0}, 0, 10.0, UA_LOGLEVEL_WARNING, 0, NULL,
-                   {0, NULL, NULL, NULL, NULL, NULL, SIM_APP_URI, 0}};
+                   {0, NULL, NULL, NULL, NULL, NULL, SIM_APP_URI, 0},
+                   0, 1, 0};
     for(int i = 1; i < argc; i++) {
         char name[32];
         const char *arg = argv[i], *val;
@@ -342,6 +357,18 @@ raiseLimits(UA_ServerConfig *cfg) {
     cfg->lifeTimeCountLimits = (UA_UInt32Range){3, 100000};
 }
 
+/* limitServices applies -subscriptions 0 and -max-nodes-per-read. open62541
+ * has no switch for the subscription service: a publishing interval range of
+ * [0, 0] makes every CreateSubscription fail (BadInternalError: it cannot
+ * schedule a publish callback at interval 0), which is what a client sees of
+ * a server that does not do subscriptions. */
+static void
+limitServices(UA_ServerConfig *cfg, const Options *o) {
+    if(!o->subscriptions)
+        cfg->publishingIntervalLimits = (UA_DurationRange){0.0, 0.0};
+    cfg->maxNodesPerRead = (UA_UInt32)o->maxNodesPerRead;
+}
+
 static UA_Server *
 newServer(const Options *o, UA_Logger *logger) {
     UA_ServerConfig cfg;
@@ -360,6 +387,7 @@ newServer(const Options *o, UA_Logger *logger) {
         return NULL;
     }
     raiseLimits(&cfg);
+    limitServices(&cfg, o);
     UA_Server *server = UA_Server_newWithConfig(&cfg);
     if(!server)
         UA_ServerConfig_clean(&cfg);
@@ -370,6 +398,7 @@ typedef struct {
     Line *line;
     Load *load;
     Hostile *hostile;
+    History *history;
 } Sim;
 
 static int
@@ -377,8 +406,15 @@ buildAddressSpace(UA_Server *server, const Options *o, Sim *sim) {
     UA_UInt16 nsStation = UA_Server_addNamespace(server, NS_URI_STATION);
     UA_UInt16 nsLoad = UA_Server_addNamespace(server, NS_URI_LOAD);
     UA_UInt16 nsTypes = UA_Server_addNamespace(server, NS_URI_TYPES);
+    if(o->history && !(sim->history = history_new(server)))
+        return 0;
     sim->line = line_new(server, nsStation, &o->line);
     sim->load = load_new(server, nsLoad, (size_t)o->loadNodes, o->rate);
+    if(!sim->line || !sim->load ||
+       events_init(server, nsStation) != UA_STATUSCODE_GOOD ||
+       history_start(server, sim->history, nsStation, nsLoad,
+                     (size_t)o->loadNodes) != UA_STATUSCODE_GOOD)
+        return 0;
     if(o->hostile) {
         UA_UInt16 nsHostile = UA_Server_addNamespace(server, NS_URI_HOSTILE);
         if(!(sim->hostile = hostile_new(server, nsHostile)))
@@ -455,7 +491,7 @@ main(int argc, char **argv) {
         fprintf(stderr, "factorysim: configure server\n");
         return 1;
     }
-    Sim sim = {NULL, NULL, NULL};
+    Sim sim = {NULL, NULL, NULL, NULL};
     int rc = 1;
     if(buildAddressSpace(server, &o, &sim))
         rc = serve(server, &o, &sim);
@@ -465,5 +501,6 @@ main(int argc, char **argv) {
     line_delete(sim.line);
     load_delete(sim.load);
     hostile_delete(sim.hostile);
+    history_delete(sim.history);
     return rc;
 }

@@ -80,4 +80,20 @@ typedef struct {
 UA_StatusCode secure_configure(UA_ServerConfig *cfg, long port,
                                const SecureOptions *s);
 
+/* history.c: -history 1 keeps every value written to the stations' variables
+ * and the load nodes in open62541's memory history backend (HistoryRead raw).
+ * history_new installs the history database in the server's configuration;
+ * history_start registers the nodes once the address space is built. */
+typedef struct History History;
+History *history_new(UA_Server *server);
+UA_StatusCode history_start(UA_Server *server, History *h, UA_UInt16 nsStation,
+                            UA_UInt16 nsLoad, size_t loadNodes); /* NULL: no-op */
+void history_delete(History *h);
+
+/* events.c: FaultEventType and the events a station emits when it faults and
+ * when the fault is cleared. events_status is a no-op before events_init. */
+UA_StatusCode events_init(UA_Server *server, UA_UInt16 nsStation);
+void events_status(UA_Server *server, const char *station, int from, int to,
+                   UA_UInt64 faultMs, UA_DateTime at);
+
 #endif

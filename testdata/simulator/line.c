@@ -151,11 +151,13 @@ writeTruth(const Station *st, const char *event, UA_DateTime at) {
 /* setStatus writes Status; the truth log gets the same source timestamp. */
 static void
 setStatus(UA_Server *server, Station *st, StationStatus s) {
+    StationStatus from = st->status;
     st->status = s;
     UA_Int32 x = (UA_Int32)s;
     UA_DateTime now = UA_DateTime_now();
     writeScalar(server, &st->ids[V_STATUS], &x, &UA_TYPES[UA_TYPES_INT32], now);
     writeTruth(st, "state", now);
+    events_status(server, st->name, (int)from, (int)s, st->faultMs, now);
 }
 
 /* readIdeal picks up a client's write to IdealCycleTime at the start of the

@@ -37,6 +37,8 @@ type Sample struct {
 	Source  int64  // source timestamp, Unix ms (0 = none)
 	Server  int64  // server timestamp, Unix ms (0 = none): when the server sampled it
 	Arrived int64  // arrival at the consumer, Unix ms
+	// Class tells live readings from heartbeats and backfilled ones.
+	Class fb.Class
 }
 
 // Options configure Start.
@@ -72,6 +74,8 @@ type Consumer struct {
 	maxSeq   uint64
 	errs     []string
 	nerrs    int
+
+	events []fb.Reading // events and OEE records, in arrival order
 }
 
 // Start connects to broker, subscribes at QoS 1 and records until the test
@@ -125,6 +129,10 @@ func (c *Consumer) record(payload []byte) {
 		return
 	}
 	for _, r := range readings {
+		if !r.Class.IsNodeValue() {
+			c.events = append(c.events, r)
+			continue
+		}
 		if r.Value.Type != fb.TypeUInt64 || !r.IsGood() {
 			c.fail(fmt.Sprintf("%s seq %d: value %+v status %#x", r.Name, r.Seq, r.Value, r.Status))
 			continue
@@ -135,7 +143,7 @@ func (c *Consumer) record(payload []byte) {
 			continue
 		}
 		c.nodes[r.Name] = append(c.nodes[r.Name], Sample{Value: r.Value.Uint(), Seq: r.Seq,
-			Source: unixMilli(r.SourceTime), Server: unixMilli(r.ServerTime), Arrived: arrived})
+			Source: unixMilli(r.SourceTime), Server: unixMilli(r.ServerTime), Arrived: arrived, Class: r.Class})
 		c.total++
 	}
 }
@@ -217,6 +225,13 @@ func (c *Consumer) Totals() (kept, overflow, messages int, maxSeq uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.total, c.overflow, c.messages, c.maxSeq
+}
+
+// Events returns the events and OEE records received, in arrival order.
+func (c *Consumer) Events() []fb.Reading {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]fb.Reading(nil), c.events...)
 }
 
 // Names returns the names that have samples.
