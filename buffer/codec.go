@@ -20,7 +20,7 @@ import (
 // A reading is
 //
 //	uvarint origin | flags byte | [uvarint status] | [varint source Δ] |
-//	[varint server Δ] | value
+//	[varint server Δ] | [varint bridge Δ] | value
 //
 // where origin is the number of the reading's (name, server, line, station,
 // node id) in the file's dictionary (dict.go). Timestamps are deltas from
@@ -36,6 +36,7 @@ const (
 	flagSourceTime = 1 << 1
 	flagServerTime = 1 << 2
 	flagClassOEE   = 1 << 3 // Reading.Class is ClassOEE
+	flagBridgeTime = 1 << 4 // Reading.BridgeTime is set (a later addition: older segments never have it)
 
 	arrayBit = 0x80
 )
@@ -84,6 +85,9 @@ func (e *encoder) add(r *fb.Reading) {
 	if !r.ServerTime.IsZero() {
 		e.buf = binary.AppendVarint(e.buf, fb.TimeToTicks(r.ServerTime)-e.base)
 	}
+	if !r.BridgeTime.IsZero() {
+		e.buf = binary.AppendVarint(e.buf, fb.TimeToTicks(r.BridgeTime)-e.base)
+	}
 	e.buf = appendValue(e.buf, r.Value)
 }
 
@@ -100,6 +104,9 @@ func readingFlags(r *fb.Reading) byte {
 	}
 	if r.Class == fb.ClassOEE {
 		f |= flagClassOEE
+	}
+	if !r.BridgeTime.IsZero() {
+		f |= flagBridgeTime
 	}
 	return f
 }
@@ -282,6 +289,9 @@ func (d *decoder) reading() fb.Reading {
 	}
 	if flags[0]&flagServerTime != 0 {
 		r.ServerTime = fb.TicksToTime(d.varint() + d.base)
+	}
+	if flags[0]&flagBridgeTime != 0 {
+		r.BridgeTime = fb.TicksToTime(d.varint() + d.base)
 	}
 	if flags[0]&flagClassOEE != 0 {
 		r.Class = fb.ClassOEE

@@ -52,6 +52,9 @@ func sampleReadings() []fb.Reading {
 			r.Name, r.NodeID = "munich/line1/test/Y", "ns=2;s=test.Y"
 			r.SourceTime = time.Time{}
 		}
+		if i%4 == 1 { // a clock corrected by two hours
+			r.BridgeTime = t0.Add(2*time.Hour + 300*time.Nanosecond)
+		}
 		rs = append(rs, r)
 	}
 	return rs
