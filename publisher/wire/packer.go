@@ -234,7 +234,10 @@ func (p *Packer) SizeAlone(r *factorybridge.Reading) int {
 	case r.Class == factorybridge.ClassOEE:
 		return p.max - p.oeeRoom + len(appendOEERecord(nil, r))
 	case p.compact:
-		return n + len(appendSample(appendGroupHead(nil, r), r, r.Seq, baseMillis(r))) + len(groupTail)
+		var g group
+		bt, has := bridgeMillis(r, baseMillis(r))
+		g.addBT(bt, has)
+		return n + len(appendSample(appendGroupHead(nil, r), r, r.Seq, baseMillis(r))) + len(groupTail) + g.btSize()
 	}
 	return n + len(AppendFlatReading(nil, r))
 }
