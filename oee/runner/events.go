@@ -10,13 +10,15 @@ import (
 	"factorybridge/oee"
 )
 
-// connEvent is a server's data starting or stopping, placed in the buffer's
-// sequence: it applies after the entry with Seq seq.
+// connEvent is a server's data starting or stopping, or its clock
+// stepping, placed in the buffer's sequence: it applies after the entry
+// with Seq seq.
 type connEvent struct {
 	server    string
 	connected bool
 	at        time.Time
 	seq       uint64
+	step      time.Duration // not zero: the server's clock stepped, the connection is as it was
 }
 
 // connEvents is the queue between the OPC UA clients' goroutines and the
@@ -62,6 +64,14 @@ func (r *Runner) OnState(server string, connected bool, at time.Time) {
 	r.events.push(connEvent{server: server, connected: connected, at: at, seq: r.store.Stats().LastSeq})
 }
 
+// OnClockStep is the OPC UA clients' Clock.OnStep: server's clock stepped
+// by step, found at at on the bridge's clock. The stations' records of
+// that moment are flagged; their time is not touched, since the readings
+// come on the bridge's clock. It does not block.
+func (r *Runner) OnClockStep(server string, step time.Duration, at time.Time) {
+	r.events.push(connEvent{server: server, at: at, step: step, seq: r.store.Stats().LastSeq})
+}
+
 // dueEvents holds the connection changes placed at or before seq, to be
 // applied in time order with the readings.
 func (r *Runner) dueEvents(seq uint64) {
@@ -70,12 +80,17 @@ func (r *Runner) dueEvents(seq uint64) {
 	}
 }
 
-// apply tells the engine a connection change.
+// apply tells the engine a connection change or a clock step.
 func (r *Runner) apply(ev connEvent) {
-	if ev.connected {
+	switch {
+	case ev.step != 0:
+		r.eng.ServerClockStep(ev.server, ev.at)
+		r.log.Info("oee: server clock stepped; the records of the moment are flagged, their time is the bridge's",
+			"server", ev.server, "step", ev.step.Round(time.Millisecond), "at", ev.at)
+	case ev.connected:
 		r.eng.ServerConnected(ev.server, ev.at)
 		r.log.Info("oee: server data resumes", "server", ev.server, "at", ev.at)
-	} else {
+	default:
 		r.eng.ServerDisconnected(ev.server, ev.at)
 		r.log.Info("oee: server data stops; station time is unknown until it resumes", "server", ev.server, "at", ev.at)
 	}
