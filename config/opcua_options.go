@@ -27,6 +27,8 @@ func (c *Config) OPCUAOptions(server string) (opts opcua.Options, ok bool) {
 		KeyFile:                s.Key,
 		AllowPlaintextPassword: s.AllowPlaintextPassword,
 		RequestTimeout:         s.RequestTimeout.D(),
+		Clock: opcua.ClockOptions{Timestamps: s.Timestamps, Correction: s.ClockCorrection,
+			SkewThreshold: s.ClockSkewThreshold.D(), CheckInterval: s.ClockCheckInterval.D()},
 	}
 	for _, ref := range c.Nodes(s.Name) {
 		opts.Nodes = append(opts.Nodes, ref.opcuaNode())

@@ -50,6 +50,11 @@ const (
 	// DefaultClockCheck is how often the server's clock is measured while
 	// a session is up.
 	DefaultClockCheck = 5 * time.Minute
+	// MinSkewThreshold and MinClockCheck bound ClockOptions from below: a
+	// threshold within a measurement's noise would warn about noise, and
+	// every check costs three reads.
+	MinSkewThreshold = time.Second
+	MinClockCheck    = 10 * time.Second
 	// MinCorrection is the least offset CorrectionAuto corrects: below a
 	// second, a measurement over a loaded network cannot tell the clocks
 	// apart, and correcting would only move timestamps by its noise.
