@@ -127,6 +127,7 @@ func (b *Bridge) buildSources() error {
 	for _, srv := range b.cfg.Servers {
 		opts, _ := b.cfg.OPCUAOptions(srv.Name)
 		opts.Sink, opts.Logger, opts.OnState = b.buf, b.log.With("component", "opcua"), b.oeeOnState()
+		opts.Clock.OnStep = b.oeeOnClockStep()
 		if err := sec.apply(srv, &opts); err != nil {
 			return err
 		}

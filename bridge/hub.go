@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"factorybridge/oee"
+	"factorybridge/opcua"
 	"factorybridge/publisher/iothub"
 )
 
@@ -56,6 +57,26 @@ type serverStatus struct {
 	ItemsFailed int       `json:"itemsFailed"`
 	Reconnects  uint64    `json:"reconnects"`
 	LastData    time.Time `json:"lastData,omitzero"`
+	// Clock is the server's clock offset as last measured; absent before.
+	Clock *clockStatus `json:"clock,omitempty"`
+}
+
+// clockStatus is a server's clock in GetStatus (docs/clocks.md).
+type clockStatus struct {
+	OffsetS      float64   `json:"offsetS"` // server less bridge: positive when the server is ahead
+	UncertaintyS float64   `json:"uncertaintyS"`
+	MeasuredAt   time.Time `json:"measuredAt"`
+	Skewed       bool      `json:"skewed"`     // beyond clock_skew_threshold
+	Correcting   bool      `json:"correcting"` // readings' times are moved by the offset
+	Steps        uint64    `json:"steps"`      // steps of the server's clock seen
+}
+
+func clockOf(st opcua.ClockStats) *clockStatus {
+	if st.MeasuredAt.IsZero() {
+		return nil
+	}
+	return &clockStatus{OffsetS: st.Offset.Seconds(), UncertaintyS: st.Uncertainty.Seconds(), MeasuredAt: st.MeasuredAt,
+		Skewed: st.Skewed, Correcting: st.Correcting, Steps: st.Steps}
 }
 
 type bufferStatus struct {
@@ -81,7 +102,7 @@ func (r *hubReporter) servers() []serverStatus {
 	for i, c := range r.b.clients {
 		st := c.Stats()
 		out[i] = serverStatus{Name: r.b.names[i], State: st.State.String(), ItemsOK: st.ItemsOK,
-			ItemsFailed: st.ItemsFailed, Reconnects: st.Reconnects, LastData: st.LastData}
+			ItemsFailed: st.ItemsFailed, Reconnects: st.Reconnects, LastData: st.LastData, Clock: clockOf(st.Clock)}
 	}
 	return out
 }
