@@ -39,7 +39,7 @@ const (
 	flagSourceTime = 1 << 1
 	flagServerTime = 1 << 2
 	flagClassOEE   = 1 << 3 // Reading.Class is ClassOEE
-	flagBridgeTime = 1 << 4 // Reading.BridgeTime is set (a later addition: older segments never have it)
+	flagBridgeTime = 1 << 6 // Reading.BridgeTime is set (bits 3–5 are kept for Reading.Class)
 
 	arrayBit = 0x80
 )
