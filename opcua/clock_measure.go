@@ -112,8 +112,8 @@ func (c *Client) clockMeasured(smp clockSample) {
 	st := ClockStats{Offset: smp.offset, Uncertainty: smp.rtt / 2, MeasuredAt: smp.at, Skewed: k.warned,
 		Correcting: o.Correction == CorrectionAuto && o.Timestamps != TimestampsBridge && effective(smp.offset) != 0,
 		Steps:      k.steps}
+	c.stats.update(func(s *Stats) { s.Clock = st }) // under k.mu: measurements in the order recorded
 	k.mu.Unlock()
-	c.stats.update(func(s *Stats) { s.Clock = st })
 	c.logClock(verdict, smp, prev.offset, step)
 	if step != 0 && o.OnStep != nil {
 		o.OnStep(c.opts.Name, step, smp.at)
