@@ -33,6 +33,13 @@ type Reading struct {
 	// zero time means the server did not send one.
 	SourceTime time.Time
 	ServerTime time.Time
+	// BridgeTime is when the reading happened on the bridge's clock, where
+	// that is not SourceTime: the timestamp its server's `timestamps`
+	// setting chooses, moved onto the bridge's clock by the server's
+	// measured clock offset, or the time the bridge received it
+	// (docs/clocks.md). The zero time means SourceTime is that time. Time
+	// returns it; everything time-based in the bridge (OEE) uses Time.
+	BridgeTime time.Time
 	// Class says what the entry is: a reading of a node (the zero value) or
 	// a record the bridge derived, such as OEE. The buffer stores it and the
 	// publisher routes by it.
@@ -74,6 +81,18 @@ func OEEName(line, station string) string {
 
 // StatusGood is the OPC UA status code of a good value.
 const StatusGood uint32 = 0
+
+// Time is when the reading happened on the bridge's clock: BridgeTime, else
+// SourceTime, else ServerTime; the zero time when the reading has none.
+func (r *Reading) Time() time.Time {
+	switch {
+	case !r.BridgeTime.IsZero():
+		return r.BridgeTime
+	case !r.SourceTime.IsZero():
+		return r.SourceTime
+	}
+	return r.ServerTime
+}
 
 // IsGood reports whether the reading's status severity is Good (top two bits 00).
 func (r *Reading) IsGood() bool { return r.Status>>30 == 0 }

@@ -150,6 +150,7 @@ func (b *Bridge) buildSources() error {
 		opts, _ := b.cfg.OPCUAOptions(srv.Name)
 		opts.Sink, opts.Logger, opts.OnState = countingSink{b.buf, b.lines}, b.log.With("component", "opcua"), b.oeeOnState()
 		opts.Watermarks, opts.OnGapFilled = b.buf, b.oeeOnGapFilled()
+		opts.Clock.OnStep = b.oeeOnClockStep()
 		if err := sec.apply(srv, &opts); err != nil {
 			return err
 		}

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"time"
 
 	"factorybridge/oee"
+	"factorybridge/opcua"
 	"factorybridge/publisher/iothub"
 )
 
@@ -37,6 +39,24 @@ type hubReporter struct {
 
 // Status is GetStatus's answer: the same Report as /api/status.
 func (r *hubReporter) Status() any { return r.b.Report() }
+
+// clockStatus is a server's clock in GetStatus (docs/clocks.md).
+type clockStatus struct {
+	OffsetS      float64   `json:"offsetS"` // server less bridge: positive when the server is ahead
+	UncertaintyS float64   `json:"uncertaintyS"`
+	MeasuredAt   time.Time `json:"measuredAt"`
+	Skewed       bool      `json:"skewed"`     // beyond clock_skew_threshold
+	Correcting   bool      `json:"correcting"` // readings' times are moved by the offset
+	Steps        uint64    `json:"steps"`      // steps of the server's clock seen
+}
+
+func clockOf(st opcua.ClockStats) *clockStatus {
+	if st.MeasuredAt.IsZero() {
+		return nil
+	}
+	return &clockStatus{OffsetS: st.Offset.Seconds(), UncertaintyS: st.Uncertainty.Seconds(), MeasuredAt: st.MeasuredAt,
+		Skewed: st.Skewed, Correcting: st.Correcting, Steps: st.Steps}
+}
 
 // OEE is GetOEE's answer: the latest rolling record of every line and station.
 func (r *hubReporter) OEE() (any, bool) {

@@ -58,6 +58,14 @@ func (b *Bridge) oeeOnGapFilled() func(server string, nodes []string) {
 	return b.oee.GapFilled
 }
 
+// oeeOnClockStep is the OPC UA clients' Clock.OnStep: nil without OEE.
+func (b *Bridge) oeeOnClockStep() func(server string, step time.Duration, at time.Time) {
+	if b.oee == nil {
+		return nil
+	}
+	return b.oee.OnClockStep
+}
+
 // startOEE runs the OEE runner, if any, and returns the function that stops
 // it and waits until its final save is done.
 func (b *Bridge) startOEE(fail context.CancelCauseFunc) (stop func()) {

@@ -35,6 +35,8 @@ type serverStatus struct {
 	Reconnects  uint64    `json:"reconnects"`
 	Readings    uint64    `json:"readings"`
 	LastData    time.Time `json:"lastData,omitzero"`
+	// Clock is the server's clock offset as last measured; absent before.
+	Clock *clockStatus `json:"clock,omitempty"`
 }
 
 type bufferStatus struct {
@@ -115,7 +117,7 @@ func (b *Bridge) serverStatus() []serverStatus {
 	for i, c := range b.clients {
 		st := c.Stats()
 		out[i] = serverStatus{Name: b.names[i], State: st.State.String(), ItemsOK: st.ItemsOK,
-			ItemsFailed: st.ItemsFailed, Reconnects: st.Reconnects, Readings: st.Readings, LastData: st.LastData}
+			ItemsFailed: st.ItemsFailed, Reconnects: st.Reconnects, Readings: st.Readings, LastData: st.LastData, Clock: clockOf(st.Clock)}
 	}
 	return out
 }

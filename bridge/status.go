@@ -25,6 +25,16 @@ type Status struct {
 	// OEE is each OEE line's latest rolling line record, in configuration
 	// order; OK is false for a line with no record yet.
 	OEE []LineOEE
+	// Clocks is each OPC UA server's clock as last measured, in
+	// configuration order (docs/clocks.md).
+	Clocks []ServerClock
+}
+
+// ServerClock is what the bridge knows of one server's clock; a zero
+// MeasuredAt means it was never measured.
+type ServerClock struct {
+	Server string
+	opcua.ClockStats
 }
 
 // LineOEE is a line's latest rolling OEE record.
@@ -38,8 +48,9 @@ type LineOEE struct {
 func (b *Bridge) Status() Status {
 	s := Status{At: time.Now(), Buffer: b.buf.Stats(), Servers: len(b.clients)}
 	s.Drain = b.hist.drain(s.Buffer)
-	for _, c := range b.clients {
+	for i, c := range b.clients {
 		cs := c.Stats()
+		s.Clocks = append(s.Clocks, ServerClock{Server: b.names[i], ClockStats: cs.Clock})
 		s.Received += cs.Readings
 		if cs.State == opcua.StateConnected {
 			s.ServersUp++

@@ -14,22 +14,25 @@ import (
 // A segment is the bbolt value holding one group commit's readings, keyed by
 // its first sequence number (big-endian, so bbolt's order is FIFO order).
 //
-//	magic byte 'S' | version byte 1 | crc32c of the rest (4 bytes, LE)
+//	magic byte 'S' | version byte | crc32c of the rest (4 bytes, LE)
 //	uvarint count | varint commit time (OPC UA ticks) | readings…
 //
 // A reading is
 //
 //	uvarint origin | flags byte | [uvarint status] | [varint source Δ] |
-//	[varint server Δ] | value
+//	[varint server Δ] | [varint bridge Δ] | value
 //
 // where origin is the number of the reading's (name, server, line, station,
 // node id) in the file's dictionary (dict.go). Timestamps are deltas from
-// the commit time in ticks (100 ns).
+// the commit time in ticks (100 ns). A segment holding a bridge time is
+// version 3, others version 2 as before: a bridge too old to know bridge
+// times finds such a segment corrupt rather than misreading it.
 // A value is a type byte (0x80 set for arrays, then a uvarint length) and
 // the payload of each scalar per its Kind.
 const (
 	segMagic   = 'S'
-	segVersion = 2
+	segVersion = 2 // segments without bridge times
+	segBridge  = 3 // segments with one or more (flagBridgeTime)
 	segHeader  = 6
 
 	flagStatus     = 1 << 0
@@ -37,8 +40,9 @@ const (
 	flagServerTime = 1 << 2
 	// Reading.Class is held in bits 3–5; ClassOEE (1) is bit 3, as it was
 	// before more classes existed, so older segments read the same.
-	classShift = 3
-	classMask  = 7 << classShift
+	classShift     = 3
+	classMask      = 7 << classShift
+	flagBridgeTime = 1 << 6 // Reading.BridgeTime is set (bits 3–5 hold Reading.Class)
 
 	arrayBit = 0x80
 )
@@ -65,11 +69,12 @@ type encoder struct {
 	dict  *dictionary
 	base  int64
 	count int
+	bt    bool // a reading has a bridge time: the segment is segBridge
 }
 
 func (e *encoder) reset(commit time.Time) {
 	e.base = fb.TimeToTicks(commit)
-	e.count = 0
+	e.count, e.bt = 0, false
 	e.buf = e.buf[:0]
 }
 
@@ -87,6 +92,10 @@ func (e *encoder) add(r *fb.Reading) {
 	if !r.ServerTime.IsZero() {
 		e.buf = binary.AppendVarint(e.buf, fb.TimeToTicks(r.ServerTime)-e.base)
 	}
+	if !r.BridgeTime.IsZero() {
+		e.buf = binary.AppendVarint(e.buf, fb.TimeToTicks(r.BridgeTime)-e.base)
+		e.bt = true
+	}
 	e.buf = appendValue(e.buf, r.Value)
 }
 
@@ -101,13 +110,21 @@ func readingFlags(r *fb.Reading) byte {
 	if !r.ServerTime.IsZero() {
 		f |= flagServerTime
 	}
-	return f | byte(r.Class)<<classShift&classMask
+	f |= byte(r.Class) << classShift & classMask
+	if !r.BridgeTime.IsZero() {
+		f |= flagBridgeTime
+	}
+	return f
 }
 
 // finish returns the segment bytes; they alias the encoder's memory until
 // the next reset.
 func (e *encoder) finish() []byte {
-	e.out = append(e.out[:0], segMagic, segVersion, 0, 0, 0, 0)
+	version := byte(segVersion)
+	if e.bt {
+		version = segBridge
+	}
+	e.out = append(e.out[:0], segMagic, version, 0, 0, 0, 0)
 	e.out = binary.AppendUvarint(e.out, uint64(e.count))
 	e.out = binary.AppendVarint(e.out, e.base)
 	e.out = append(e.out, e.buf...)
@@ -156,7 +173,7 @@ type segmentInfo struct {
 }
 
 func readHeader(seg []byte) (segmentInfo, []byte, error) {
-	if len(seg) < segHeader || seg[0] != segMagic || seg[1] != segVersion {
+	if len(seg) < segHeader || seg[0] != segMagic || (seg[1] != segVersion && seg[1] != segBridge) {
 		return segmentInfo{}, nil, fmt.Errorf("%w: bad header", ErrCorrupt)
 	}
 	d := decoder{b: seg[segHeader:]}
@@ -282,6 +299,9 @@ func (d *decoder) reading() fb.Reading {
 	}
 	if flags[0]&flagServerTime != 0 {
 		r.ServerTime = fb.TicksToTime(d.varint() + d.base)
+	}
+	if flags[0]&flagBridgeTime != 0 {
+		r.BridgeTime = fb.TicksToTime(d.varint() + d.base)
 	}
 	r.Class = fb.Class(flags[0] & classMask >> classShift)
 	r.Value = d.value()

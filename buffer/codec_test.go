@@ -52,6 +52,9 @@ func sampleReadings() []fb.Reading {
 			r.Name, r.NodeID = "munich/line1/test/Y", "ns=2;s=test.Y"
 			r.SourceTime = time.Time{}
 		}
+		if i%4 == 1 { // a clock corrected by two hours
+			r.BridgeTime = t0.Add(2*time.Hour + 300*time.Nanosecond)
+		}
 		rs = append(rs, r)
 	}
 	return rs
@@ -193,3 +196,27 @@ func BenchmarkDecodeSegment(b *testing.B) {
 
 // newTestEncoder returns an encoder with a dictionary of its own.
 func newTestEncoder() *encoder { return &encoder{dict: &dictionary{}} }
+
+// TestSegmentVersionByBridgeTime: a segment is version 2 as before unless
+// a reading in it has a bridge time; then it is version 3, which a bridge
+// that predates bridge times refuses as corrupt instead of misreading.
+func TestSegmentVersionByBridgeTime(t *testing.T) {
+	rs := sampleReadings()
+	for _, tc := range []struct {
+		withBT bool
+		want   byte
+	}{{false, segVersion}, {true, segBridge}} {
+		e := newTestEncoder()
+		e.reset(time.Date(2026, 11, 28, 4, 31, 0, 0, time.UTC))
+		for i := range rs {
+			r := rs[i]
+			if !tc.withBT {
+				r.BridgeTime = time.Time{}
+			}
+			e.add(&r)
+		}
+		if seg := e.finish(); seg[1] != tc.want {
+			t.Errorf("bridge times %v: version %d, want %d", tc.withBT, seg[1], tc.want)
+		}
+	}
+}

@@ -45,6 +45,10 @@ const (
 	DefaultProbeTopic         = mqtt.DefaultProbeTopic
 	DefaultTrigger            = opcua.DefaultTrigger
 	DefaultHostNameCheck      = pki.HostNameRefuse
+	DefaultTimestamps         = opcua.TimestampsSource
+	DefaultClockCorrection    = opcua.CorrectionAuto
+	DefaultClockSkewThreshold = opcua.DefaultSkewThreshold
+	DefaultClockCheckInterval = opcua.DefaultClockCheck
 )
 
 // Config is one factorybridge configuration file.
@@ -232,6 +236,21 @@ type Server struct {
 	BackfillMaxValues int      `toml:"backfill_max_values"`
 	BackfillMaxAge    Duration `toml:"backfill_max_age"`
 	BackfillTimeout   Duration `toml:"backfill_timeout"`
+	// Timestamps is which timestamp places a reading in time for OEE:
+	// "source" (default, the PLC's), "server", or "bridge" (the time the
+	// bridge received it). docs/clocks.md.
+	Timestamps string `toml:"timestamps"`
+	// ClockCorrection: "auto" (default) moves the chosen timestamps onto
+	// the bridge's clock by the server's measured clock offset; "off" keeps
+	// them as sent. Messages carry the server's timestamps either way.
+	ClockCorrection string `toml:"clock_correction"`
+	// ClockSkewThreshold is the clock offset the bridge warns about, and the
+	// least change it warns about again or takes for a step of the server's
+	// clock (default 30 s).
+	ClockSkewThreshold Duration `toml:"clock_skew_threshold"`
+	// ClockCheckInterval is how often the server's clock is measured while
+	// connected (default 5 min); it is measured at every connect too.
+	ClockCheckInterval Duration `toml:"clock_check_interval"`
 
 	// Password is resolved from PasswordEnv or PasswordFile at load time.
 	Password Secret `toml:"-"`

@@ -73,6 +73,10 @@ func (s *Server) applyDefaults() {
 	setDefault(&s.QueueSize, DefaultQueueSize)
 	setDefault(&s.RequestTimeout, Duration(DefaultRequestTimeout))
 	s.applyAcquisitionDefaults()
+	setDefault(&s.Timestamps, DefaultTimestamps)
+	setDefault(&s.ClockCorrection, DefaultClockCorrection)
+	setDefault(&s.ClockSkewThreshold, Duration(DefaultClockSkewThreshold))
+	setDefault(&s.ClockCheckInterval, Duration(DefaultClockCheckInterval))
 }
 
 // defined notes the keys whose presence matters beyond their value.

@@ -29,6 +29,8 @@ func (c *Config) OPCUAOptions(server string) (opts opcua.Options, ok bool) {
 		RequestTimeout:         s.RequestTimeout.D(),
 		Backfill:               s.backfillOptions(),
 		Events:                 c.eventSources(s.Name),
+		Clock: opcua.ClockOptions{Timestamps: s.Timestamps, Correction: s.ClockCorrection,
+			SkewThreshold: s.ClockSkewThreshold.D(), CheckInterval: s.ClockCheckInterval.D()},
 	}
 	for _, ref := range c.Nodes(s.Name) {
 		opts.Nodes = append(opts.Nodes, ref.opcuaNode())

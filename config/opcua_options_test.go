@@ -30,6 +30,10 @@ publishing_interval = "200ms"
 sampling_interval = "0s"
 queue_size = 50
 request_timeout = "3s"
+timestamps = "server"
+clock_correction = "off"
+clock_skew_threshold = "10s"
+clock_check_interval = "1m"
 
 [[servers]]
 name = "plc2"
@@ -88,6 +92,8 @@ func TestOPCUAOptions(t *testing.T) {
 			RequestTimeout: 3 * time.Second,
 			Nodes:          []opcua.Node{pressNode("temp", "ns=2;s=Press.Temp"), count},
 			Backfill:       defaultBackfill,
+			Clock: opcua.ClockOptions{Timestamps: opcua.TimestampsServer, Correction: opcua.CorrectionOff,
+				SkewThreshold: 10 * time.Second, CheckInterval: time.Minute},
 		}},
 		{"plc2", opcua.Options{
 			Name: "plc2", Endpoint: "opc.tcp://127.0.0.1:4841",
@@ -100,6 +106,8 @@ func TestOPCUAOptions(t *testing.T) {
 				QueueSize: opcua.DefaultQueueSize, Trigger: opcua.DefaultTrigger, Mode: opcua.ModeSubscribe,
 			}},
 			Backfill: defaultBackfill,
+			Clock: opcua.ClockOptions{Timestamps: opcua.TimestampsSource, Correction: opcua.CorrectionAuto,
+				SkewThreshold: opcua.DefaultSkewThreshold, CheckInterval: opcua.DefaultClockCheck},
 		}},
 	}
 	for _, tt := range tests {

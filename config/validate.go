@@ -34,6 +34,7 @@ const (
 	minMessageBytes    = wire.MinMessageBytes
 	maxMessageBytes    = mqtt.MaxMessageBytesLimit
 	maxInflightMessage = mqtt.MaxInflightLimit
+	maxClockSetting    = 24 * time.Hour // clock_skew_threshold, clock_check_interval: beyond any use
 )
 
 var bridgeIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
@@ -122,6 +123,15 @@ func (v checker) server(path string, s Server) {
 	v.notNegative(path+".sampling_interval", s.SamplingInterval)
 	v.positive(path+".request_timeout", s.RequestTimeout)
 	v.serverAcquisition(path, s)
+	v.serverClock(path, s)
+}
+
+// serverClock checks the server's clock settings (docs/clocks.md).
+func (v checker) serverClock(path string, s Server) {
+	v.oneOf(path+".timestamps", s.Timestamps, "timestamp choice", opcua.TimestampChoices)
+	v.oneOf(path+".clock_correction", s.ClockCorrection, "clock correction", opcua.ClockCorrections)
+	v.durationIn(path+".clock_skew_threshold", s.ClockSkewThreshold, opcua.MinSkewThreshold, maxClockSetting)
+	v.durationIn(path+".clock_check_interval", s.ClockCheckInterval, opcua.MinClockCheck, maxClockSetting)
 }
 
 // security checks the policy and mode and that they go together; auto

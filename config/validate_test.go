@@ -100,6 +100,8 @@ func TestValidate(t *testing.T) {
 		{"sampling zero", func(c *Config) { c.Servers[0].SamplingInterval = 0 }, "", ""},
 		{"sampling negative", func(c *Config) { c.Servers[0].SamplingInterval = Duration(-time.Second) }, "servers[0].sampling_interval", "-1s must not be negative"},
 		{"request timeout", func(c *Config) { c.Servers[0].RequestTimeout = 0 }, "servers[0].request_timeout", "must be greater than 0"},
+		{"skew threshold", func(c *Config) { c.Servers[0].ClockSkewThreshold = Duration(10 * time.Millisecond) }, "servers[0].clock_skew_threshold", "out of range"},
+		{"clock check", func(c *Config) { c.Servers[0].ClockCheckInterval = Duration(time.Second) }, "servers[0].clock_check_interval", "out of range"},
 		{"line name required", func(c *Config) { c.Lines[0].Name = "" }, "lines[0].name", "required"},
 		{"line name unique", func(c *Config) { c.Lines = append(c.Lines, Line{Name: "line1"}) }, "lines[1].name", "duplicate name"},
 		{"station name required", func(c *Config) { station(c).Name = "" }, "lines[0].stations[0].name", "required"},

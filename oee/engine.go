@@ -59,19 +59,17 @@ func (e *Engine) Observes(name string) bool {
 }
 
 // Observe takes one reading. Readings of nodes that play no OEE role are
-// ignored. Readings of one station must come in source-time order; one
-// older than what the station has accounted is taken as of that time.
-// The source timestamp is used, else the server's; a reading with neither
-// counts at the station's current time.
+// ignored. Readings of one station must come in time order; one older than
+// what the station has accounted is taken as of that time. The reading's
+// Time is used (its time on the bridge's clock, else its source timestamp,
+// else the server's); a reading with none counts at the station's current
+// time.
 func (e *Engine) Observe(r *fb.Reading) {
 	b, ok := e.byName[r.Name]
 	if !ok {
 		return
 	}
-	t := r.SourceTime
-	if t.IsZero() {
-		t = r.ServerTime
-	}
+	t := r.Time()
 	at := b.st.S.Cursor
 	if !t.IsZero() {
 		at = t.UnixNano()
@@ -101,6 +99,19 @@ func (e *Engine) Connected(line, station string, at time.Time) {
 func (e *Engine) ServerDisconnected(server string, at time.Time) {
 	for _, s := range e.servers[server] {
 		s.disconnect(at.UnixNano())
+	}
+}
+
+// ServerClockStep reports that the server's clock stepped at `at` (on the
+// bridge's clock): its stations' records of that moment are flagged. Time
+// is not touched: readings come on the bridge's clock.
+func (e *Engine) ServerClockStep(server string, at time.Time) {
+	for _, s := range e.servers[server] {
+		for _, tg := range s.targets(max(at.UnixNano(), s.S.Cursor)) {
+			if tg != nil {
+				tg.ClockSteps++
+			}
+		}
 	}
 }
 

@@ -41,6 +41,7 @@ type jsonRecord struct {
 	CounterResets     int64        `json:"counter_resets"`
 	CounterWraps      int64        `json:"counter_wraps"`
 	CounterAmbiguous  int64        `json:"counter_ambiguous"`
+	ClockSteps        int64        `json:"clock_steps,omitempty"`
 	Losses            jsonLoss     `json:"losses"`
 	Reasons           []jsonReason `json:"reasons"`
 	Flags             []string     `json:"flags"`
@@ -107,7 +108,7 @@ func (r Record) MarshalJSON() ([]byte, error) {
 		IdealCycleS: r.IdealCycleS.ptr(), ActualCycleS: r.ActualCycleS.ptr(), Stops: r.Stops, SmallStops: r.SmallStops,
 		MTBFS: r.MTBFS.ptr(), MTTRS: r.MTTRS.ptr(), EnergyKWh: r.EnergyKWh, ImplausibleDeltas: r.ImplausibleDeltas,
 		CounterResets: r.CounterResets, CounterWraps: r.CounterWraps, CounterAmbiguous: r.CounterAmbiguous,
-		Losses: r.Losses.json(), Reasons: reasonsJSON(r.Reasons), Flags: r.flags()}
+		ClockSteps: r.ClockSteps, Losses: r.Losses.json(), Reasons: reasonsJSON(r.Reasons), Flags: r.flags()}
 	return json.Marshal(j)
 }
 
@@ -119,7 +120,7 @@ func (r Record) flags() []string {
 	}{
 		{r.PerformanceImplausible, "performance_implausible"}, {r.DataGap, "data_gap"},
 		{r.ImplausibleDeltas > 0, "implausible_deltas"}, {r.CountsInconsistent, "counts_inconsistent"},
-		{r.CounterAmbiguous > 0, "counter_ambiguous"},
+		{r.CounterAmbiguous > 0, "counter_ambiguous"}, {r.ClockSteps > 0, "clock_step"},
 	} {
 		if f.on {
 			flags = append(flags, f.name)

@@ -62,6 +62,10 @@ type Record struct {
 	// of them that neither the rate nor a sibling counter could tell
 	// apart (taken as wraps when plausible).
 	CounterResets, CounterWraps, CounterAmbiguous int64
+	// ClockSteps counts the steps of a server's clock (someone set a PLC's
+	// clock) the stations saw in the span. Records stay on the bridge's
+	// clock across them; the count says the source timestamps jumped.
+	ClockSteps int64
 
 	Losses  Losses
 	Reasons []ReasonFigure // the stop reasons that lost the most time first
@@ -96,6 +100,7 @@ func (l *line) figures(r *Record, t *tally) {
 	r.MTTRS = ratio(seconds(d[catUnplanned]), float64(t.Stops))
 	r.DataGap = d[catUnknown] > 0 || t.GapParts > 0
 	r.CounterResets, r.CounterWraps, r.CounterAmbiguous = t.Resets, t.Wraps, t.Ambiguous
+	r.ClockSteps = t.ClockSteps
 	l.losses(r, t)
 }
 

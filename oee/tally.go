@@ -38,6 +38,7 @@ type tally struct {
 	StartupTotal, StartupGood, StartupReject int64
 	StopDur, StopN                           int64 // the open stop's, until it ends (reason.go)
 	Reasons                                  []reasonTally
+	ClockSteps                               int64 // steps of the server's clock (someone set the PLC's clock)
 }
 
 func (t *tally) add(o *tally) {
@@ -64,6 +65,7 @@ func (t *tally) add(o *tally) {
 	t.StartupReject += o.StartupReject
 	t.StopDur += o.StopDur
 	t.StopN += o.StopN
+	t.ClockSteps += o.ClockSteps
 	for _, r := range o.Reasons {
 		t.addReason(r)
 	}

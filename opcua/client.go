@@ -41,6 +41,7 @@ type Client struct {
 	opts   Options
 	log    *slog.Logger
 	stats  statsRecorder
+	clock  clockState // the server's clock (clock.go)
 
 	// Acquisition modes (acquire.go and the files it names).
 	reads        []readGroup   // nodes in ModeRead, by read interval
@@ -82,6 +83,9 @@ func New(opts Options) (*Client, error) {
 		return nil, errors.New("opcua: Options.Sink is required")
 	}
 	if err := checkSecurity(&opts); err != nil {
+		return nil, fmt.Errorf("server %s: %w", opts.Name, err)
+	}
+	if err := opts.Clock.check(); err != nil {
 		return nil, fmt.Errorf("server %s: %w", opts.Name, err)
 	}
 	c := &Client{opts: withDefaults(opts)}

@@ -75,6 +75,7 @@ func (s *session) handle(ctx context.Context, d *opcua.PublishNotificationData) 
 func (s *session) deliver(ctx context.Context, dcn *ua.DataChangeNotification) {
 	now := s.c.now()
 	batch, handles := s.readings(dcn.MonitoredItems)
+	s.placeBatch(ctx, batch, now)
 	s.c.stats.update(func(st *Stats) { st.Notifications++; st.LastData = now })
 	s.closeGap(now)
 	s.appendBatch(ctx, s.admit(batch, handles))

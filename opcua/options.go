@@ -132,6 +132,10 @@ type Options struct {
 	FlushTimeout time.Duration
 	// Now is the clock of Stats and log timestamps; nil means time.Now.
 	Now func() time.Time
+	// Clock says which timestamps place readings in time and how the
+	// server's clock is checked and corrected (clock.go). The zero value is
+	// the default.
+	Clock ClockOptions
 	// OnState, when set, is told when the server's data starts to flow
 	// (connected: a session with its subscriptions is up) and when it stops
 	// (the session failed or no connection could be made), at the time it
@@ -244,6 +248,7 @@ func withDefaults(o Options) Options {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	o.Clock = o.Clock.withDefaults()
 	return o
 }
 

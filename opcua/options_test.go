@@ -35,12 +35,21 @@ func TestEnumeratedSettings(t *testing.T) {
 			}
 		}
 	}
+	for _, ts := range TimestampChoices {
+		for _, c := range ClockCorrections {
+			if err := try(func(o *Options) { o.Clock.Timestamps, o.Clock.Correction = ts, c }); err != nil {
+				t.Errorf("timestamps %s, clock correction %s: %v", ts, c, err)
+			}
+		}
+	}
 	for name, edit := range map[string]func(*Options){
-		"policy":   func(o *Options) { o.SecurityPolicy = "Basic512" },
-		"mode":     func(o *Options) { o.SecurityMode = "Encrypt" },
-		"auth":     func(o *Options) { o.Auth = "kerberos" },
-		"trigger":  func(o *Options) { o.Nodes[0].Trigger = "value" },
-		"deadband": func(o *Options) { o.Nodes[0].Deadband = "relative" },
+		"timestamps": func(o *Options) { o.Clock.Timestamps = "plc" },
+		"correction": func(o *Options) { o.Clock.Correction = "on" },
+		"policy":     func(o *Options) { o.SecurityPolicy = "Basic512" },
+		"mode":       func(o *Options) { o.SecurityMode = "Encrypt" },
+		"auth":       func(o *Options) { o.Auth = "kerberos" },
+		"trigger":    func(o *Options) { o.Nodes[0].Trigger = "value" },
+		"deadband":   func(o *Options) { o.Nodes[0].Deadband = "relative" },
 	} {
 		if try(edit) == nil {
 			t.Errorf("an unknown %s was accepted", name)

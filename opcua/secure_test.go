@@ -33,6 +33,13 @@ func newSecureRig(t *testing.T, spec testenv.ServerCert, users ...string) *secur
 // the rig's.
 func newSecureRigWith(t *testing.T, spec testenv.ServerCert, sec testenv.SimSecurity) *secureRig {
 	t.Helper()
+	return newSecureRigSim(t, spec, sec, testenv.SimOptions{LoadNodes: 2, Rate: 20})
+}
+
+// newSecureRigSim is newSecureRigWith with the simulator's other options
+// of sim.
+func newSecureRigSim(t *testing.T, spec testenv.ServerCert, sec testenv.SimSecurity, sim testenv.SimOptions) *secureRig {
+	t.Helper()
 	r := &secureRig{store: pki.Store{Dir: filepath.Join(t.TempDir(), "pki")}, simDir: t.TempDir()}
 	own, _, err := r.store.Own("urn:test-bridge:factorybridge", "localhost")
 	must(t, err)
@@ -42,7 +49,8 @@ func newSecureRigWith(t *testing.T, spec testenv.ServerCert, sec testenv.SimSecu
 	var cert *x509.Certificate
 	sec.Cert, sec.Key, cert = testenv.WriteServerCert(t, r.simDir, spec)
 	r.srvCert = cert
-	r.sim = testenv.StartSimulator(t, testenv.SimOptions{LoadNodes: 2, Rate: 20, Secure: &sec})
+	sim.Secure = &sec
+	r.sim = testenv.StartSimulator(t, sim)
 	return r
 }
 

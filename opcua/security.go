@@ -57,6 +57,9 @@ func (s *session) clientOptions(ctx context.Context) ([]opcua.Option, error) {
 		opcua.DialTimeout(rt),
 		opcua.StateChangedFunc(s.onState),
 	}
+	if channelLifetime > 0 {
+		opts = append(opts, opcua.Lifetime(channelLifetime))
+	}
 	sec, err := s.securityOptions(ctx)
 	return append(opts, sec...), err
 }

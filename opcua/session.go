@@ -112,6 +112,7 @@ func (s *session) connect(ctx context.Context) error {
 		return fmt.Errorf("connect %s: %w", s.c.opts.Endpoint, err)
 	}
 	s.checkOffer(ctx)
+	s.measureClock(ctx) // before the first data: its readings are placed by it
 	return nil
 }
 
@@ -119,6 +120,7 @@ func (s *session) connect(ctx context.Context) error {
 func (s *session) serve(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // ends a probe in flight
+	s.wg.Go(func() { s.watchClock(ctx) })
 	res, err := s.subscribe(ctx)
 	if err != nil {
 		return err

@@ -61,6 +61,8 @@ type Stats struct {
 	Gaps         uint64
 	LastGapStart time.Time
 	LastGapEnd   time.Time
+	// Clock is the server's clock as last measured.
+	Clock ClockStats
 }
 
 // statsRecorder guards Stats shared by Run's goroutines and Stats callers.

@@ -21,6 +21,11 @@ const (
 	OwnKeyFile  = "private.pem" // in own/, PKCS#8, mode 0600
 	keyBits     = 2048
 	ownValidity = 20 * 365 * 24 * time.Hour
+	// ownBackdate is how long before its creation the bridge's own
+	// certificate is valid from: a PLC whose clock is behind refuses a
+	// certificate that is not yet valid by its clock
+	// (BadCertificateTimeInvalid), and plant clocks are often hours off.
+	ownBackdate = 7 * 24 * time.Hour
 )
 
 // Identity is an application instance certificate and its private key.
@@ -92,11 +97,11 @@ func newIdentity(appURI, host string) (*Identity, error) {
 }
 
 func certTemplate(serial *big.Int, uri *url.URL, host string) *x509.Certificate {
-	now := time.Now().Add(-time.Hour) // tolerate servers whose clock lags
+	now := time.Now()
 	t := &x509.Certificate{
 		SerialNumber:          serial,
 		Subject:               pkix.Name{CommonName: "factorybridge@" + host, Organization: []string{"factorybridge"}},
-		NotBefore:             now,
+		NotBefore:             now.Add(-ownBackdate), // tolerate servers whose clock lags
 		NotAfter:              now.Add(ownValidity),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment | x509.KeyUsageDataEncipherment | x509.KeyUsageContentCommitment,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth},

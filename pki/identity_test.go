@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 )
 
 func TestOwnIsCreatedOnceAndReused(t *testing.T) {
@@ -99,5 +100,22 @@ func TestLoadIdentityFormats(t *testing.T) {
 	otherKey := write("other.der", x509.MarshalPKCS1PrivateKey(other.Key))
 	if _, err := LoadIdentity(certDER, otherKey); err == nil {
 		t.Error("a key of another certificate was accepted")
+	}
+}
+
+// TestOwnCertificateValidForLaggingClocks: the bridge's own certificate is
+// valid from a week before it was made, so a PLC whose clock is hours
+// behind does not refuse it as not yet valid.
+func TestOwnCertificateValidForLaggingClocks(t *testing.T) {
+	before := time.Now()
+	id, _, err := Store{Dir: t.TempDir()}.Own("urn:plc-gw:factorybridge", "plc-gw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nb := id.Cert.NotBefore; nb.After(before.Add(-ownBackdate).Add(time.Second)) {
+		t.Errorf("NotBefore %v, want a week before %v", nb, before)
+	}
+	if na := id.Cert.NotAfter; na.Before(before.Add(ownValidity - time.Second)) {
+		t.Errorf("NotAfter %v, want %v after its creation", na, ownValidity)
 	}
 }

@@ -18,7 +18,7 @@ import (
 type oeeRecord struct {
 	Seq                                uint64
 	Kind, Line, Station                string
-	End                                time.Time
+	Start, End                         time.Time
 	PlannedS, RunS, SmallStopS         float64
 	UnknownS                           float64
 	Total, Good, Reject, GapParts      int64
@@ -26,6 +26,7 @@ type oeeRecord struct {
 	Reasons                            []oeeReason
 	Availability, Performance, Quality *float64
 	UnplannedStopS                     float64
+	ClockSteps                         int64
 }
 
 // oeeReason is one entry of a record's reasons.
@@ -36,9 +37,10 @@ type oeeReason struct {
 }
 
 // sample is one published reading of a node: its times (Unix ns) and value.
+// bridge is its time on the bridge's clock (docs/clocks.md).
 type sample struct {
-	source, server int64
-	value          uint64
+	source, server, bridge int64
+	value                  uint64
 }
 
 // oeeLog collects OEE records and the readings of the line from the broker.
@@ -87,7 +89,7 @@ func (l *oeeLog) add(payload []byte) {
 		l.readingSeqs = append(l.readingSeqs, r.Seq)
 		node := r.Name[strings.LastIndexByte(r.Name, '/')+1:]
 		l.samples[r.Station+"/"+node] = append(l.samples[r.Station+"/"+node],
-			sample{r.SourceTime.UnixNano(), r.ServerTime.UnixNano(), r.Value.Bits})
+			sample{r.SourceTime.UnixNano(), r.ServerTime.UnixNano(), r.Time().UnixNano(), r.Value.Bits})
 	}
 }
 
@@ -95,7 +97,7 @@ func (l *oeeLog) addRecord(raw json.RawMessage) {
 	var j struct {
 		Seq                                uint64
 		Kind, Line, Station                string
-		End                                time.Time
+		Start, End                         time.Time
 		PlannedS                           float64 `json:"planned_s"`
 		RunS                               float64 `json:"run_s"`
 		SmallStopS                         float64 `json:"small_stop_s"`
@@ -106,6 +108,7 @@ func (l *oeeLog) addRecord(raw json.RawMessage) {
 		CounterResets                      int64 `json:"counter_resets"`
 		Reasons                            []oeeReason
 		Availability, Performance, Quality *float64
+		ClockSteps                         int64 `json:"clock_steps"`
 	}
 	if err := json.Unmarshal(raw, &j); err != nil {
 		l.errs = append(l.errs, err.Error())
@@ -115,11 +118,11 @@ func (l *oeeLog) addRecord(raw json.RawMessage) {
 		return // sent again after a restart: at least once
 	}
 	l.seen[j.Seq] = true
-	l.recs = append(l.recs, oeeRecord{Seq: j.Seq, Kind: j.Kind, Line: j.Line, Station: j.Station, End: j.End,
+	l.recs = append(l.recs, oeeRecord{Seq: j.Seq, Kind: j.Kind, Line: j.Line, Station: j.Station, Start: j.Start, End: j.End,
 		PlannedS: j.PlannedS, RunS: j.RunS, SmallStopS: j.SmallStopS, UnplannedStopS: j.UnplannedStopS,
 		UnknownS: j.UnknownS, Total: j.Total, Good: j.Good, Reject: j.Reject, GapParts: j.GapParts,
 		CounterResets: j.CounterResets, Reasons: j.Reasons,
-		Availability: j.Availability, Performance: j.Performance, Quality: j.Quality})
+		Availability: j.Availability, Performance: j.Performance, Quality: j.Quality, ClockSteps: j.ClockSteps})
 }
 
 // shiftToDate returns station's ("" for the line) shift-to-date record

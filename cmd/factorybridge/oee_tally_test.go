@@ -15,6 +15,9 @@ type truthTally struct {
 	runS, smallS, unplannedS float64
 	good, bad, gap, lost     int64
 	reasons                  map[string]*reasonTally // "code/loss"
+	// final: the window ends with a closed record, which waits for a stop
+	// across its end to be classified by its whole length.
+	final bool
 }
 
 type reasonTally struct {
@@ -53,13 +56,13 @@ func (tt *truthTally) tallyTime(evs []truthEvent, win span, unknown []span) {
 	}
 	for _, f := range fs {
 		if s, ok := f.seen(unknown); ok && s.from > win.from && s.from <= win.to {
-			tt.reason(faultKey(f, win, unknown)).stops++ // counted where it began, as seen
+			tt.reason(tt.faultKey(f, win, unknown)).stops++ // counted where it began, as seen
 		}
 	}
 }
 
 func (tt *truthTally) addFault(f fault, d float64, win span, unknown []span) {
-	key := faultKey(f, win, unknown)
+	key := tt.faultKey(f, win, unknown)
 	tt.reason(key).s += d
 	if key[len(key)-len("small_stop"):] == "small_stop" {
 		tt.smallS += d
@@ -71,11 +74,11 @@ func (tt *truthTally) addFault(f fault, d float64, win span, unknown []span) {
 // faultKey is the reason code and loss class the bridge should give f:
 // 1 jam and 2 tool are breakdowns, 3 material a material shortage
 // (writeOEEConfig's table), a short fault a small stop.
-func faultKey(f fault, win span, unknown []span) string {
+func (tt *truthTally) faultKey(f fault, win span, unknown []span) string {
 	s, _ := f.seen(unknown)
 	loss := "breakdown"
 	switch {
-	case s.to-s.from < int64(oeeSmallStop) && f.to <= win.to:
+	case s.to-s.from < int64(oeeSmallStop) && (f.to <= win.to || tt.final):
 		loss = "small_stop"
 	case f.reason == 3:
 		loss = "material_shortage"

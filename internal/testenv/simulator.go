@@ -77,6 +77,10 @@ type SimOptions struct {
 	// certificates (testdata/simulator/secure.c). Nil keeps security None,
 	// anonymous.
 	Secure *SimSecurity
+	// FakeTime, when set, runs the simulator under libfaketime with its
+	// wall clock off by this offset ("+2h", "-10m"; faketime.go);
+	// Simulator.SetFakeTime changes it while it runs.
+	FakeTime string
 }
 
 // SimAppURI is the application URI of the simulator in secure mode: its
@@ -111,9 +115,11 @@ type Simulator struct {
 	// Port is the TCP port, kept across Stop and Start.
 	Port int
 
-	bin     string
-	args    []string
-	logPath string
+	bin       string
+	args      []string
+	logPath   string
+	env       []string // nil: the test's own
+	clockFile string   // libfaketime's offset, with FakeTime
 
 	mu   sync.Mutex
 	proc *simProcess // nil when not running
@@ -155,6 +161,7 @@ func StartSimulator(t testing.TB, opts SimOptions) *Simulator {
 		logPath:  filepath.Join(t.TempDir(), "factorysim.log"),
 	}
 	t.Cleanup(func() { s.cleanup(t) })
+	s.setupFakeTime(t, opts.FakeTime)
 	if err := s.Start(); err != nil {
 		t.Fatalf("start simulator: %v", err)
 	}
@@ -275,6 +282,7 @@ func (s *Simulator) spawn() (*simProcess, error) {
 	}
 	defer logFile.Close() // the child has its own copy
 	cmd := exec.Command(s.bin, s.args...)
+	cmd.Env = s.env
 	cmd.Stderr = logFile
 	// Pdeathsig: a test binary killed by its timeout must not leave servers.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

@@ -10,8 +10,9 @@ import (
 	"factorybridge/oee"
 )
 
-// connEvent is a server's data starting or stopping, placed in the buffer's
-// sequence: it applies after the entry with Seq seq.
+// connEvent is a server's data starting or stopping, or its clock
+// stepping, placed in the buffer's sequence: it applies after the entry
+// with Seq seq.
 type connEvent struct {
 	server    string
 	connected bool
@@ -25,6 +26,7 @@ type connEvent struct {
 	// is taken when due, not held.
 	fill   bool
 	filled []string
+	step   time.Duration // not zero: the server's clock stepped, the connection is as it was
 }
 
 // connEvents is the queue between the OPC UA clients' goroutines and the
@@ -70,6 +72,14 @@ func (r *Runner) OnState(server string, connected bool, at time.Time) {
 	r.events.push(connEvent{server: server, connected: connected, at: at, seq: r.store.Stats().LastSeq})
 }
 
+// OnClockStep is the OPC UA clients' Clock.OnStep: server's clock stepped
+// by step, found at at on the bridge's clock. The stations' records of
+// that moment are flagged; their time is not touched, since the readings
+// come on the bridge's clock. It does not block.
+func (r *Runner) OnClockStep(server string, step time.Duration, at time.Time) {
+	r.events.push(connEvent{server: server, at: at, step: step, seq: r.store.Stats().LastSeq})
+}
+
 // dueEvents holds the connection changes placed at or before seq, to be
 // applied in time order with the readings.
 func (r *Runner) dueEvents(seq uint64) {
@@ -82,9 +92,15 @@ func (r *Runner) dueEvents(seq uint64) {
 	}
 }
 
-// apply tells the engine a connection change, as adapted to an open gap
-// (gap.go), and returns it so.
+// apply tells the engine a clock step, or a connection change as adapted
+// to an open gap (gap.go), and returns the event as applied.
 func (r *Runner) apply(ev connEvent) connEvent {
+	if ev.step != 0 {
+		r.eng.ServerClockStep(ev.server, ev.at)
+		r.log.Info("oee: server clock stepped; the records of the moment are flagged, their time is the bridge's",
+			"server", ev.server, "step", ev.step.Round(time.Millisecond), "at", ev.at)
+		return ev
+	}
 	ev = r.gapEvent(ev)
 	r.applyEvent(ev)
 	if ev.connected {

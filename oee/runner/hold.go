@@ -26,19 +26,37 @@ type heldItem struct {
 	ev *connEvent
 }
 
-// hold keeps a reading of an OEE node for release; others are dropped.
+// hold keeps a reading of an OEE node for release at its Time (on the
+// bridge's clock); others are dropped. A reading with no time, or from
+// further ahead of the bridge's clock than MaxAhead (a PLC whose clock is
+// ahead, with clock_correction off), is taken at the bridge's time: the
+// records stay on the bridge's clock whatever a PLC's says.
 func (r *Runner) hold(rd *fb.Reading) {
 	if !r.eng.Observes(rd.Name) {
 		return
 	}
-	t := rd.SourceTime
-	if t.IsZero() {
-		t = rd.ServerTime
+	now, t := r.now(), rd.Time()
+	switch {
+	case t.IsZero():
+		t = now
+	case t.After(now.Add(MaxAhead)):
+		r.warnAhead(rd.Server, t.Sub(now))
+		t = now
 	}
-	if t.IsZero() {
-		t = r.now()
+	it := heldItem{at: t.UnixNano(), r: *rd}
+	it.r.BridgeTime = t // what the engine takes it at
+	r.held = append(r.held, it)
+}
+
+// warnAhead logs, once per server, that its readings come from ahead of
+// the bridge's clock.
+func (r *Runner) warnAhead(server string, ahead time.Duration) {
+	if r.ahead[server] {
+		return
 	}
-	r.held = append(r.held, heldItem{at: t.UnixNano(), r: *rd})
+	r.ahead[server] = true
+	r.log.Warn("oee: readings from ahead of the bridge's clock count at the bridge's time; is the server's clock_correction off?",
+		"server", server, "ahead", ahead.Round(time.Millisecond))
 }
 
 func (r *Runner) holdEvent(ev connEvent) {

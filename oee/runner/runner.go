@@ -29,6 +29,10 @@ const (
 	// LagMargin is what Lag adds for the time a reading spends between its
 	// source and the OPC UA client, and for scheduling.
 	LagMargin = 500 * time.Millisecond
+	// MaxAhead is how far ahead of the bridge's clock a reading's time may
+	// be and still be held until then; a reading from further ahead counts
+	// at the bridge's time (the OPC UA client warns about a skew of 30 s).
+	MaxAhead = 30 * time.Second
 	// MaxUnsaved bounds the records kept while saves fail (hours of records
 	// of a large plant); beyond it the oldest are dropped.
 	MaxUnsaved = 100_000
@@ -96,9 +100,10 @@ type Runner struct {
 	held    []heldItem // waiting for the engine's time (hold.go)
 	events  connEvents
 	recs    []oee.Record
-	unsaved []fb.Reading // records whose save failed, retried with the next
-	failing bool         // saves are failing: logged once
-	savedAt time.Time    // the time the engine was ticked to at the last save
+	unsaved []fb.Reading    // records whose save failed, retried with the next
+	failing bool            // saves are failing: logged once
+	ahead   map[string]bool // servers whose readings came from ahead of the bridge's clock: logged once
+	savedAt time.Time       // the time the engine was ticked to at the last save
 
 	// Gaps filled from history (gap.go): the time the engine was last
 	// ticked to, the open gap, the backfilled readings waiting for their
@@ -125,7 +130,8 @@ func New(opts Options) (*Runner, error) {
 	}
 	r := &Runner{log: opts.Logger, opts: opts.Engine, store: opts.Store, lag: opts.Lag, now: opts.Now,
 		every: opts.Checkpoint, latest: map[string]oee.Record{}, current: map[[2]string]oee.Record{},
-		filled: map[string]map[[2]string]bool{}}
+		filled: map[string]map[[2]string]bool{},
+		ahead:  map[string]bool{}}
 	for _, l := range opts.Engine.Lines {
 		for _, s := range l.Stations {
 			r.stations = append(r.stations, [2]string{l.Name, s.Name})

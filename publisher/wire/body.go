@@ -64,6 +64,9 @@ func AppendFlatReading(b []byte, r *factorybridge.Reading) []byte {
 	b = append(b, `,"status":`...)
 	b = strconv.AppendUint(b, uint64(r.Status), 10)
 	b = appendTimes(b, `,"source_time":`, r.SourceTime, `,"server_time":`, r.ServerTime)
+	if !r.BridgeTime.IsZero() {
+		b = appendTime(append(b, `,"bridge_time":`...), r.BridgeTime)
+	}
 	return appendMark(b, r.Class)
 }
 
@@ -130,11 +133,21 @@ type compactBody struct {
 	total   int              // bytes the groups add to the message
 }
 
-// entry is one sample's bytes in the arena and the next sample of its group.
-type entry struct{ off, end, next int32 }
+// entry is one sample's bytes in the arena and the next sample of its
+// group, with its bridge time (ms - t0) when it has one.
+type entry struct {
+	off, end, next int32
+	bt             int64
+	hasBT          bool
+}
 
-// group is one node's head (in the arena) and its first and last entries.
-type group struct{ headOff, headEnd, first, last int32 }
+// group is one node's head (in the arena) and its first and last entries,
+// with what its bridge_times array needs: the samples, those with a bridge
+// time, and the bytes of their numbers.
+type group struct {
+	headOff, headEnd, first, last int32
+	n, nBT, btBytes               int
+}
 
 // groupKey tells nodes apart; a node whose value type changes (a Bad reading
 // with a null value) gets a second group so that "type" stays exact, and
@@ -193,17 +206,28 @@ func (c *compactBody) tryAdd(r *factorybridge.Reading, room int) bool {
 	off := len(c.arena)
 	c.arena = appendSample(c.arena, r, c.base, c.t0)
 	extra += len(c.arena) - off
+	var g group // the group as it will be, for the size of its bridge times
+	if found {
+		g = c.groups[gi]
+	}
+	bt, hasBT := bridgeMillis(r, c.t0)
+	before := g.btSize()
+	g.addBT(bt, hasBT)
+	extra += g.btSize() - before
 	if c.total+extra > room {
 		c.arena = c.arena[:mark]
 		return false
 	}
 	c.total += extra
-	c.link(key, gi, found, int32(mark), int32(off))
+	gi = c.link(key, gi, found, int32(mark), int32(off))
+	c.entries[len(c.entries)-1].bt, c.entries[len(c.entries)-1].hasBT = bt, hasBT
+	c.groups[gi].n, c.groups[gi].nBT, c.groups[gi].btBytes = g.n, g.nBT, g.btBytes
 	return true
 }
 
-// link records the sample just appended at off, creating its group when new.
-func (c *compactBody) link(key groupKey, gi int32, found bool, mark, off int32) {
+// link records the sample just appended at off, creating its group when
+// new, and returns the group's index.
+func (c *compactBody) link(key groupKey, gi int32, found bool, mark, off int32) int32 {
 	ei := int32(len(c.entries))
 	c.entries = append(c.entries, entry{off: off, end: int32(len(c.arena)), next: -1})
 	if !found {
@@ -214,11 +238,12 @@ func (c *compactBody) link(key groupKey, gi int32, found bool, mark, off int32) 
 		if _, ok := c.byName[key.name]; !ok {
 			c.byName[key.name] = gi
 		}
-		return
+		return gi
 	}
 	g := &c.groups[gi]
 	c.entries[g.last].next = ei
 	g.last = ei
+	return gi
 }
 
 func (c *compactBody) appendTo(dst []byte) []byte {
@@ -235,9 +260,61 @@ func (c *compactBody) appendTo(dst []byte) []byte {
 			e := c.entries[ei]
 			dst = append(dst, c.arena[e.off:e.end]...)
 		}
-		dst = append(dst, groupTail...)
+		dst = append(dst, ']')
+		if g.nBT > 0 {
+			dst = c.appendBridgeTimes(dst, g)
+		}
+		dst = append(dst, '}')
 	}
 	return dst
+}
+
+// appendBridgeTimes appends the group's bridge_times: one entry per sample,
+// ms - t0, or null for a sample whose bridge time is its source time.
+func (c *compactBody) appendBridgeTimes(dst []byte, g *group) []byte {
+	dst = append(dst, bridgeTimesKey...)
+	for ei := g.first; ei >= 0; ei = c.entries[ei].next {
+		if ei != g.first {
+			dst = append(dst, ',')
+		}
+		if e := c.entries[ei]; e.hasBT {
+			dst = strconv.AppendInt(dst, e.bt, 10)
+		} else {
+			dst = append(dst, "null"...)
+		}
+	}
+	return append(dst, ']')
+}
+
+// bridgeTimesKey opens a node's bridge_times; a node without bridge times
+// has none, so messages of servers whose clocks are right do not change.
+const bridgeTimesKey = `,"bridge_times":[`
+
+// addBT counts one more sample of the group, with its bridge time if any.
+func (g *group) addBT(bt int64, has bool) {
+	g.n++
+	if has {
+		g.nBT++
+		g.btBytes += len(strconv.AppendInt(nil, bt, 10))
+	}
+}
+
+// btSize is the bytes of the group's bridge_times: none while no sample
+// has a bridge time, else the key, the numbers, a null for each other
+// sample, the commas and the closing bracket.
+func (g *group) btSize() int {
+	if g.nBT == 0 {
+		return 0
+	}
+	return len(bridgeTimesKey) + g.btBytes + 4*(g.n-g.nBT) + g.n - 1 + 1
+}
+
+// bridgeMillis is r's bridge time as ms after t0; false when it has none.
+func bridgeMillis(r *factorybridge.Reading, t0 int64) (int64, bool) {
+	if r.BridgeTime.IsZero() {
+		return 0, false
+	}
+	return r.BridgeTime.UnixMilli() - t0, true
 }
 
 // appendGroupHead appends a node object up to the opening of its samples.

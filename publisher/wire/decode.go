@@ -62,6 +62,8 @@ type nodeJSON struct {
 	Type    string              `json:"type"`
 	Mark    string              `json:"mark"`
 	Samples [][]json.RawMessage `json:"samples"`
+	// BridgeTimes, when present, holds one entry per sample.
+	BridgeTimes []json.RawMessage `json:"bridge_times"`
 }
 
 type readingRaw struct {
@@ -77,6 +79,7 @@ type readingRaw struct {
 	SourceTime time.Time       `json:"source_time"`
 	ServerTime time.Time       `json:"server_time"`
 	Mark       string          `json:"mark"`
+	BridgeTime time.Time       `json:"bridge_time"`
 }
 
 // typeByName maps OPC UA type names back to types.
@@ -142,10 +145,17 @@ func decodeNodes(nodes []nodeJSON, base uint64, t0 int64) ([]factorybridge.Readi
 		if err != nil {
 			return nil, fmt.Errorf("node %s: %w", n.Name, err)
 		}
-		for _, s := range n.Samples {
+		if n.BridgeTimes != nil && len(n.BridgeTimes) != len(n.Samples) {
+			return nil, fmt.Errorf("node %s: %d bridge times for %d samples", n.Name, len(n.BridgeTimes), len(n.Samples))
+		}
+		for i, s := range n.Samples {
 			r := factorybridge.Reading{Name: n.Name, NodeID: n.ID, Server: n.Server, Class: class}
 			r.Line, r.Station = lineAndStation(n.Name)
-			if err := decodeSample(&r, typ, s, base, t0); err != nil {
+			err := decodeSample(&r, typ, s, base, t0)
+			if err == nil && n.BridgeTimes != nil {
+				r.BridgeTime, err = decodeMillis(n.BridgeTimes[i], t0)
+			}
+			if err != nil {
 				return nil, fmt.Errorf("node %s: %w", n.Name, err)
 			}
 			out = append(out, r)
@@ -221,7 +231,7 @@ func decodeFlat(rs []readingRaw) ([]factorybridge.Reading, error) {
 		}
 		out = append(out, factorybridge.Reading{Seq: x.Seq, Name: x.Name, NodeID: x.ID, Server: x.Server,
 			Line: x.Line, Station: x.Station, Value: v, Status: x.Status,
-			SourceTime: x.SourceTime.UTC(), ServerTime: x.ServerTime.UTC(), Class: class})
+			SourceTime: x.SourceTime.UTC(), ServerTime: x.ServerTime.UTC(), BridgeTime: x.BridgeTime.UTC(), Class: class})
 	}
 	return out, nil
 }

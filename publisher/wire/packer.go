@@ -251,7 +251,10 @@ func (p *Packer) SizeAlone(r *factorybridge.Reading) int {
 	case r.Class == factorybridge.ClassEvent:
 		return p.max - p.evRoom + len(appendEventRecord(nil, r))
 	case p.compact:
-		return n + len(appendSample(appendGroupHead(nil, r), r, r.Seq, baseMillis(r))) + len(groupTail)
+		var g group
+		bt, has := bridgeMillis(r, baseMillis(r))
+		g.addBT(bt, has)
+		return n + len(appendSample(appendGroupHead(nil, r), r, r.Seq, baseMillis(r))) + len(groupTail) + g.btSize()
 	}
 	return n + len(AppendFlatReading(nil, r))
 }

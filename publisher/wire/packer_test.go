@@ -124,6 +124,9 @@ func randomReadings(rng *rand.Rand, n, max int) []fb.Reading {
 		if rng.IntN(200) == 0 {
 			r.Value = fb.TextValue(fb.TypeString, strings.Repeat("\x01", max/3))
 		}
+		if rng.IntN(3) == 0 { // placed on the bridge's clock (docs/clocks.md)
+			r.BridgeTime = time.UnixMilli(rng.Int64N(4e12)).UTC()
+		}
 	}
 	return rs
 }

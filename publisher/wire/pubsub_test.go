@@ -66,6 +66,7 @@ func TestPubSubRoundTrip(t *testing.T) {
 		for i := range rs {
 			rs[i].Seq = uint64(i + 1)
 			atWidth(&rs[i].Value)
+			rs[i].BridgeTime = time.Time{} // Part 14 has no place for it: pubsub-json does not carry it
 		}
 		pk := NewPacker("bridge \"ü\"", EncodingPubSubJSON, max)
 		msgs, rejected := psPackAll(pk, rs)

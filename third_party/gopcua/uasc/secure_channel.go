@@ -691,7 +691,11 @@ func (s *SecureChannel) handleOpenSecureChannelResponse(resp *ua.OpenSecureChann
 	instance.state = channelActive
 	instance.secureChannelID = resp.SecurityToken.ChannelID
 	instance.securityTokenID = resp.SecurityToken.TokenID
-	instance.createdAt = resp.SecurityToken.CreatedAt
+	// factorybridge patch: the token's lifetime runs on the local clock from
+	// the moment its response arrived, never from the server's CreatedAt: a
+	// server whose clock is behind handed out tokens that had "expired" on
+	// arrival (gopcua#796), one ahead tokens that never expired.
+	instance.createdAt = s.timeNow()
 	instance.revisedLifetime = time.Millisecond * time.Duration(resp.SecurityToken.RevisedLifetime)
 
 	// allow the client to specify a lifetime that is smaller
@@ -715,7 +719,7 @@ func (s *SecureChannel) handleOpenSecureChannelResponse(resp *ua.OpenSecureChann
 
 	s.activeInstance = instance
 
-	debug.Printf("uasc %d: received security token. channelID=%d tokenID=%d createdAt=%s lifetime=%s", s.c.ID(), instance.secureChannelID, instance.securityTokenID, instance.createdAt.Format(time.RFC3339), instance.revisedLifetime)
+	debug.Printf("uasc %d: received security token. channelID=%d tokenID=%d createdAt=%s (server clock) lifetime=%s", s.c.ID(), instance.secureChannelID, instance.securityTokenID, resp.SecurityToken.CreatedAt.Format(time.RFC3339), instance.revisedLifetime)
 
 	// depending on whether the channel is used in a client
 	// or a server we need to trigger different behavior.
@@ -900,9 +904,12 @@ func (s *SecureChannel) scheduleExpiration(instance *channelInstance) {
 	s.instancesMu.Lock()
 	defer s.instancesMu.Unlock()
 
-	oldInstances := s.instances[instance.securityTokenID]
+	// factorybridge patch: instances are kept per secure channel ID, not per
+	// token ID. Looked up by token ID, an expiry removed nothing, or, when
+	// the token's ID equalled the channel's, the channel's newest token.
+	oldInstances := s.instances[instance.secureChannelID]
 
-	s.instances[instance.securityTokenID] = []*channelInstance{}
+	s.instances[instance.secureChannelID] = []*channelInstance{}
 
 	for _, oldInstance := range oldInstances {
 		if oldInstance.secureChannelID != instance.secureChannelID {
@@ -912,8 +919,8 @@ func (s *SecureChannel) scheduleExpiration(instance *channelInstance) {
 		if oldInstance.securityTokenID == instance.securityTokenID {
 			continue
 		}
-		s.instances[instance.securityTokenID] = append(
-			s.instances[instance.securityTokenID],
+		s.instances[instance.secureChannelID] = append(
+			s.instances[instance.secureChannelID],
 			oldInstance,
 		)
 	}
