@@ -31,8 +31,8 @@ func writeBackfillConfig(t *testing.T, endpoint, broker string) string {
 		for _, v := range []string{"Status", "NumberOfManufacturedProducts", "NumberOfDiscardedProducts"} {
 			fmt.Fprintf(&b, "  { name = %q, id = \"%s%s.%s\" },\n", v, simStation, st, v)
 		}
-		fmt.Fprintf(&b, "]\n[lines.stations.oee]\npreset = \"connected-factory\"\nideal_cycle_time = \"%dms\"\nsmall_stop = %q\n",
-			int(oeeIdealS*1000), oeeSmallStop.String())
+		fmt.Fprintf(&b, "]\n[lines.stations.oee]\npreset = \"connected-factory\"\nideal_cycle_time = \"%dms\"\nsmall_stop = \"0s\"\n",
+			int(oeeIdealS*1000))
 		b.WriteString("roles = { state = \"Status\", good_count = \"NumberOfManufacturedProducts\", reject_count = \"NumberOfDiscardedProducts\" }\n")
 	}
 	b.WriteString("\n[[lines]]\nname = \"load\"\n\n[[lines.stations]]\nname = \"counters\"\nnodes = [\n")
@@ -52,8 +52,7 @@ func writeBackfillConfig(t *testing.T, endpoint, broker string) string {
 func TestBackfillE2E(t *testing.T) {
 	cut, down := scaled(30*time.Second, 120*time.Second), scaled(10*time.Second, 60*time.Second)
 	truthPath := filepath.Join(t.TempDir(), "truth.jsonl")
-	sim := testenv.StartSimulator(t, testenv.SimOptions{Speed: oeeSpeed, Seed: 7, Truth: truthPath, LoadNodes: 3, Rate: 10, History: true,
-		FaultScale: oeeFaultScale})
+	sim := testenv.StartSimulator(t, testenv.SimOptions{Speed: oeeSpeed, Seed: 7, Truth: truthPath, LoadNodes: 3, Rate: 10, History: true})
 	proxy, endpoint := proxyTo(t, sim)
 	broker := testenv.StartMosquittoWith(t, testenv.MosquittoOptions{Persistence: true})
 	log := subscribeOEE(t, broker.URL)
@@ -135,7 +134,7 @@ func checkKnownWithTruth(t *testing.T, l *oeeLog, truth map[string][]truthEvent,
 		if d.unknown != 0 || d.gap != 0 {
 			t.Errorf("%s: %v s unknown and %d gap parts in the window; want none, the gaps are filled", st, d.unknown, d.gap)
 		}
-		var tt truthTally
+		tt := truthTally{noSmallStops: true} // the config's small_stop = "0s"
 		tt.tallyTime(truth[st], win, nil)
 		for _, e := range tt.tallyParts(l, st, parts(truth[st]), win, nil, never) {
 			t.Error(e)

@@ -18,6 +18,9 @@ type truthTally struct {
 	// final: the window ends with a closed record, which waits for a stop
 	// across its end to be classified by its whole length.
 	final bool
+	// noSmallStops: the bridge ran with small_stop = "0s", every fault is
+	// an unplanned stop.
+	noSmallStops bool
 }
 
 type reasonTally struct {
@@ -78,7 +81,7 @@ func (tt *truthTally) faultKey(f fault, win span, unknown []span) string {
 	s, _ := f.seen(unknown)
 	loss := "breakdown"
 	switch {
-	case s.to-s.from < int64(oeeSmallStop) && (f.to <= win.to || tt.final):
+	case !tt.noSmallStops && s.to-s.from < int64(oeeSmallStop) && (f.to <= win.to || tt.final):
 		loss = "small_stop"
 	case f.reason == 3:
 		loss = "material_shortage"
