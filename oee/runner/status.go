@@ -31,18 +31,7 @@ func (r *Runner) noteLatest(recs []oee.Record) {
 func (r *Runner) Current() []oee.Record {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []oee.Record
-	for _, line := range r.Lines() {
-		if rec, ok := r.current[[2]string{line, ""}]; ok {
-			out = append(out, rec)
-		}
-	}
-	for _, s := range r.stations {
-		if rec, ok := r.current[s]; ok {
-			out = append(out, rec)
-		}
-	}
-	return out
+	return r.inOrder(r.current)
 }
 
 // Lines returns the names of the lines with OEE, in the order of the
@@ -79,14 +68,20 @@ func (r *Runner) noteShift(rec oee.Record) {
 func (r *Runner) Shift() []oee.Record {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.inOrder(r.shift)
+}
+
+// inOrder returns the records of recs (line, station → record; station ""
+// for a line) that exist, lines first, each in the order of the options.
+func (r *Runner) inOrder(recs map[[2]string]oee.Record) []oee.Record {
 	var out []oee.Record
 	for _, line := range r.Lines() {
-		if rec, ok := r.shift[[2]string{line, ""}]; ok {
+		if rec, ok := recs[[2]string{line, ""}]; ok {
 			out = append(out, rec)
 		}
 	}
 	for _, s := range r.stations {
-		if rec, ok := r.shift[s]; ok {
+		if rec, ok := recs[s]; ok {
 			out = append(out, rec)
 		}
 	}
