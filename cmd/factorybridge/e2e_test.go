@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
@@ -20,20 +19,7 @@ func TestEveryReadingReachesTheBroker(t *testing.T) {
 	cons := consumer.Start(t, broker.URL, consumer.Options{Topic: "fb/e2e/#"})
 	cfg := testenv.WriteLoadConfig(t, testenv.LoadConfig{Endpoint: sim.Endpoint, Broker: broker.URL, Nodes: nodes})
 	br := testenv.StartBridge(t, cfg)
-	names := loadNames(nodes)
-	testenv.Wait(t, 60*time.Second, fmt.Sprintf("%d values of each of %d nodes", want, nodes), func() bool {
-		return cons.MinCount(names) >= want
-	})
-	lastSeq := br.StopDrained(t)
-	if n, errs := cons.Errors(); n > 0 {
-		t.Fatalf("%d bad messages or readings: %v", n, errs)
-	}
-	a := cons.Analyze(names, nil)
-	if a.Lost > 0 || a.Dups > 0 || a.Reorders > 0 || len(a.Missing) > 0 || a.Err != nil {
-		t.Fatalf("want every value once and in order: %v", a)
-	}
-	checkDense(t, lastSeq, 0, cons.Seqs)
-	t.Log(a)
+	checkEveryValue(t, br, cons, nodes, want)
 }
 
 // checkDense checks consumer.CheckDense over the seqs of sources (the
