@@ -72,6 +72,23 @@ type nodeState struct {
 	fresh    bool      // a value arrived in this session: heartbeats may repeat it
 	sentAt   time.Time // monotonic: when the node last sent something
 	backfill *gapFill  // the gap being filled (backfill.go); nil when none
+
+	// seen is the source time (Unix ns) of the node's last value received,
+	// 0 for none; kept for every node, plain or not, so that a live update
+	// can tell a value the server sends again (update.go). Set by a live
+	// update: the node's item was re-created or modified, and its next
+	// value is dropped if it is the one seen last; the node's item moved,
+	// and while the old and the new one both report, window drops the
+	// values received already.
+	seen      int64
+	recreated bool
+	window    *dupWindow
+}
+
+// basePlain reports whether a node's values go through untouched (see
+// nodeState.plain).
+func basePlain(n *Node) bool {
+	return n.Heartbeat <= 0 && !n.SkipFirst && !n.Backfill && !(n.Mode == ModeRead && n.ReadReport == ReportChange)
 }
 
 // beginSession resets the per-session state of every node.
@@ -176,8 +193,7 @@ func (c *Client) initAcquisition() error {
 	c.state = make([]nodeState, len(c.nodes))
 	c.allPlain = true
 	for i := range c.nodes {
-		n := &c.nodes[i].spec
-		c.state[i].plain = n.Heartbeat <= 0 && !n.SkipFirst && !n.Backfill && !(n.Mode == ModeRead && n.ReadReport == ReportChange)
+		c.state[i].plain = basePlain(&c.nodes[i].spec)
 		c.allPlain = c.allPlain && c.state[i].plain
 	}
 	c.reads = groupReads(c.nodes)

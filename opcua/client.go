@@ -69,6 +69,21 @@ type Client struct {
 	// Owned by the running session's drain goroutine (sessions never overlap).
 	valueStatus []ua.StatusCode // last logged conversion failure per node
 	dataStatus  []ua.StatusCode // last logged item failure seen in data per node
+
+	// Live updates (update.go). pending is the latest table Update made,
+	// not applied yet; updated signals it to Run's goroutine.
+	pendingMu sync.Mutex
+	pending   *Client
+	updated   chan struct{}
+	// byHandle maps client handles to node indices once a live update made
+	// them differ; nil while every node's handle is its index. nextHandle
+	// is the next handle a live update gives out; evGen the generation of
+	// the event sources' handles. Owned by the drain while a session runs,
+	// by Run's goroutine between sessions.
+	byHandle   map[uint32]int
+	nextHandle uint32
+	evGen      uint32
+	watched    int // nodes whose values a live update checks for repeats
 }
 
 // group is the nodes (indices) of one publishing interval: one subscription.
@@ -88,23 +103,38 @@ func New(opts Options) (*Client, error) {
 	if err := opts.Clock.check(); err != nil {
 		return nil, fmt.Errorf("server %s: %w", opts.Name, err)
 	}
-	c := &Client{opts: withDefaults(opts)}
+	c := &Client{opts: withDefaults(opts), updated: make(chan struct{}, 1)}
 	c.log = c.opts.Logger.With("server", opts.Name)
-	for _, spec := range opts.Nodes {
+	if err := c.load(opts.Nodes, opts.Events); err != nil {
+		return nil, fmt.Errorf("server %s: %w", opts.Name, err)
+	}
+	return c, nil
+}
+
+// load parses nodes and event sources into the client's tables; each
+// node's client handle is its index. New uses it, and Update on a copy.
+func (c *Client) load(nodes []Node, events []EventSource) error {
+	if len(nodes) >= eventHandleBase || len(events) > maxEventSources {
+		return fmt.Errorf("%d nodes and %d event sources: at most %d and %d", len(nodes), len(events),
+			eventHandleBase-1, maxEventSources)
+	}
+	c.opts.Nodes, c.opts.Events = nodes, events
+	for i, spec := range nodes {
 		n, err := parseNode(spec)
 		if err != nil {
-			return nil, fmt.Errorf("server %s: %w", opts.Name, err)
+			return err
 		}
+		n.handle = uint32(i)
 		c.nodes = append(c.nodes, n)
 	}
 	c.groups = groupByInterval(c.nodes)
 	if err := c.initAcquisition(); err != nil {
-		return nil, fmt.Errorf("server %s: %w", opts.Name, err)
+		return err
 	}
 	c.itemStatus = make([]ua.StatusCode, len(c.nodes))
 	c.valueStatus = make([]ua.StatusCode, len(c.nodes))
 	c.dataStatus = make([]ua.StatusCode, len(c.nodes))
-	return c, nil
+	return nil
 }
 
 // groupByInterval returns one group per distinct publishing interval, in

@@ -22,9 +22,11 @@ import (
 func (s *session) drain(ctx context.Context, stop <-chan struct{}) {
 	defer s.logDropped()
 	ticker, beat := s.c.heartbeatTicker()
-	if ticker != nil {
-		defer ticker.Stop()
-	}
+	defer func() {
+		if ticker != nil {
+			ticker.Stop()
+		}
+	}()
 	deadline := s.backfillDeadline()
 	defer deadline.Stop()
 	for {
@@ -39,6 +41,12 @@ func (s *session) drain(ctx context.Context, stop <-chan struct{}) {
 			s.appendBatch(ctx, s.settleAll())
 		case nodes := <-s.noValues:
 			s.failedItems(nodes)
+		case f := <-s.ctl:
+			f()
+			if ticker != nil { // the shortest heartbeat may have changed
+				ticker.Stop()
+			}
+			ticker, beat = s.c.heartbeatTicker()
 		case <-stop:
 			for {
 				select {
@@ -61,6 +69,8 @@ func (s *session) handle(ctx context.Context, d *opcua.PublishNotificationData) 
 	case *ua.EventNotificationList:
 		s.alive()
 		s.deliverEvents(ctx, v)
+	case updateDone:
+		s.updateDone(v)
 	case *ua.StatusChangeNotification:
 		s.report(fmt.Errorf("subscription %d ended: %w", d.SubscriptionID, v.Status))
 	case nil:

@@ -34,7 +34,7 @@ func (s *session) deliverEvents(ctx context.Context, l *ua.EventNotificationList
 		if ev == nil {
 			continue
 		}
-		k, ok := s.c.eventHandle(ev.ClientHandle)
+		k, ok := s.c.eventIndex(ev.ClientHandle)
 		if !ok {
 			continue
 		}

@@ -23,6 +23,7 @@ func (s *session) subscribeEvents(ctx context.Context, namespaces []string, res 
 			return fmt.Errorf("create event subscription (publishing interval %s): %w", g.interval, err)
 		}
 		res.keepAlive = max(res.keepAlive, sub.RevisedPublishingInterval*time.Duration(sub.RevisedMaxKeepAliveCount))
+		s.eventSubs = append(s.eventSubs, sub)
 		refresh := false
 		for _, k := range g.nodes {
 			refresh = refresh || s.c.events[k].spec.ConditionRefresh
@@ -46,7 +47,7 @@ func (s *session) createEventItem(ctx context.Context, subID uint32, k int, name
 		on[i] = true
 	}
 	for attempt := 0; ; attempt++ {
-		req, err := src.createRequest(uint32(len(s.c.nodes)+k), namespaces, on)
+		req, err := src.createRequest(s.c.eventHandle(k), namespaces, on)
 		if err != nil {
 			res.failed++
 			s.c.eventResult(k, ua.StatusBadNodeIDUnknown, err.Error())
@@ -218,8 +219,27 @@ func (c *Client) fieldsMissing(k int, on, kept []bool) {
 		"fields", strings.Join(missing, ","))
 }
 
-// eventHandle reports whether handle is an event source's, and which.
-func (c *Client) eventHandle(handle uint32) (int, bool) {
-	k := int(handle) - len(c.nodes)
-	return k, k >= 0 && k < len(c.events)
+// Event sources' client handles: eventHandleBase, the generation of the
+// event sources (a live update that changes them starts a new one, so that
+// a notification of a replaced source is never taken for another's), and
+// the source's index. Nodes' handles stay below eventHandleBase.
+const (
+	eventHandleBase = 1 << 31
+	eventGenBits    = 15
+	maxEventSources = 1 << 16
+)
+
+// eventHandle is event source k's client handle.
+func (c *Client) eventHandle(k int) uint32 {
+	return eventHandleBase | (c.evGen%(1<<eventGenBits))<<16 | uint32(k)
+}
+
+// eventIndex reports whether handle is an event source's of the current
+// generation, and which.
+func (c *Client) eventIndex(handle uint32) (int, bool) {
+	if handle&eventHandleBase == 0 || (handle>>16)&(1<<eventGenBits-1) != c.evGen%(1<<eventGenBits) {
+		return 0, false
+	}
+	k := int(handle & (maxEventSources - 1))
+	return k, k < len(c.events)
 }

@@ -15,10 +15,13 @@ import (
 // know; the node fails like one the server rejects.
 var errNamespaceNotFound = errors.New("namespace URI not in the server's NamespaceArray")
 
-// node is one configured node, parsed once by New. Its index in Client.nodes
-// is the monitored item's client handle.
+// node is one configured node, parsed once by New or Update.
 type node struct {
 	spec Node // with its defaults filled
+	// handle is the client handle of the node's monitored item (or of its
+	// cyclic reads): its index in Client.nodes, until a live update keeps
+	// the items of nodes whose index changed (update.go).
+	handle uint32
 	// id is the parsed id of an ns=… node; nil for an nsu=… node, whose
 	// namespace index is looked up at every connect.
 	id     *ua.NodeID

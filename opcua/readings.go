@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gopcua/opcua/ua"
 
@@ -21,10 +22,14 @@ func (s *session) readings(items []*ua.MonitoredItemNotification) ([]factorybrid
 	batch := make([]factorybridge.Reading, 0, len(items))
 	handles := make([]int, 0, len(items))
 	for _, it := range items {
-		if it == nil || it.Value == nil || int64(it.ClientHandle) >= int64(len(c.nodes)) {
+		if it == nil || it.Value == nil {
 			continue
 		}
-		i := int(it.ClientHandle)
+		i, ok := c.index(it.ClientHandle)
+		if !ok || c.watched > 0 && s.repeated(i, it.Value) {
+			continue
+		}
+		c.state[i].seen = unixNano(it.Value.SourceTimestamp)
 		r, err := reading(&c.nodes[i].spec, it.Value, c.opts.MaxArrayLen)
 		c.valueResult(i, err)
 		s.itemHealth(i, it.Value.Status)
@@ -32,6 +37,41 @@ func (s *session) readings(items []*ua.MonitoredItemNotification) ([]factorybrid
 		handles = append(handles, i)
 	}
 	return batch, handles
+}
+
+// repeated reports whether dv is a value a live update's re-created,
+// modified or moved item of node i sends again (update.go).
+func (s *session) repeated(i int, dv *ua.DataValue) bool {
+	st := &s.c.state[i]
+	t := unixNano(dv.SourceTimestamp)
+	if st.recreated {
+		st.recreated = false
+		s.c.watched--
+		if t != 0 && t == st.seen {
+			if !st.plain { // the rules compare with the last value: it is this one
+				if r, err := reading(&s.c.nodes[i].spec, dv, s.c.opts.MaxArrayLen); err == nil {
+					st.last, st.hasLast = r, true
+				}
+			}
+			return true
+		}
+	}
+	if st.window == nil {
+		return false
+	}
+	if st.window.seen(t) {
+		return true
+	}
+	st.window.add(t)
+	return false
+}
+
+// unixNano is t in Unix ns; 0 for the zero time (no source timestamp).
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
 }
 
 // reading builds the reading of one data value of node n.

@@ -63,7 +63,11 @@ func (s *session) startReads(ctx context.Context, namespaces []string) (ok, fail
 	if len(s.c.reads) == 0 {
 		return 0, 0
 	}
-	perRead := s.nodesPerRead(ctx)
+	if s.readers.perRead == 0 {
+		s.readers.perRead = s.nodesPerRead(ctx)
+	}
+	perRead := s.readers.perRead
+	ctx, s.readers.cancel = context.WithCancel(ctx)
 	for _, g := range s.c.reads {
 		var handles []int
 		var ids []*ua.ReadValueID
@@ -76,11 +80,11 @@ func (s *session) startReads(ctx context.Context, namespaces []string) (ok, fail
 			}
 			ok++
 			s.c.itemResult(i, ua.StatusOK, "")
-			handles = append(handles, i)
+			handles = append(handles, int(s.c.nodes[i].handle))
 			ids = append(ids, &ua.ReadValueID{NodeID: nid, AttributeID: ua.AttributeIDValue, DataEncoding: &ua.QualifiedName{}})
 		}
 		if len(ids) > 0 {
-			s.wg.Go(func() { s.readLoop(ctx, g.interval, handles, ids, perRead) })
+			s.readers.wg.Go(func() { s.readLoop(ctx, g.interval, handles, ids, perRead) })
 		}
 	}
 	return ok, failed

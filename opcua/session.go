@@ -47,6 +47,22 @@ type session struct {
 
 	acquisition // heartbeats, cyclic reads, backfill (acquire.go, backfill.go)
 
+	// Owned by Run's goroutine: the data subscriptions by publishing
+	// interval, the event subscriptions, each node's monitored item id (0:
+	// none), the cyclic readers, and whether every gap is known (a live
+	// update waits for it). update.go changes them on a live update.
+	subs       map[time.Duration]*opcua.Subscription
+	eventSubs  []*opcua.Subscription
+	itemIDs    []uint32
+	readers    readers
+	gapsKnown  bool
+	ctl        chan func() // Run → drain: run this on the drain's goroutine
+
+	// Owned by the drain: the nodes the last update moved to another
+	// subscription, and that update's number (update.go).
+	moves   []move
+	moveGen int
+
 	// Owned by the drain goroutine.
 	gapStart   time.Time // last data before this session; zero once the gap is closed
 	dropped    int       // readings not delivered because the sink gave up
@@ -63,6 +79,9 @@ func newSession(c *Client) *session {
 		start:      time.Now(),
 		gapStart:   c.stats.get().LastData,
 		itemFailed: make([]bool, len(c.nodes)),
+		subs:       map[time.Duration]*opcua.Subscription{},
+		itemIDs:    make([]uint32, len(c.nodes)),
+		ctl:        make(chan func()),
 	}
 	s.acquisition.init(c)
 	return s
@@ -72,6 +91,7 @@ func newSession(c *Client) *session {
 // gopcua client and joins its goroutines before returning, so the next
 // session never overlaps with this one.
 func (c *Client) runSession(ctx, deliver context.Context) error {
+	c.applyPending()
 	c.connecting()
 	c.stats.update(func(st *Stats) { st.ItemsOK, st.ItemsFailed = 0, 0 })
 	s := newSession(c)
@@ -119,7 +139,9 @@ func (s *session) connect(ctx context.Context) error {
 // serve subscribes, then supervises the session until it fails.
 func (s *session) serve(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel() // ends a probe in flight
+	defer s.readers.stop()
+	defer cancel() // ends a probe and the readers
+	s.readers.parent = ctx
 	s.wg.Go(func() { s.watchClock(ctx) })
 	res, err := s.subscribe(ctx)
 	if err != nil {
@@ -129,6 +151,7 @@ func (s *session) serve(ctx context.Context) error {
 	s.alive()
 	s.startAcquisition(ctx, &res)
 	s.upAt = s.c.established(res.ok, res.failed, !s.hasGaps)
+	s.gapsKnown = !s.hasGaps
 	if err := s.deliverUnresolved(res.unresolved); err != nil {
 		return err
 	}
@@ -160,6 +183,13 @@ func (s *session) supervise(ctx context.Context) error {
 			return err
 		case filled := <-s.settled:
 			s.c.gapsKnown(filled, s.upAt)
+			s.gapsKnown = true
+			s.c.signalUpdate() // an update that waited for the gaps
+		case <-s.c.updated:
+			if err := s.update(ctx); err != nil {
+				return err
+			}
+			probeAfter = s.probeAfter() // the shortest heartbeat may have changed
 		case <-s.stateSig:
 			if st := s.ua.State(); st != opcua.Connected {
 				return fmt.Errorf("connection lost (gopcua state %s)", st)

@@ -51,6 +51,9 @@ type Stats struct {
 	Heartbeats, Backfilled, Events uint64
 	// Reads counts the Read requests of cyclic reads that succeeded.
 	Reads uint64
+	// Updates counts the node updates applied on a running session
+	// (Update; one applied between sessions is not counted).
+	Updates uint64
 	// LastData is when the last DataChangeNotification arrived;
 	// LastKeepAlive when the last liveness probe succeeded (gopcua does not
 	// surface the server's keep-alive messages, see Client).

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/gopcua/opcua"
@@ -89,8 +88,17 @@ func (s *session) subscribeGroup(ctx context.Context, g group, r resolver, perCa
 	s.c.log.Debug("subscription created", "subscription", sub.SubscriptionID,
 		"publishing_interval", sub.RevisedPublishingInterval, "keep_alive_count", sub.RevisedMaxKeepAliveCount,
 		"lifetime_count", sub.RevisedLifetimeCount, "nodes", len(g.nodes))
-	for chunk := range slices.Chunk(s.itemRequests(g, r, res), perCall) {
-		if err := s.createItems(ctx, sub.SubscriptionID, chunk, res); err != nil {
+	s.subs[g.interval] = sub
+	reqs, nodes := s.itemRequests(g.nodes, r, res)
+	return s.createChunks(ctx, sub.SubscriptionID, reqs, nodes, perCall, res)
+}
+
+// createChunks creates the items of nodes (reqs[k] is nodes[k]'s) in
+// chunks of perCall.
+func (s *session) createChunks(ctx context.Context, subID uint32, reqs []*ua.MonitoredItemCreateRequest, nodes []int, perCall int, res *subscribed) error {
+	for start := 0; start < len(reqs); start += perCall {
+		end := min(start+perCall, len(reqs))
+		if err := s.createItems(ctx, subID, reqs[start:end], nodes[start:end], res); err != nil {
 			return err
 		}
 	}
@@ -114,12 +122,14 @@ func ceilDiv(a, b time.Duration) uint32 {
 	return uint32(min((a+b-1)/b, 1<<31))
 }
 
-// itemRequests resolves the group's node ids; a node whose namespace URI the
+// itemRequests resolves the ids of nodes (indices) and returns their
+// create requests and the nodes they are for; a node whose namespace URI the
 // server does not know, or whose path does not resolve, fails here like a
 // node the server rejects.
-func (s *session) itemRequests(g group, r resolver, res *subscribed) []*ua.MonitoredItemCreateRequest {
-	reqs := make([]*ua.MonitoredItemCreateRequest, 0, len(g.nodes))
-	for _, i := range g.nodes {
+func (s *session) itemRequests(nodes []int, r resolver, res *subscribed) ([]*ua.MonitoredItemCreateRequest, []int) {
+	reqs := make([]*ua.MonitoredItemCreateRequest, 0, len(nodes))
+	idx := make([]int, 0, len(nodes))
+	for _, i := range nodes {
 		n := &s.c.nodes[i]
 		nid, why := r.resolve(i, n)
 		if nid == nil {
@@ -130,15 +140,17 @@ func (s *session) itemRequests(g group, r resolver, res *subscribed) []*ua.Monit
 			}
 			continue
 		}
-		reqs = append(reqs, n.createRequest(nid, uint32(i)))
+		reqs = append(reqs, n.createRequest(nid, n.handle))
+		idx = append(idx, i)
 	}
-	return reqs
+	return reqs, idx
 }
 
 // createItems sends one CreateMonitoredItems call. It uses Send rather than
 // Subscription.Monitor, which indexes the results without checking their
 // count and keeps per-item state only gopcua's (disabled) reconnect reads.
-func (s *session) createItems(ctx context.Context, subID uint32, items []*ua.MonitoredItemCreateRequest, res *subscribed) error {
+// nodes[k] is the node of items[k].
+func (s *session) createItems(ctx context.Context, subID uint32, items []*ua.MonitoredItemCreateRequest, nodes []int, res *subscribed) error {
 	req := &ua.CreateMonitoredItemsRequest{
 		SubscriptionID:     subID,
 		TimestampsToReturn: ua.TimestampsToReturnBoth,
@@ -160,19 +172,22 @@ func (s *session) createItems(ctx context.Context, subID uint32, items []*ua.Mon
 		return fmt.Errorf("create monitored items: %w", err)
 	}
 	s.c.log.Debug("monitored items created", "subscription", subID, "items", len(items))
-	s.countResults(items, resp.Results, res)
+	s.countResults(nodes, resp.Results, res)
 	return nil
 }
 
-func (s *session) countResults(items []*ua.MonitoredItemCreateRequest, results []*ua.MonitoredItemCreateResult, res *subscribed) {
+// countResults logs and counts the create results of nodes and keeps the
+// ids of the items created, for a live update to modify or delete them.
+func (s *session) countResults(nodes []int, results []*ua.MonitoredItemCreateResult, res *subscribed) {
 	for k, r := range results {
-		i := int(items[k].RequestedParameters.ClientHandle)
+		i := nodes[k]
 		status := ua.StatusBad
 		if r != nil {
 			status = r.StatusCode
 		}
 		if isGood(status) {
 			status = ua.StatusOK // a Good subcode is not worth a log line
+			s.itemIDs[i] = r.MonitoredItemID
 			res.ok++
 		} else {
 			res.failed++

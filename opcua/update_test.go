@@ -1,0 +1,173 @@
+package opcua
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"factorybridge"
+	"factorybridge/internal/testenv"
+)
+
+// The load nodes step 1, 2, 3, … together (testdata/simulator/load.c), so
+// every node's values are an independent truth: a kept node must show
+// every value once, a removed one a gap-free run that stops, an added one
+// a gap-free run that starts.
+
+func loadNode(k int) Node {
+	n := testNode("sim", fmt.Sprintf("%s%d", loadNS, k))
+	n.Name = fmt.Sprintf("load/%d", k)
+	return n
+}
+
+// values returns the readings' values, in order.
+func values(t *testing.T, rs []factorybridge.Reading) []uint64 {
+	t.Helper()
+	out := make([]uint64, 0, len(rs))
+	for _, r := range rs {
+		if r.Value.Type != factorybridge.TypeUInt64 {
+			t.Fatalf("%s: value %+v is not a UInt64 (status %#x)", r.Name, r.Value, r.Status)
+		}
+		out = append(out, r.Value.Uint())
+	}
+	return out
+}
+
+// gapFree reports the first place where vs is not n, n+1, n+2, …; "" when
+// it is.
+func gapFree(vs []uint64) string {
+	for k := 1; k < len(vs); k++ {
+		if vs[k] != vs[k-1]+1 {
+			return fmt.Sprintf("value %d follows %d (position %d of %d)", vs[k], vs[k-1], k, len(vs))
+		}
+	}
+	return ""
+}
+
+// TestUpdateOnTheRunningSession changes a running client's nodes: removes,
+// adds, modifies, moves to another publishing interval, renames, and
+// switches one to cyclic reads. The session is kept (no reconnect), no
+// value of a kept node is lost or delivered twice, removed nodes stop,
+// added nodes start, and the re-created and modified items' first values
+// (which the server sends again) are not new readings.
+func TestUpdateOnTheRunningSession(t *testing.T) {
+	sim := testenv.StartSimulator(t, testenv.SimOptions{LoadNodes: 16, Rate: 20})
+	logs := &testenv.Logs{}
+	sink := newRecordSink()
+	before := testServer("sim", sim.Endpoint)
+	for k := range 10 {
+		before.Nodes = append(before.Nodes, loadNode(k))
+	}
+	c := newClient(t, testOptions(before, sink, logs))
+	stop := runClient(t, c)
+	sink.waitFor(t, 20*time.Second, "values of every node", func([]factorybridge.Reading) bool {
+		return len(sink.byName()) == 10
+	})
+	time.Sleep(time.Second)
+
+	after := testServer("sim", sim.Endpoint)
+	for k := 2; k < 12; k++ { // load/0 and load/1 removed, load/10 and load/11 added
+		n := loadNode(k)
+		switch k {
+		case 2:
+			n.SamplingInterval = 10 * time.Millisecond // modified
+		case 3:
+			n.QueueSize = 50 // modified
+		case 4, 5:
+			n.PublishingInterval = 300 * time.Millisecond // moved
+		case 6:
+			n.Name = "load/6-renamed"
+		case 7:
+			n.Mode, n.ReadInterval, n.ReadReport = ModeRead, 200*time.Millisecond, ReportChange // switched
+		}
+		after.Nodes = append(after.Nodes, n)
+	}
+	updatedAt := time.Now()
+	must(t, c.Update(after))
+	logs.WaitFor(t, 10*time.Second, "nodes updated on the running session")
+	time.Sleep(2 * time.Second)
+	stop()
+
+	st := c.Stats()
+	if st.Reconnects != 0 || st.Updates != 1 {
+		t.Errorf("Reconnects = %d, Updates = %d; want the update applied on the first session", st.Reconnects, st.Updates)
+	}
+	if line := logs.Records("nodes updated on the running session"); len(line) != 1 ||
+		!strings.Contains(logs.String(), `"added":2,"removed":2,"modified":2,"moved":2,"switched":1`) {
+		t.Errorf("update not logged with its counts:\n%s", logs.String())
+	}
+	got := sink.byName()
+	if renamed := got["load/6-renamed"]; len(renamed) == 0 {
+		t.Errorf("no values under the new name of load/6")
+	} else {
+		got["load/6"] = append(got["load/6"], renamed...)
+	}
+	for k := range 12 {
+		name := fmt.Sprintf("load/%d", k)
+		rs := got[name]
+		vs := values(t, rs)
+		if len(vs) == 0 {
+			t.Errorf("%s: no values", name)
+			continue
+		}
+		if k == 7 { // read every 200 ms, reported on change: increasing, never repeated
+			for i := 1; i < len(vs); i++ {
+				if vs[i] <= vs[i-1] {
+					t.Errorf("%s: value %d after %d: a repeat after the switch to reads", name, vs[i], vs[i-1])
+				}
+			}
+			continue
+		}
+		if why := gapFree(vs); why != "" {
+			t.Errorf("%s: %s", name, why)
+		}
+		first, last := rs[0].SourceTime, rs[len(rs)-1].SourceTime
+		switch {
+		case k < 2 && last.After(updatedAt.Add(time.Second)):
+			t.Errorf("%s was removed at %s but has values until %s", name, updatedAt.Format(time.StampMilli), last.Format(time.StampMilli))
+		case k >= 10 && first.Before(updatedAt.Add(-time.Second)):
+			t.Errorf("%s was added at %s but has values from %s", name, updatedAt.Format(time.StampMilli), first.Format(time.StampMilli))
+		case k >= 2 && k < 10 && !(first.Before(updatedAt) && last.After(updatedAt.Add(time.Second))):
+			t.Errorf("%s was kept but its values span %s – %s, not across the update at %s", name,
+				first.Format(time.StampMilli), last.Format(time.StampMilli), updatedAt.Format(time.StampMilli))
+		}
+	}
+}
+
+// TestUpdateRejectsBadNodes: an update with a node that is not valid
+// returns an error naming it and changes nothing.
+func TestUpdateRejectsBadNodes(t *testing.T) {
+	opts := testServer("sim", "opc.tcp://127.0.0.1:1", "ns=1;s=a")
+	c := newClient(t, testOptions(opts, newRecordSink(), &testenv.Logs{}))
+	bad := testServer("sim", "opc.tcp://127.0.0.1:1", "ns=1;s=a", "ns=1;s=b")
+	bad.Nodes[1].Trigger = "whenever"
+	if err := c.Update(bad); err == nil || !strings.Contains(err.Error(), "ns=1;s=b") {
+		t.Fatalf("Update(bad trigger) = %v, want an error naming the node", err)
+	}
+	if p := c.takePending(); p != nil {
+		t.Errorf("a rejected update is pending")
+	}
+}
+
+// TestUpdateBetweenSessions: an update made before Run (or while the
+// server is unreachable) is the list the first session subscribes to.
+func TestUpdateBetweenSessions(t *testing.T) {
+	sim := testenv.StartSimulator(t, testenv.SimOptions{LoadNodes: 4, Rate: 20})
+	sink := newRecordSink()
+	logs := &testenv.Logs{}
+	opts := testServer("sim", sim.Endpoint)
+	opts.Nodes = []Node{loadNode(0)}
+	c := newClient(t, testOptions(opts, sink, logs))
+	opts.Nodes = []Node{loadNode(1), loadNode(2)}
+	must(t, c.Update(opts))
+	runClient(t, c)
+	sink.waitFor(t, 20*time.Second, "values of load/1 and load/2", func([]factorybridge.Reading) bool {
+		got := sink.byName()
+		return len(got["load/1"]) > 2 && len(got["load/2"]) > 2
+	})
+	if n := len(sink.byName()["load/0"]); n != 0 {
+		t.Errorf("load/0, replaced before the first session, has %d values", n)
+	}
+	logs.WaitFor(t, time.Second, "nodes updated; the next session subscribes to them")
+}
