@@ -51,12 +51,12 @@ type session struct {
 	// interval, the event subscriptions, each node's monitored item id (0:
 	// none), the cyclic readers, and whether every gap is known (a live
 	// update waits for it). update.go changes them on a live update.
-	subs       map[time.Duration]*opcua.Subscription
-	eventSubs  []*opcua.Subscription
-	itemIDs    []uint32
-	readers    readers
-	gapsKnown  bool
-	ctl        chan func() // Run → drain: run this on the drain's goroutine
+	subs      map[time.Duration]*opcua.Subscription
+	eventSubs []*opcua.Subscription
+	itemIDs   []uint32
+	readers   readers
+	gapsKnown bool
+	ctl       chan func() // Run → drain: run this on the drain's goroutine
 
 	// Owned by the drain: the nodes the last update moved to another
 	// subscription, and that update's number (update.go).
