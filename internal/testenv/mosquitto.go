@@ -114,6 +114,8 @@ log_type notice
 log_type information
 log_timestamp_format %%Y-%%m-%%dT%%H:%%M:%%S
 `, m.Port, m.LogFile)
+	// log_type notice writes the "New client connected" lines that
+	// Connections counts.
 	// As root, mosquitto would switch to user "mosquitto", which cannot
 	// write the log in the test's directory; naming the current user keeps
 	// it (the option is ignored when not root).
@@ -229,4 +231,26 @@ func (m *Mosquitto) logTail() string {
 		out += fmt.Sprintf("--- %s\n%s", filepath.Base(f), b)
 	}
 	return out
+}
+
+// Connections returns how many connections the broker has accepted from
+// clientID over its life (every Start since the test began): the broker's
+// own count, for tests that prove a client kept its connection. It reads
+// the "New client connected from <addr> as <id> (…)" lines that log_type
+// notice writes before the CONNACK, so a connection a client has seen
+// accepted is already counted.
+func (m *Mosquitto) Connections(clientID string) int {
+	m.t.Helper()
+	data, err := os.ReadFile(m.LogFile)
+	if err != nil {
+		m.t.Fatalf("mosquitto connections: %v", err)
+	}
+	n := 0
+	for line := range strings.Lines(string(data)) {
+		if _, rest, ok := strings.Cut(line, ": New client connected from "); ok &&
+			strings.Contains(rest, " as "+clientID+" (") {
+			n++
+		}
+	}
+	return n
 }

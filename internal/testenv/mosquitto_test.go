@@ -69,3 +69,28 @@ func TestMosquittoExtraLines(t *testing.T) {
 		t.Fatalf("anonymous CONNECT: %v; want CONNACK return code 5 (not authorized)\n%s", err, m.logTail())
 	}
 }
+
+// TestMosquittoCountsConnections: every accepted connection of a client id
+// is counted, across a restart of the broker, and only that id's.
+func TestMosquittoCountsConnections(t *testing.T) {
+	m := StartMosquitto(t)
+	if got := m.Connections("t"); got != 0 {
+		t.Fatalf("before any client: %d connections", got)
+	}
+	for range 2 {
+		if err := handshake(m); err != nil {
+			t.Fatalf("MQTT handshake: %v\n%s", err, m.logTail())
+		}
+	}
+	if got := m.Connections("t"); got != 2 {
+		t.Fatalf("after two connections as \"t\": %d counted\n%s", got, m.logTail())
+	}
+	m.Stop()
+	m.Start()
+	if err := handshake(m); err != nil {
+		t.Fatalf("MQTT handshake after restart: %v\n%s", err, m.logTail())
+	}
+	if got, other := m.Connections("t"), m.Connections("tt"); got != 3 || other != 0 {
+		t.Fatalf("after a restart and a third connection: %d as \"t\", %d as \"tt\"; want 3, 0\n%s", got, other, m.logTail())
+	}
+}

@@ -81,6 +81,10 @@ type SimOptions struct {
 	// wall clock off by this offset ("+2h", "-10m"; faketime.go);
 	// Simulator.SetFakeTime changes it while it runs.
 	FakeTime string
+	// LogSessions logs at level info, which names every SecureChannel and
+	// session the server opens, so that Simulator.Sessions can count them
+	// (simulator_sessions.go). Off keeps the log at warnings.
+	LogSessions bool
 }
 
 // SimAppURI is the application URI of the simulator in secure mode: its
@@ -121,8 +125,9 @@ type Simulator struct {
 	env       []string // nil: the test's own
 	clockFile string   // libfaketime's offset, with FakeTime
 
-	mu   sync.Mutex
-	proc *simProcess // nil when not running
+	mu       sync.Mutex
+	proc     *simProcess // nil when not running
+	sessions bool        // the running options' LogSessions
 }
 
 // simProcess is one run of the simulator binary. done is closed by the
@@ -159,6 +164,7 @@ func StartSimulator(t testing.TB, opts SimOptions) *Simulator {
 		bin:      bin,
 		args:     opts.args(port),
 		logPath:  filepath.Join(t.TempDir(), "factorysim.log"),
+		sessions: opts.LogSessions,
 	}
 	t.Cleanup(func() { s.cleanup(t) })
 	s.setupFakeTime(t, opts.FakeTime)
@@ -199,6 +205,9 @@ func (o SimOptions) args(port int) []string {
 		args = append(args, "-fault-scale", strconv.FormatFloat(o.FaultScale, 'g', -1, 64))
 	}
 	args = append(args, o.acquisitionArgs()...)
+	if o.LogSessions {
+		args = append(args, "-log-level", "info")
+	}
 	if sec := o.Secure; sec != nil {
 		args = append(args, "-secure", "1", "-cert", sec.Cert, "-key", sec.Key)
 		if sec.TrustDir != "" {
@@ -253,6 +262,7 @@ func (s *Simulator) Reconfigure(opts SimOptions) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.args = opts.args(s.Port)
+	s.sessions = opts.LogSessions
 }
 
 // Start starts the simulator again on the same port, e.g. after Stop or Kill
