@@ -26,7 +26,6 @@ import (
 	"factorybridge/config"
 	"factorybridge/oee"
 	"factorybridge/oee/runner"
-	"factorybridge/opcua"
 	"factorybridge/publisher"
 	"factorybridge/publisher/mqtt"
 )
@@ -72,22 +71,28 @@ type Options struct {
 // Bridge is the running system. Create it with New, start it with Run;
 // Status may be called from any goroutine.
 type Bridge struct {
-	cfg     *config.Config
 	opts    Options
 	log     *slog.Logger
 	started time.Time
-	digest  string // of the configuration file
 
-	lines   *lineStats     // readings per server and line
+	// What a reload replaces (reload.go): the configuration, its file's
+	// digest and the OPC UA sources, read through config(), digest() and
+	// servers(). applyMu makes reloads one at a time.
+	mu      sync.RWMutex
+	cfg     *config.Config
+	dig     string
+	sources []*source // in configuration order; a reload replaces the slice
+	run     *runState // set by Run: where sources run
+	applyMu sync.Mutex
+
+	lines   linesRef       // readings per server and line
 	queue   *countingQueue // the buffer as the publisher sees it
 	hist    *history
 	metrics *metrics
 
-	buf     *buffer.Buffer
-	clients []*opcua.Client
-	names   []string // server names, in client order
-	pub     publisher.Publisher
-	oee     *runner.Runner // nil when no line computes OEE
+	buf *buffer.Buffer
+	pub publisher.Publisher
+	oee *runner.Runner // nil when no line computes OEE
 }
 
 // New opens the buffer and builds every component from cfg (loaded and
@@ -95,8 +100,9 @@ type Bridge struct {
 // every user can read.
 func New(cfg *config.Config, opts Options) (*Bridge, error) {
 	opts = withDefaults(opts)
-	b := &Bridge{cfg: cfg, opts: opts, log: opts.Logger, started: time.Now(), digest: configDigest(cfg.File),
-		lines: newLineStats(cfg), hist: newHistory(opts.SampleInterval)}
+	b := &Bridge{cfg: cfg, opts: opts, log: opts.Logger, started: time.Now(), dig: configDigest(cfg.File),
+		hist: newHistory(opts.SampleInterval)}
+	b.lines.Store(newLineStats(cfg))
 	b.metrics = newMetrics(b)
 	warnReadableSecrets(cfg, b.log)
 	bo := cfg.BufferOptions()
@@ -106,7 +112,7 @@ func New(cfg *config.Config, opts Options) (*Bridge, error) {
 		return nil, err
 	}
 	b.buf = buf
-	b.queue = &countingQueue{next: buf, lines: b.lines}
+	b.queue = &countingQueue{next: buf, lines: &b.lines}
 	if err := b.build(); err != nil {
 		buf.Close()
 		return nil, err
@@ -145,21 +151,12 @@ func (b *Bridge) build() error {
 }
 
 func (b *Bridge) buildSources() error {
-	sec := &security{cfg: b.cfg, log: b.log.With("component", "pki")}
 	for _, srv := range b.cfg.Servers {
-		opts, _ := b.cfg.OPCUAOptions(srv.Name)
-		opts.Sink, opts.Logger, opts.OnState = countingSink{b.buf, b.lines}, b.log.With("component", "opcua"), b.oeeOnState()
-		opts.Watermarks, opts.OnGapFilled = b.buf, b.oeeOnGapFilled()
-		opts.Clock.OnStep = b.oeeOnClockStep()
-		if err := sec.apply(srv, &opts); err != nil {
+		s, err := b.newSource(b.cfg, srv.Name)
+		if err != nil {
 			return err
 		}
-		c, err := opcua.New(opts)
-		if err != nil {
-			return fmt.Errorf("server %s: %w", srv.Name, err)
-		}
-		b.clients = append(b.clients, c)
-		b.names = append(b.names, srv.Name)
+		b.sources = append(b.sources, s)
 	}
 	return nil
 }
@@ -199,13 +196,12 @@ func (b *Bridge) Run(ctx context.Context) error {
 	goRun(&bufWG, "buffer", b.buf.Run, bufCtx, fail)
 	stopOEE := b.startOEE(fail)
 	goRun(&pubWG, "publisher", b.pub.Run, pubCtx, fail)
-	for _, c := range b.clients {
-		goRun(&srcWG, "opcua", c.Run, ctx, fail)
-	}
+	b.startSources(&runState{ctx: ctx, fail: fail, wg: &srcWG})
 	b.startAux(ctx, &auxWG)
 	<-ctx.Done()
 	cause := context.Cause(ctx)
 	b.log.Info("stopping: no new readings; committing and publishing what is buffered")
+	b.closeSources()
 	srcWG.Wait()
 	b.flush()
 	stopOEE() // its final records and state are committed before the drain
@@ -254,7 +250,7 @@ func (b *Bridge) startAux(ctx context.Context, wg *sync.WaitGroup) {
 func (b *Bridge) httpListen() string {
 	switch b.opts.HTTPListen {
 	case "":
-		return b.cfg.HTTPListen()
+		return b.config().HTTPListen()
 	case config.Off:
 		return ""
 	}
@@ -296,4 +292,18 @@ func (b *Bridge) drain() {
 		b.log.Warn("final publish incomplete; readings stay in the buffer for the next start",
 			"buffer_depth", b.buf.Stats().Depth, "timeout", b.opts.DrainTimeout, "err", err)
 	}
+}
+
+// config is the configuration the bridge runs on; a reload replaces it.
+func (b *Bridge) config() *config.Config {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.cfg
+}
+
+// digest is the running configuration file's digest.
+func (b *Bridge) digest() string {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.dig
 }

@@ -90,13 +90,13 @@ func (b *Bridge) notReady() []string {
 	if !b.pub.Stats().Connected {
 		out = append(out, "publisher: not connected")
 	}
-	for i, c := range b.clients {
-		if st := c.Stats().State; st != opcua.StateConnected {
-			out = append(out, fmt.Sprintf("server %s: %s", b.names[i], st))
+	for _, s := range b.servers() {
+		if st := s.client.Stats().State; st != opcua.StateConnected {
+			out = append(out, fmt.Sprintf("server %s: %s", s.name, st))
 		}
 	}
 	st := b.buf.Stats()
-	if max := b.cfg.Buffer.MaxBytes; max > 0 && float64(st.Bytes) > readyBufferFull*float64(max) {
+	if max := b.config().Buffer.MaxBytes; max > 0 && float64(st.Bytes) > readyBufferFull*float64(max) {
 		out = append(out, fmt.Sprintf("buffer: %d of %d bytes used; the oldest readings are about to be dropped", st.Bytes, max))
 	}
 	return out
@@ -108,9 +108,10 @@ func (b *Bridge) scopes() [][2]string {
 		return nil
 	}
 	var out [][2]string
+	cfg := b.config()
 	for _, line := range b.oee.Lines() {
 		out = append(out, [2]string{line, ""})
-		for _, l := range b.cfg.Lines {
+		for _, l := range cfg.Lines {
 			if l.Name != line {
 				continue
 			}

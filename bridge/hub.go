@@ -79,7 +79,7 @@ func (r *hubReporter) Reported() any {
 	}
 	buf := r.b.buf.Stats()
 	rep := map[string]any{
-		"version": r.b.opts.Version, "configDigest": r.b.digest, "servers": states,
+		"version": r.b.opts.Version, "configDigest": r.b.digest(), "servers": states,
 		"buffer": map[string]any{"depth": buf.Depth, "dropped": buf.Dropped},
 	}
 	if r.b.oee != nil {

@@ -31,6 +31,22 @@ type lineStats struct {
 	byKey map[[2]string]*lineCounters
 }
 
+// linesRef holds the lineStats of the running configuration; a reload
+// replaces them (keeping the counters of the servers and lines it keeps).
+type linesRef struct{ atomic.Pointer[lineStats] }
+
+// committed is the buffer's OnCommit.
+func (r *linesRef) committed(batch []fb.Reading) { r.Load().committed(batch) }
+
+// carry makes s use old's counters for the server and lines both have.
+func (s *lineStats) carry(old *lineStats) {
+	for i, c := range s.all {
+		if o := old.byKey[[2]string{c.server, c.line}]; o != nil {
+			s.all[i], s.byKey[[2]string{c.server, c.line}] = o, o
+		}
+	}
+}
+
 func newLineStats(cfg *config.Config) *lineStats {
 	s := &lineStats{byKey: map[[2]string]*lineCounters{}}
 	for _, n := range cfg.Nodes("") {
@@ -84,13 +100,13 @@ func (s *lineStats) committed(batch []fb.Reading) {
 // counts added once it succeeded.
 type countingSink struct {
 	next  fb.Sink
-	lines *lineStats
+	lines *linesRef
 }
 
 // Append counts rs and passes them on.
 func (s countingSink) Append(ctx context.Context, rs []fb.Reading) error {
 	var buf [8]run
-	runs := s.lines.runs(buf[:0], rs)
+	runs := s.lines.Load().runs(buf[:0], rs)
 	if err := s.next.Append(ctx, rs); err != nil {
 		return err
 	}
@@ -107,7 +123,7 @@ func (s countingSink) Append(ctx context.Context, rs []fb.Reading) error {
 // middle of a run counts exactly the readings up to it.
 type countingQueue struct {
 	next  fb.Queue
-	lines *lineStats
+	lines *linesRef
 
 	mu      sync.Mutex
 	pending []seqRun // read, not acknowledged, by seq
@@ -131,6 +147,7 @@ func (q *countingQueue) ReadAfter(ctx context.Context, after uint64, max int) ([
 	defer q.mu.Unlock()
 	q.forgetAfter(after)
 	start := len(q.pending)
+	lines := q.lines.Load()
 	var cur *seqRun
 	for i := range rs {
 		r := &rs[i]
@@ -139,7 +156,7 @@ func (q *countingQueue) ReadAfter(ctx context.Context, after uint64, max int) ([
 			continue
 		}
 		if cur == nil || cur.c.line != r.Line || cur.c.server != r.Server || cur.last+1 != r.Seq {
-			c := q.lines.byKey[[2]string{r.Server, r.Line}]
+			c := lines.byKey[[2]string{r.Server, r.Line}]
 			if c == nil {
 				cur = nil
 				continue

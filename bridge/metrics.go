@@ -109,15 +109,15 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	b := c.b
 	ch <- gauge(descBuild, 1, b.opts.Version, b.opts.Commit, runtime.Version())
 	ch <- gauge(descStart, float64(b.started.Unix()))
-	for _, l := range b.lines.all {
+	for _, l := range b.lines.Load().all {
 		ch <- counter(descReceived, l.received.Load(), l.server, l.line)
 		ch <- counter(descCommitted, l.committed.Load(), l.server, l.line)
 		ch <- counter(descPublished, l.published.Load(), l.server, l.line)
 		ch <- counter(descAcked, l.acked.Load(), l.server, l.line)
 	}
 	c.buffer(ch)
-	for i, cl := range b.clients {
-		c.server(ch, b.names[i], cl.Stats())
+	for _, s := range b.servers() {
+		c.server(ch, s.name, s.client.Stats())
 	}
 	c.publisher(ch)
 	if b.oee != nil {
@@ -145,7 +145,7 @@ func (c *collector) buffer(ch chan<- prometheus.Metric) {
 	st := c.b.buf.Stats()
 	ch <- gauge(descDepth, float64(st.Depth))
 	ch <- gauge(descBytes, float64(st.Bytes))
-	ch <- gauge(descMaxBytes, float64(c.b.cfg.Buffer.MaxBytes))
+	ch <- gauge(descMaxBytes, float64(c.b.config().Buffer.MaxBytes))
 	ch <- gauge(descOldest, st.OldestAge.Seconds())
 	ch <- counter(descDropped, st.Dropped)
 	ch <- counter(descBufCommit, st.Committed)

@@ -27,7 +27,7 @@ func (b *Bridge) presence() *mqtt.Presence {
 	}
 	msg := func(state, reason string) []byte {
 		data, _ := json.Marshal(presenceMessage{State: state, Bridge: b.cfg.Bridge.ID, Version: b.opts.Version,
-			Commit: b.opts.Commit, ConfigDigest: b.digest, Reason: reason, Since: b.started.UTC()})
+			Commit: b.opts.Commit, ConfigDigest: b.dig, Reason: reason, Since: b.started.UTC()})
 		return data
 	}
 	return &mqtt.Presence{Topic: topic, Online: msg("online", ""),

@@ -106,17 +106,18 @@ type oeeFigures struct {
 func (b *Bridge) Report() Report {
 	now := time.Now()
 	return Report{
-		Bridge: b.cfg.Bridge.ID, Version: b.opts.Version, Commit: b.opts.Commit, ConfigDigest: b.digest,
+		Bridge: b.config().Bridge.ID, Version: b.opts.Version, Commit: b.opts.Commit, ConfigDigest: b.digest(),
 		At: now, UptimeS: int64(now.Sub(b.started).Seconds()),
 		Servers: b.serverStatus(), Buffer: b.bufferStatus(), Publish: b.publishStatus(), OEE: b.oeeStatus(),
 	}
 }
 
 func (b *Bridge) serverStatus() []serverStatus {
-	out := make([]serverStatus, len(b.clients))
-	for i, c := range b.clients {
-		st := c.Stats()
-		out[i] = serverStatus{Name: b.names[i], State: st.State.String(), ItemsOK: st.ItemsOK,
+	srcs := b.servers()
+	out := make([]serverStatus, len(srcs))
+	for i, s := range srcs {
+		st := s.client.Stats()
+		out[i] = serverStatus{Name: s.name, State: st.State.String(), ItemsOK: st.ItemsOK,
 			ItemsFailed: st.ItemsFailed, Reconnects: st.Reconnects, Readings: st.Readings, LastData: st.LastData, Clock: clockOf(st.Clock)}
 	}
 	return out
@@ -130,7 +131,7 @@ func (b *Bridge) bufferStatus() bufferStatus {
 		eta := math.Round(d.ETA.Seconds())
 		ds.ETAS = &eta
 	}
-	return bufferStatus{Depth: st.Depth, Bytes: st.Bytes, MaxBytes: b.cfg.Buffer.MaxBytes,
+	return bufferStatus{Depth: st.Depth, Bytes: st.Bytes, MaxBytes: b.config().Buffer.MaxBytes,
 		OldestAgeS: st.OldestAge.Seconds(), Dropped: st.Dropped, LastSeq: st.LastSeq, Committed: st.Committed, Drain: ds}
 }
 

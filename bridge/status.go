@@ -46,11 +46,12 @@ type LineOEE struct {
 
 // Status returns a snapshot of the running system's counters.
 func (b *Bridge) Status() Status {
-	s := Status{At: time.Now(), Buffer: b.buf.Stats(), Servers: len(b.clients)}
+	srcs := b.servers()
+	s := Status{At: time.Now(), Buffer: b.buf.Stats(), Servers: len(srcs)}
 	s.Drain = b.hist.drain(s.Buffer)
-	for i, c := range b.clients {
-		cs := c.Stats()
-		s.Clocks = append(s.Clocks, ServerClock{Server: b.names[i], ClockStats: cs.Clock})
+	for _, src := range srcs {
+		cs := src.client.Stats()
+		s.Clocks = append(s.Clocks, ServerClock{Server: src.name, ClockStats: cs.Clock})
 		s.Received += cs.Readings
 		if cs.State == opcua.StateConnected {
 			s.ServersUp++
