@@ -40,9 +40,9 @@ func slowerB() oee.Options {
 }
 
 // TestReconfigureKeepsUnchanged: b's ideal cycle time changes at 60 s. a
-// keeps its time, parts and shift so far, and the count held at the
-// change is fed once; b starts afresh at 60 s, running (its last state)
-// from its last count, with the new ideal cycle.
+// keeps its time, parts and shift so far, and its fault and count held at
+// the change are fed to the new engine; b starts afresh at 60 s, running
+// (its last state) from its last count, with the new ideal cycle.
 func TestReconfigureKeepsUnchanged(t *testing.T) {
 	store := newFakeStore()
 	h := newHarness(t, store)
@@ -50,23 +50,24 @@ func TestReconfigureKeepsUnchanged(t *testing.T) {
 		store.commit(rd(st, "Status", 0, 1), rd(st, "Count", 0, 0), rd(st, "Count", 30*time.Second, 30))
 	}
 	h.step(60 * time.Second)
-	store.commit(rd("a", "Count", 75*time.Second, 60))
+	store.commit(rd("a", "Status", 70*time.Second, 4), rd("a", "Count", 75*time.Second, 60))
 	h.take(1 << 20) // held at the change
 	h.reconfigure(slowerB())
-	store.commit(rd("a", "Count", 90*time.Second, 90), rd("b", "Count", 90*time.Second, 50))
+	store.commit(rd("a", "Status", 80*time.Second, 1), rd("a", "Count", 90*time.Second, 90), rd("b", "Count", 90*time.Second, 50))
 	h.step(120 * time.Second)
 
 	a, b := h.rolling("a"), h.rolling("b")
-	if a.Total != 90 || a.RunS != 120 || pct(a.Performance) != 75 {
-		t.Errorf("a: total %d, run %v s, performance %v %%; want 90, 120 s, 75 %%", a.Total, a.RunS, pct(a.Performance))
+	if a.Total != 90 || a.RunS != 110 || a.UnplannedStopS != 10 || a.Stops != 1 || pct(a.Performance) != 81.82 {
+		t.Errorf("a: total %d, run %v s, unplanned %v s in %d stops, performance %v %%; want 90, 110 s, 10 s in 1, 81.82 %%",
+			a.Total, a.RunS, a.UnplannedStopS, a.Stops, pct(a.Performance))
 	}
 	if b.Total != 20 || b.RunS != 60 || b.UnknownS != 0 || pct(b.Performance) != 66.67 {
 		t.Errorf("b: total %d, run %v s, unknown %v s, performance %v %%; want 20, 60 s, 0, 66.67 %% (40 s of work in 60)",
 			b.Total, b.RunS, b.UnknownS, pct(b.Performance))
 	}
 	for _, rec := range h.r.Shift() {
-		if rec.Station == "a" && (rec.Total != 90 || rec.RunS != 120) {
-			t.Errorf("a's shift so far: total %d, run %v s; want 90, 120 s", rec.Total, rec.RunS)
+		if rec.Station == "a" && (rec.Total != 90 || rec.RunS != 110) {
+			t.Errorf("a's shift so far: total %d, run %v s; want 90, 110 s", rec.Total, rec.RunS)
 		}
 	}
 	logged := h.logs.Records(msgReconfigured)
@@ -331,4 +332,25 @@ func TestReconfigureDuringRun(t *testing.T) {
 	if a.Total != n || a.GapParts != 0 || a.ImplausibleDeltas != 0 {
 		t.Errorf("a: total %d, gap parts %d, implausible %d; want %d parts, each once", a.Total, a.GapParts, a.ImplausibleDeltas, n)
 	}
+}
+
+// TestReconfigurePendingAtStop: options handed over but not applied when
+// Run's context ends are applied before the final save, so that the state
+// saved fits the options the next start reads.
+func TestReconfigurePendingAtStop(t *testing.T) {
+	store := newFakeStore()
+	r, err := New(Options{Engine: plant(), Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := withStation(plant(), "c")
+	if err := r.Reconfigure(opts); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := r.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	checkSavedFits(t, store, opts, plant())
 }
