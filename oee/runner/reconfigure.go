@@ -52,11 +52,13 @@ func (p *pendingOptions) take() *oee.Options {
 // Reconfigure makes the runner compute with opts from now on, keeping the
 // engine state of every station whose settings did not change. It checks
 // opts and returns at once; Run applies them before its next read of the
-// buffer (before it starts, when called earlier), logs what it kept and
-// what it restarted, and its next save holds the new engine's state. Do not
-// change opts afterwards. Invalid options return the engine's error, and
-// options with no station ErrNoStations: the runner then goes on with the
-// options it had.
+// buffer (within a checkpoint interval; called before Run, right after Run
+// restores the saved state), logs what it kept, restarted, added and
+// removed, and its next save holds the new engine's state. Do not change
+// opts afterwards. Invalid options return the engine's error, and options
+// with no station ErrNoStations (stop the runner instead): either way the
+// runner goes on with the options it had. The runner's Lag stays as New
+// was given it.
 func (r *Runner) Reconfigure(opts oee.Options) error {
 	if len(stationsOf(opts)) == 0 {
 		return fmt.Errorf("reconfigure oee: %w", ErrNoStations)
