@@ -56,12 +56,9 @@ func (e *Engine) MarshalBinary() ([]byte, error) {
 // built from the same lines and stations. A changed window length restarts
 // the rolling window; other changes return ErrIncompatibleState.
 func (e *Engine) UnmarshalBinary(data []byte) error {
-	if len(data) == 0 || data[0] != stateVersion {
-		return fmt.Errorf("%w: unknown version", ErrIncompatibleState)
-	}
-	var snap snapshot
-	if err := gob.NewDecoder(bytes.NewReader(data[1:])).Decode(&snap); err != nil {
-		return fmt.Errorf("decode oee state: %w", err)
+	snap, err := decodeSnapshot(data)
+	if err != nil {
+		return err
 	}
 	if len(snap.Lines) != len(e.lines) {
 		return fmt.Errorf("%w: %d lines, engine has %d", ErrIncompatibleState, len(snap.Lines), len(e.lines))
@@ -72,6 +69,17 @@ func (e *Engine) UnmarshalBinary(data []byte) error {
 		}
 	}
 	return nil
+}
+
+func decodeSnapshot(data []byte) (snapshot, error) {
+	var snap snapshot
+	if len(data) == 0 || data[0] != stateVersion {
+		return snap, fmt.Errorf("%w: unknown version", ErrIncompatibleState)
+	}
+	if err := gob.NewDecoder(bytes.NewReader(data[1:])).Decode(&snap); err != nil {
+		return snap, fmt.Errorf("decode oee state: %w", err)
+	}
+	return snap, nil
 }
 
 func (l *line) restore(ls lineSnap) error {

@@ -114,6 +114,7 @@ func (r *Runner) apply(ev connEvent) connEvent {
 // applyEvent tells the engine a connection change of a server, or of some
 // of its stations.
 func (r *Runner) applyEvent(ev connEvent) {
+	r.noteDown(ev)
 	switch {
 	case ev.stations != nil:
 		for _, st := range ev.stations {

@@ -297,7 +297,7 @@ func (r *Runner) applyItem(it heldItem) {
 	if it.ev != nil {
 		r.applyEvent(*it.ev)
 	} else {
-		r.eng.Observe(&it.r)
+		r.observe(&it.r)
 	}
 }
 

@@ -73,7 +73,7 @@ func (r *Runner) release(through time.Time) {
 			ev := r.apply(*it.ev)
 			it.ev = &ev
 		} else {
-			r.eng.Observe(&it.r)
+			r.observe(&it.r)
 		}
 		r.record(it) // for a gap filled later (gap.go)
 	}

@@ -85,16 +85,16 @@ func Lag(publishing, commit time.Duration) time.Duration {
 }
 
 // Runner is the OEE engine's consumer of the buffer. Run owns it; OnState,
-// Latest, Current and Lines may be called from any goroutine.
+// GapFilled, OnClockStep, Reconfigure, Latest, Current, Shift and Lines may
+// be called from any goroutine.
 type Runner struct {
-	log      *slog.Logger
-	opts     oee.Options
-	eng      *oee.Engine
-	store    Store
-	stations [][2]string // line, station: every station with OEE
-	lag      time.Duration
-	now      func() time.Time
-	every    time.Duration
+	log   *slog.Logger
+	opts  oee.Options // changed by Run's goroutine only (reconfigure.go)
+	eng   *oee.Engine
+	store Store
+	lag   time.Duration
+	now   func() time.Time
+	every time.Duration
 
 	cursor  uint64     // seq of the last entry taken
 	held    []heldItem // waiting for the engine's time (hold.go)
@@ -114,8 +114,19 @@ type Runner struct {
 	backfilled []heldItem
 	filled     map[string]map[[2]string]bool
 
-	mu     sync.Mutex
-	latest map[string]oee.Record // line → its latest rolling line record
+	// Reconfiguring (reconfigure.go): the options waiting for Run, the
+	// last reading fed of each role node and the servers whose data is
+	// stopped, to start changed stations as a first start would.
+	pending pendingOptions
+	last    map[string]fb.Reading
+	down    map[string]bool
+
+	mu sync.Mutex
+	// stations lists every station with OEE (line, station), in the order
+	// of the options; Run's goroutine reads it without mu, as only it
+	// writes it.
+	stations [][2]string
+	latest   map[string]oee.Record // line → its latest rolling line record
 	// current holds the latest rolling record of every line and station
 	// (station "" for the line), bounded by the options.
 	current map[[2]string]oee.Record
@@ -130,13 +141,8 @@ func New(opts Options) (*Runner, error) {
 	}
 	r := &Runner{log: opts.Logger, opts: opts.Engine, store: opts.Store, lag: opts.Lag, now: opts.Now,
 		every: opts.Checkpoint, latest: map[string]oee.Record{}, current: map[[2]string]oee.Record{},
-		filled: map[string]map[[2]string]bool{},
-		ahead:  map[string]bool{}}
-	for _, l := range opts.Engine.Lines {
-		for _, s := range l.Stations {
-			r.stations = append(r.stations, [2]string{l.Name, s.Name})
-		}
-	}
+		filled: map[string]map[[2]string]bool{}, ahead: map[string]bool{},
+		last: map[string]fb.Reading{}, down: map[string]bool{}, stations: stationsOf(opts.Engine)}
 	if len(r.stations) == 0 {
 		return nil, ErrNoStations
 	}
@@ -166,6 +172,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	next := time.Now().Add(r.every)
 	for ctx.Err() == nil {
+		r.applyPending()
 		if err := r.consume(ctx, next); err != nil {
 			return err
 		}
@@ -257,6 +264,7 @@ func (r *Runner) appendUnsaved(recs []oee.Record) error {
 func (r *Runner) finish() error {
 	ctx, cancel := context.WithTimeout(context.Background(), finalTimeout)
 	defer cancel()
+	r.applyPending() // the state saved fits the options the next start reads
 	for last := r.store.Stats().LastSeq; r.cursor < last && ctx.Err() == nil; {
 		if err := r.consume(ctx, time.Now().Add(finalTimeout)); err != nil {
 			return err

@@ -37,6 +37,12 @@ func (r *Runner) Current() []oee.Record {
 // Lines returns the names of the lines with OEE, in the order of the
 // options.
 func (r *Runner) Lines() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lines()
+}
+
+func (r *Runner) lines() []string {
 	var out []string
 	for _, s := range r.stations {
 		if len(out) == 0 || out[len(out)-1] != s[0] {
@@ -75,7 +81,7 @@ func (r *Runner) Shift() []oee.Record {
 // for a line) that exist, lines first, each in the order of the options.
 func (r *Runner) inOrder(recs map[[2]string]oee.Record) []oee.Record {
 	var out []oee.Record
-	for _, line := range r.Lines() {
+	for _, line := range r.lines() {
 		if rec, ok := recs[[2]string{line, ""}]; ok {
 			out = append(out, rec)
 		}

@@ -175,11 +175,17 @@ type harness struct {
 
 func newHarness(t *testing.T, store *fakeStore) *harness {
 	t.Helper()
+	return newHarnessWith(t, store, plant())
+}
+
+// newHarnessWith is newHarness for a plant of other options.
+func newHarnessWith(t *testing.T, store *fakeStore, opts oee.Options) *harness {
+	t.Helper()
 	// The harness checkpoints by hand at the times a test names; the
 	// runner's clock is past every reading, as a real clock is.
 	h := &harness{t: t, store: store, clock: &fakeClock{t: t0.Add(24 * time.Hour)}, logs: &testenv.Logs{}}
 	var err error
-	h.r, err = New(Options{Engine: plant(), Store: store, Logger: h.logs.Logger(), Now: h.clock.Now})
+	h.r, err = New(Options{Engine: opts, Store: store, Logger: h.logs.Logger(), Now: h.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,4 +222,11 @@ func (h *harness) rolling(station string) oee.Record {
 	}
 	h.t.Fatalf("no rolling record of station %q", station)
 	return oee.Record{}
+}
+
+// savedCursor is the cursor of the last successful save.
+func (s *fakeStore) savedCursor() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cursor
 }
