@@ -40,6 +40,9 @@ func (r *linesRef) committed(batch []fb.Reading) { r.Load().committed(batch) }
 
 // carry makes s use old's counters for the server and lines both have.
 func (s *lineStats) carry(old *lineStats) {
+	if old == nil {
+		return
+	}
 	for i, c := range s.all {
 		if o := old.byKey[[2]string{c.server, c.line}]; o != nil {
 			s.all[i], s.byKey[[2]string{c.server, c.line}] = o, o

@@ -49,7 +49,9 @@ func TestCountingQueue(t *testing.T) {
 		reading(8, "plc2", "l1"), reading(9, "plc2", "l1"), reading(10, "plc", "l1"),
 		reading(11, "elsewhere", "l1"),
 	}}
-	q := &countingQueue{next: fq, lines: lines}
+	ref := &linesRef{}
+	ref.Store(lines)
+	q := &countingQueue{next: fq, lines: ref}
 	ctx := context.Background()
 	read := func(after uint64) {
 		if _, err := q.ReadAfter(ctx, after, 100); err != nil {
@@ -90,7 +92,9 @@ func TestCountingSinkAndCommit(t *testing.T) {
 	lines := testLines()
 	rs := []fb.Reading{reading(0, "plc", "l1"), reading(0, "plc", "l1"), reading(0, "plc", "l2"),
 		reading(0, "plc", "l1"), {Line: "l1", Class: fb.ClassOEE}}
-	sink := countingSink{next: &nopSink{}, lines: lines}
+	ref := &linesRef{}
+	ref.Store(lines)
+	sink := countingSink{next: &nopSink{}, lines: ref}
 	if err := sink.Append(context.Background(), rs); err != nil {
 		t.Fatal(err)
 	}

@@ -9,12 +9,15 @@ import (
 	"strings"
 
 	"factorybridge/config"
-	"factorybridge/oee/runner"
 )
 
 // ErrRestartRequired is returned by Apply for a configuration that differs
 // from the running one in what cannot be changed while running.
 var ErrRestartRequired = errors.New("the change needs a restart")
+
+// ErrPartlyApplied is returned by Apply when a component refused its part
+// of a configuration; the other parts are applied.
+var ErrPartlyApplied = errors.New("configuration applied in part")
 
 // Apply applies a new configuration (loaded and validated) to the running
 // bridge, changing only what differs:
@@ -62,7 +65,10 @@ func (b *Bridge) Apply(ctx context.Context, cfg *config.Config) ([]string, error
 		errs = append(errs, err)
 	}
 	b.swapConfig(cfg)
-	return changed, errors.Join(errs...)
+	if len(errs) > 0 {
+		return changed, fmt.Errorf("%w: %w", ErrPartlyApplied, errors.Join(errs...))
+	}
+	return changed, nil
 }
 
 // swapConfig makes cfg the running configuration for everything that
@@ -130,7 +136,7 @@ func (b *Bridge) planSources(cur, c *config.Config) (*sourcePlan, error) {
 	for _, srv := range c.Servers {
 		s := running[srv.Name]
 		delete(running, srv.Name)
-		if s != nil && reflect.DeepEqual(serverOf(cur, srv.Name), srv) {
+		if old := serverOf(cur, srv.Name); s != nil && old != nil && reflect.DeepEqual(*old, srv) {
 			if nodesChanged(cur, c, srv.Name) {
 				p.updates[s] = c
 			}
@@ -217,7 +223,7 @@ func (b *Bridge) applyOEE(cur, c *config.Config) error {
 	if b.oee == nil || reflect.DeepEqual(cur.OEEOptions(), next) {
 		return nil
 	}
-	if err := b.oee.Reconfigure(next); err != nil {
+	if err := b.oee.Reconfigure(next); err != nil { // ErrNoStations is needsRestart's
 		return fmt.Errorf("oee: %w", err)
 	}
 	return nil
@@ -231,8 +237,6 @@ func (b *Bridge) applyPublisher(ctx context.Context, cur, c *config.Config) erro
 	}
 	return fmt.Errorf("%w: publisher settings", ErrRestartRequired)
 }
-
-var _ = runner.ErrNoStations
 
 // Changes returns the sections of the configuration that differ between a
 // and b, by their TOML names, in file order.

@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -69,17 +70,30 @@ func TestChanges(t *testing.T) {
 	}
 }
 
+// TestApplyRefusesWhatNeedsARestart: a change the bridge cannot make while
+// running is refused whole, naming the section, and nothing is applied.
 func TestApplyRefusesWhatNeedsARestart(t *testing.T) {
-	b := &Bridge{cfg: parse(t, baseConfig)}
-	if err := b.Apply(context.Background(), parse(t, baseConfig)); err != nil {
-		t.Fatalf("Apply(same) = %v, want nil", err)
+	tests := []struct{ name, old, new, want string }{
+		{"bridge id", `bridge.id = "b1"`, `bridge.id = "b2"`, "bridge"},
+		{"buffer", "mqtt.broker", "buffer.max_bytes = 1048576\nmqtt.broker", "buffer"},
+		{"http", "mqtt.broker", "http.listen = \"127.0.0.1:9999\"\nmqtt.broker", "http"},
+		{"mqtt to iothub", `mqtt.broker = "tcp://127.0.0.1:1883"`,
+			"[iothub]\nedge = \"on\"", "iothub"},
 	}
-	changed := parse(t, strings.Replace(baseConfig, "127.0.0.1:1883", "127.0.0.1:1884", 1))
-	err := b.Apply(context.Background(), changed)
-	if !errors.Is(err, ErrRestartRequired) || !strings.Contains(err.Error(), "mqtt") {
-		t.Fatalf("Apply(changed broker) = %v, want ErrRestartRequired naming mqtt", err)
-	}
-	if b.cfg.MQTT.Broker != "tcp://127.0.0.1:1883" {
-		t.Errorf("running broker = %s after a refused Apply", b.cfg.MQTT.Broker)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := &Bridge{cfg: parse(t, baseConfig)}
+			b.lines.Store(newLineStats(b.cfg))
+			if changed, err := b.Apply(context.Background(), parse(t, baseConfig)); err != nil || changed != nil {
+				t.Fatalf("Apply(same) = %q, %v; want nothing changed", changed, err)
+			}
+			_, err := b.Apply(context.Background(), parse(t, strings.Replace(baseConfig, tt.old, tt.new, 1)))
+			if !errors.Is(err, ErrRestartRequired) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Apply = %v, want ErrRestartRequired naming %s", err, tt.want)
+			}
+			if !reflect.DeepEqual(b.cfg, parse(t, baseConfig)) {
+				t.Errorf("the running configuration changed after a refused Apply")
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -55,11 +56,16 @@ func reloadConfig(ctx context.Context, path string, b *bridge.Bridge, log *slog.
 		logConfigProblems(log, path, err)
 		return
 	}
-	switch err := b.Apply(ctx, cfg); {
-	case err == nil:
+	switch changed, err := b.Apply(ctx, cfg); {
+	case err == nil && len(changed) == 0:
 		log.Info("config reloaded: nothing changed that the bridge runs on", "config", path)
+	case err == nil:
+		log.Info("config reloaded", "config", path, "changed", strings.Join(changed, ","))
+	case errors.Is(err, bridge.ErrPartlyApplied):
+		log.Error("config reloaded in part: a component refused its change", "config", path,
+			"changed", strings.Join(changed, ","), "err", err)
 	case errors.Is(err, bridge.ErrRestartRequired):
-		log.Warn("config not applied: changing it while running is not supported yet; restart to apply it",
+		log.Warn("config not applied: this change needs a restart; running on the previous one",
 			"config", path, "err", err)
 	default:
 		log.Error("config not applied; running on the previous one", "config", path, "err", err)

@@ -14,9 +14,10 @@ import (
 
 // TestSIGHUPDoesNotEndTheBridge: SIGHUP used to end the process without
 // its shutdown. Now it reads the config again: an unchanged file is
-// accepted, a changed one is reported as needing a restart (naming the
-// section), a broken one has every problem logged with file:line; the
-// bridge runs on through all three and stops cleanly afterwards.
+// accepted, a changed node is applied, a change of what cannot change
+// while running is reported as needing a restart (naming the section), a
+// broken file has every problem logged with file:line; the bridge runs on
+// through all of them and stops cleanly afterwards.
 func TestSIGHUPDoesNotEndTheBridge(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "bridge.toml")
@@ -46,8 +47,14 @@ func TestSIGHUPDoesNotEndTheBridge(t *testing.T) {
 	write("# a comment changes nothing the bridge runs on\n" + good)
 	hup("config reloaded: nothing changed")
 
-	write(strings.Replace(good, `id = "ns=1;s=n"`, `id = "ns=1;s=m"`, 1))
-	if line := hup("restart to apply"); !strings.Contains(line, "lines changed") {
+	nodeChanged := strings.Replace(good, `id = "ns=1;s=n"`, `id = "ns=1;s=m"`, 1)
+	write(nodeChanged)
+	if line := hup(`"msg":"config reloaded"`); !strings.Contains(line, `"changed":"lines"`) {
+		t.Errorf("the reload does not name the changed section: %s", line)
+	}
+
+	write(strings.Replace(nodeChanged, "[mqtt]\n", "[buffer]\nmax_bytes = 1048576\n\n[mqtt]\n", 1))
+	if line := hup("needs a restart"); !strings.Contains(line, "buffer changed") {
 		t.Errorf("the restart warning does not name the changed section: %s", line)
 	}
 
