@@ -118,9 +118,9 @@ func stations(c *config.Config) int {
 
 // sourcePlan is what a reload does to the OPC UA sources.
 type sourcePlan struct {
-	next    []*source            // the sources after the reload, in configuration order
-	start   []*source            // built for servers added or reconnected
-	stop    []*source            // of servers removed or reconnected
+	next    []*source                  // the sources after the reload, in configuration order
+	start   []*source                  // built for servers added or reconnected
+	stop    []*source                  // of servers removed or reconnected
 	updates map[*source]*config.Config // running sources whose nodes or events changed
 }
 
