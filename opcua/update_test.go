@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"factorybridge"
+	fb "factorybridge"
 	"factorybridge/internal/testenv"
 )
 
@@ -22,11 +22,11 @@ func loadNode(k int) Node {
 }
 
 // values returns the readings' values, in order.
-func values(t *testing.T, rs []factorybridge.Reading) []uint64 {
+func values(t *testing.T, rs []fb.Reading) []uint64 {
 	t.Helper()
 	out := make([]uint64, 0, len(rs))
 	for _, r := range rs {
-		if r.Value.Type != factorybridge.TypeUInt64 {
+		if r.Value.Type != fb.TypeUInt64 {
 			t.Fatalf("%s: value %+v is not a UInt64 (status %#x)", r.Name, r.Value, r.Status)
 		}
 		out = append(out, r.Value.Uint())
@@ -61,7 +61,7 @@ func TestUpdateOnTheRunningSession(t *testing.T) {
 	}
 	c := newClient(t, testOptions(before, sink, logs))
 	stop := runClient(t, c)
-	sink.waitFor(t, 20*time.Second, "values of every node", func([]factorybridge.Reading) bool {
+	sink.waitFor(t, 20*time.Second, "values of every node", func([]fb.Reading) bool {
 		return len(sink.byName()) == 10
 	})
 	time.Sleep(time.Second)
@@ -162,7 +162,7 @@ func TestUpdateBetweenSessions(t *testing.T) {
 	opts.Nodes = []Node{loadNode(1), loadNode(2)}
 	must(t, c.Update(opts))
 	runClient(t, c)
-	sink.waitFor(t, 20*time.Second, "values of load/1 and load/2", func([]factorybridge.Reading) bool {
+	sink.waitFor(t, 20*time.Second, "values of load/1 and load/2", func([]fb.Reading) bool {
 		got := sink.byName()
 		return len(got["load/1"]) > 2 && len(got["load/2"]) > 2
 	})
@@ -170,4 +170,71 @@ func TestUpdateBetweenSessions(t *testing.T) {
 		t.Errorf("load/0, replaced before the first session, has %d values", n)
 	}
 	logs.WaitFor(t, time.Second, "nodes updated; the next session subscribes to them")
+}
+
+// TestUpdateEventsAndReads changes the event sources and the cyclic reads
+// of a running client: the assembly's events stop, the test station's
+// start, a read node's interval changes and another joins; the subscribed
+// node beside them loses nothing, and the session is kept.
+func TestUpdateEventsAndReads(t *testing.T) {
+	sim := testenv.StartSimulator(t, testenv.SimOptions{LoadNodes: 4, Rate: 20, Speed: 50, Seed: 3})
+	sink, logs := newRecordSink(), &testenv.Logs{}
+	events := func(station string) EventSource {
+		return EventSource{Name: "line/" + station + "/events", Line: "line", Station: station, Server: "sim",
+			ID: stationID + station, Fields: []string{"EventType", "SourceName", "Message"}}
+	}
+	read := func(k int, every time.Duration) Node {
+		n := loadNode(k)
+		n.Mode, n.ReadInterval = ModeRead, every
+		return n
+	}
+	opts := testServer("sim", sim.Endpoint)
+	opts.Nodes = []Node{loadNode(0), read(1, 200*time.Millisecond)}
+	opts.Events = []EventSource{events("assembly")}
+	c := newClient(t, testOptions(opts, sink, logs))
+	stop := runClient(t, c)
+	sink.waitFor(t, 60*time.Second, "an assembly event and reads", func(rs []fb.Reading) bool {
+		return len(ofClass(rs, "line/assembly/events", fb.ClassEvent)) > 0 && len(sink.byName()["load/1"]) > 2
+	})
+
+	opts.Nodes = []Node{loadNode(0), read(1, 100*time.Millisecond), read(2, 100*time.Millisecond)}
+	opts.Events = []EventSource{events("test")}
+	must(t, c.Update(opts))
+	logs.WaitFor(t, 10*time.Second, "nodes updated on the running session")
+	updatedAt := time.Now()
+	sink.waitFor(t, 60*time.Second, "a test station event and reads of load/2", func(rs []fb.Reading) bool {
+		return len(ofClass(rs, "line/test/events", fb.ClassEvent)) > 0 && len(sink.byName()["load/2"]) > 2
+	})
+	time.Sleep(500 * time.Millisecond)
+	stop()
+
+	if st := c.Stats(); st.Reconnects != 0 || st.Updates != 1 {
+		t.Errorf("Reconnects = %d, Updates = %d; want the update applied on the first session", st.Reconnects, st.Updates)
+	}
+	if !logs.Contains(`"events_changed":true`) {
+		t.Errorf("the update does not say the event sources changed:\n%s", logs.String())
+	}
+	for _, r := range ofClass(sink.snapshot(), "line/assembly/events", fb.ClassEvent) {
+		if r.ServerTime.After(updatedAt.Add(time.Second)) {
+			t.Errorf("an assembly event received at %s, after its source was removed at %s", r.ServerTime, updatedAt)
+		}
+	}
+	for _, r := range ofClass(sink.snapshot(), "line/test/events", fb.ClassEvent) {
+		if !strings.Contains(r.Value.Str, `"SourceName":"test"`) {
+			t.Errorf("event of another station on the test station's source: %s", r.Value.Str)
+		}
+	}
+	if why := gapFree(values(t, sink.byName()["load/0"])); why != "" {
+		t.Errorf("load/0, subscribed beside the changes: %s", why)
+	}
+	reads := sink.byName()["load/1"]
+	var after int
+	for _, r := range reads {
+		if r.ServerTime.After(updatedAt) {
+			after++
+		}
+	}
+	if elapsed := time.Since(updatedAt); after < int(elapsed/(150*time.Millisecond)) {
+		t.Errorf("load/1 read %d times in the %s after its interval became 100 ms", after, elapsed.Round(time.Millisecond))
+	}
 }
