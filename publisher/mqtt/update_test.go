@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"factorybridge"
 	"factorybridge/internal/testenv"
 	"factorybridge/publisher/internal/pubtest"
 	"factorybridge/publisher/wire"
@@ -159,4 +160,30 @@ func connectionsSeen(t testing.TB, m *testenv.Mosquitto, clientID string) int {
 		}
 	}
 	return n
+}
+
+// TestHeldTopicRenamed: a reading of a topic held under its old name stays
+// exempt from the delivered ones under its new name until the ack cursor
+// passes the readings read before the update.
+func TestHeldTopicRenamed(t *testing.T) {
+	topics := func(tmpl string) topicSet {
+		tp, err := wire.ParseTopic(tmpl, "b")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return topicSet{readings: tp, oee: tp, events: tp}
+	}
+	h := newHoldState(time.Minute)
+	h.held["old/line1"], h.exempt["old/line1"], h.through = 0x87, struct{}{}, 10
+	h.retopic(topics("old/{line}"))
+	delete(h.held, "old/line1") // tried again: no longer held
+	held, other := &factorybridge.Reading{Line: "line1", Seq: 5}, &factorybridge.Reading{Line: "line2", Seq: 6}
+	if !h.isExempt(held, "new/line1") || h.isExempt(other, "new/line2") {
+		t.Fatalf("exempt: held topic's reading %v, other's %v; want true, false",
+			h.isExempt(held, "new/line1"), h.isExempt(other, "new/line2"))
+	}
+	h.acked(10)
+	if h.isExempt(held, "new/line1") || len(h.former) != 0 {
+		t.Fatal("still exempt once the cursor passed through")
+	}
 }
