@@ -47,8 +47,12 @@ type Stats struct {
 	ReadingsRejected uint64
 	// BytesSent counts payload bytes of sent messages.
 	BytesSent uint64
+	// Connections counts every connection made, the first included; a
+	// settings update that keeps the connection adds none.
+	Connections uint64
 	// Reconnects counts connections made after the first, except those
-	// made to renew credentials that expire (TokenRenewals).
+	// made to renew credentials that expire (TokenRenewals) or for
+	// settings that changed the broker or the identity (an update).
 	Reconnects    uint64
 	TokenRenewals uint64
 	// BillableUnits estimates the units a metered service bills the

@@ -31,12 +31,17 @@ type dialect struct {
 	cert  *tls.Certificate
 	// statusTopic is the topic of status messages (no line, no message id).
 	statusTopic string
-	billing     billingMeter
-	tier        tier          // whether the hub offers methods and the twin
-	metaIDs     atomic.Uint64 // ids of messages without readings
+	// billing, tier and metaIDs outlive an update that replaces the
+	// dialect (inherit).
+	billing *billingMeter
+	tier    *tier          // whether the hub offers methods and the twin
+	metaIDs *atomic.Uint64 // ids of messages without readings
 }
 
-var _ mqtt.Dialect = (*dialect)(nil)
+var (
+	_ mqtt.Dialect   = (*dialect)(nil)
+	_ mqtt.Updatable = (*dialect)(nil)
+)
 
 func newDialect(o Options) (*dialect, error) {
 	id := o.Identity
@@ -48,8 +53,8 @@ func newDialect(o Options) (*dialect, error) {
 	case (o.CertFile == "") != (o.KeyFile == ""):
 		return nil, errors.New("iothub: cert_file and key_file must be set together")
 	}
-	d := &dialect{Options: o}
-	d.tier.off, d.tier.optedOut = o.NoTwin, o.NoTwin
+	d := &dialect{Options: o, billing: &billingMeter{}, tier: &tier{off: o.NoTwin, optedOut: o.NoTwin},
+		metaIDs: &atomic.Uint64{}}
 	d.applyDefaults()
 	d.statusTopic = d.Identity.TelemetryTopic() + d.properties("status").Encode()
 	return d, nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"factorybridge/publisher"
@@ -15,8 +16,11 @@ import (
 // Publisher publishes readings to IoT Hub or edgeHub: an mqtt.Publisher
 // speaking the hub's dialect, whose Stats add the billable units.
 type Publisher struct {
-	mqtt *mqtt.Publisher
-	d    *dialect
+	mqtt    *mqtt.Publisher
+	billing *billingMeter // every dialect's, across updates
+
+	mu sync.Mutex // one Update at a time
+	d  *dialect   // the latest accepted
 }
 
 var _ publisher.Publisher = (*Publisher)(nil)
@@ -24,14 +28,70 @@ var _ publisher.Publisher = (*Publisher)(nil)
 // New checks opts and returns a Publisher; it does no I/O (TLS files are
 // read when Run starts).
 func New(opts Options) (*Publisher, error) {
-	mo := opts.MQTT
+	p := &Publisher{}
+	d, mo, err := p.build(opts)
+	if err != nil {
+		return nil, err
+	}
+	if p.mqtt, err = mqtt.New(mo); err != nil {
+		return nil, err
+	}
+	p.d, p.billing = d, d.billing
+	return p, nil
+}
+
+// Update gives the running Publisher new settings, checked as New checks
+// them; invalid ones return an error and change nothing. It is
+// mqtt.Publisher.Update with the hub's dialect: a change of the identity,
+// host, port, transport, credentials (the connection string's key or
+// token, X.509 files, IoT Edge's workload) or CA files reconnects; the
+// output and the MQTT tuning apply from the next message; twin,
+// report_interval and token_lifetime from the next connection. The billable
+// units go on counting. Safe to call from any goroutine.
+func (p *Publisher) Update(opts Options) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	d, mo, err := p.build(opts)
+	if err != nil {
+		return err
+	}
+	d.inherit(p.d)
+	if err := p.mqtt.Update(mo); err != nil {
+		return err
+	}
+	p.d = d
+	return nil
+}
+
+// build checks opts and returns the hub's dialect and the options of the
+// MQTT publisher that speaks it.
+func (p *Publisher) build(opts Options) (*dialect, mqtt.Options, error) {
+	mo, err := hubMQTT(opts.MQTT)
+	if err != nil {
+		return nil, mo, err
+	}
+	opts.MQTT = mo
+	d, err := newDialect(opts)
+	if err != nil {
+		return nil, mo, err
+	}
+	if d.Reporter == nil {
+		d.Reporter = statsReporter{p}
+	}
+	mo.Dialect = d
+	return d, mo, nil
+}
+
+// hubMQTT checks the MQTT tuning against the hub's rules and fills in the
+// hub's defaults.
+func hubMQTT(mo mqtt.Options) (mqtt.Options, error) {
 	switch {
 	case mo.QoS != nil && *mo.QoS != 1:
-		return nil, errors.New("iothub: messages are sent at QoS 1; mqtt.qos must be 1")
+		return mo, errors.New("iothub: messages are sent at QoS 1; mqtt.qos must be 1")
 	case mo.MaxMessageBytes > MaxPayloadBytes:
-		return nil, fmt.Errorf("iothub: mqtt.max_message_bytes = %d is over the hub's limit (at most %d)", mo.MaxMessageBytes, MaxPayloadBytes)
+		return mo, fmt.Errorf("iothub: mqtt.max_message_bytes = %d is over the hub's limit (at most %d)", mo.MaxMessageBytes, MaxPayloadBytes)
 	case mo.KeepAlive > MaxKeepAlive:
-		return nil, fmt.Errorf("iothub: mqtt.keep_alive = %v is over the hub's limit (at most %v)", mo.KeepAlive, MaxKeepAlive)
+		return mo, fmt.Errorf("iothub: mqtt.keep_alive = %v is over the hub's limit (at most %v)", mo.KeepAlive, MaxKeepAlive)
 	}
 	if mo.MaxMessageBytes == 0 {
 		mo.MaxMessageBytes = MaxPayloadBytes
@@ -42,20 +102,7 @@ func New(opts Options) (*Publisher, error) {
 	if mo.Logger == nil {
 		mo.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	opts.MQTT = mo
-	d, err := newDialect(opts)
-	if err != nil {
-		return nil, err
-	}
-	p := &Publisher{d: d}
-	if d.Reporter == nil {
-		d.Reporter = statsReporter{p}
-	}
-	mo.Dialect = d
-	if p.mqtt, err = mqtt.New(mo); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return mo, nil
 }
 
 // Run connects to the hub and publishes until ctx ends, as
@@ -70,7 +117,7 @@ func (p *Publisher) Drain(ctx context.Context) error { return p.mqtt.Drain(ctx) 
 // units IoT Hub meters the messages sent in.
 func (p *Publisher) Stats() publisher.Stats {
 	st := p.mqtt.Stats()
-	st.BillableUnits, st.BillableUnitsLastHour = p.d.billing.read(time.Now())
+	st.BillableUnits, st.BillableUnitsLastHour = p.billing.read(time.Now())
 	return st
 }
 

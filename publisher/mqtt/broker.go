@@ -30,11 +30,15 @@ type broker struct {
 	insecure                  bool
 	tls                       *tls.Config // read by Load; nil for plain brokers
 	probeTopic                string
+	// templates are the topic templates of readings, OEE records and
+	// events, to compare with an update's.
+	templates [3]string
 }
 
 var (
-	_ Dialect = (*broker)(nil)
-	_ Prober  = (*broker)(nil)
+	_ Dialect   = (*broker)(nil)
+	_ Prober    = (*broker)(nil)
+	_ Updatable = (*broker)(nil)
 )
 
 // newBroker checks the plain broker's settings of o, whose defaults are applied.
@@ -45,13 +49,14 @@ func newBroker(o *Options) (*broker, error) {
 	if b.url, err = parseBroker(o); err != nil {
 		return nil, err
 	}
-	if b.readings, err = wire.ParseTopic(cmp.Or(o.Topic, DefaultTopic), o.BridgeID); err != nil {
+	b.templates = [3]string{cmp.Or(o.Topic, DefaultTopic), cmp.Or(o.OEETopic, DefaultOEETopic), cmp.Or(o.EventTopic, DefaultEventTopic)}
+	if b.readings, err = wire.ParseTopic(b.templates[0], o.BridgeID); err != nil {
 		return nil, fmt.Errorf("mqtt.topic: %w", err)
 	}
-	if b.oee, err = wire.ParseTopic(cmp.Or(o.OEETopic, DefaultOEETopic), o.BridgeID); err != nil {
+	if b.oee, err = wire.ParseTopic(b.templates[1], o.BridgeID); err != nil {
 		return nil, fmt.Errorf("mqtt.oee_topic: %w", err)
 	}
-	if b.events, err = wire.ParseTopic(cmp.Or(o.EventTopic, DefaultEventTopic), o.BridgeID); err != nil {
+	if b.events, err = wire.ParseTopic(b.templates[2], o.BridgeID); err != nil {
 		return nil, fmt.Errorf("mqtt.event_topic: %w", err)
 	}
 	if b.clientID == "" {
@@ -130,6 +135,30 @@ func (b *broker) ProbeTopic() string { return b.probeTopic }
 
 // Session has nothing to run beside the telemetry.
 func (b *broker) Session(context.Context, Conn) error { return nil }
+
+// Changes names the settings of the plain broker that differ in next; the
+// broker, the ClientId, the credentials and TLS need a new connection, the
+// topics do not (the probe topic is used from the next connection).
+func (b *broker) Changes(next Dialect) ([]string, bool) {
+	n, ok := next.(*broker)
+	if !ok {
+		return []string{"dialect"}, true
+	}
+	var c changeList
+	c.add("broker", b.url.String() != n.url.String(), true)
+	c.add("client_id", b.clientID != n.clientID, true)
+	c.add("username", b.username != n.username, true)
+	c.add("password", b.password != n.password, true)
+	c.add("ca_file", b.caFile != n.caFile, true)
+	c.add("cert_file", b.certFile != n.certFile, true)
+	c.add("key_file", b.keyFile != n.keyFile, true)
+	c.add("insecure_skip_verify", b.insecure != n.insecure, true)
+	c.add("topic", b.templates[0] != n.templates[0], false)
+	c.add("oee_topic", b.templates[1] != n.templates[1], false)
+	c.add("event_topic", b.templates[2] != n.templates[2], false)
+	c.add("probe_topic", b.probeTopic != n.probeTopic, false)
+	return c.names, c.reconnect
+}
 
 // insecureTLS reports whether the broker's certificate goes unverified.
 func (b *broker) insecureTLS() bool { return b.insecure && tlsSchemes[b.url.Scheme] }

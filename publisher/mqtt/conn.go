@@ -95,23 +95,14 @@ func (p *Publisher) connect(ctx context.Context) (*link, error) {
 // with backoff until ctx ends or a fatal error occurs.
 func (p *Publisher) connectLoop(ctx context.Context) error {
 	var st linkState
-	bo := backoff{min: p.opts.MinBackoff, max: p.opts.MaxBackoff}
+	var bo backoff
 	for {
+		p.applyPending()
+		bo.min, bo.max = p.opts.MinBackoff, p.opts.MaxBackoff
 		st.attempts++
 		l, err := p.connect(ctx)
 		if err == nil {
-			p.recovered(&st, l)
-			p.born(l)
-			since := time.Now()
-			err = p.serve(ctx, l)
-			if ctx.Err() != nil {
-				p.goodbye(l)
-			}
-			l.client.disconnect(ctx.Err() != nil)
-			p.stats.connected.Store(false)
-			if time.Since(since) >= stableAfter {
-				bo.reset()
-			}
+			err = p.publishOver(ctx, &st, &bo, l)
 		}
 		if ctx.Err() != nil {
 			return nil
@@ -123,15 +114,40 @@ func (p *Publisher) connectLoop(ctx context.Context) error {
 			p.renewed(&st, &bo)
 			continue
 		}
+		if errors.Is(err, errReconfigure) {
+			st.attempts, st.reconfigured = 0, true
+			bo.reset()
+			continue
+		}
 		if errors.Is(err, errProbeBroke) {
 			p.log.Debug("mqtt: connecting again to check a smaller size", "error", err)
 			continue
 		}
 		p.failed(&st, err)
-		if !sleep(ctx, bo.next()) {
+		if !p.sleep(ctx, bo.next()) {
 			return nil
 		}
 	}
+}
+
+// publishOver publishes over the new connection l until it ends, and closes
+// it: with the stopped presence message and for good when ctx ended or an
+// update moves the bridge to another broker or identity.
+func (p *Publisher) publishOver(ctx context.Context, st *linkState, bo *backoff, l *link) error {
+	p.recovered(st, l)
+	p.born(l)
+	since := time.Now()
+	err := p.serve(ctx, l)
+	final := ctx.Err() != nil || errors.Is(err, errReconfigure)
+	if final {
+		p.goodbye(l)
+	}
+	l.client.disconnect(final)
+	p.stats.connected.Store(false)
+	if time.Since(since) >= stableAfter {
+		bo.reset()
+	}
+	return err
 }
 
 // linkState follows the connection so that an outage is logged when it
@@ -143,6 +159,9 @@ type linkState struct {
 	attempts int       // connection attempts since it started
 	renewing bool      // the last connection ended for a credentials renewal
 	reason   string    // the error last logged in this outage
+	// reconfigured is true from an update that changed the broker or the
+	// identity until the next connection is made.
+	reconfigured bool
 }
 
 // failed logs an outage when it starts, and again only when the reason
@@ -161,7 +180,7 @@ func (p *Publisher) failed(st *linkState, err error) {
 	}
 	st.down, st.since, st.renewing, st.reason = true, time.Now(), false, err.Error()
 	msg := "mqtt connection lost; reconnecting"
-	if !st.everUp {
+	if !st.everUp || st.reconfigured {
 		msg = "mqtt connect failed; retrying"
 	}
 	p.log.Error(msg, "broker", p.broker.Redacted(), "error", err)
@@ -183,6 +202,7 @@ func (p *Publisher) renewed(st *linkState, bo *backoff) {
 
 func (p *Publisher) recovered(st *linkState, l *link) {
 	p.stats.connected.Store(true)
+	p.stats.connections.Add(1)
 	if b, ok := p.dialect.(*broker); ok && b.insecureTLS() {
 		p.log.Warn("mqtt.insecure_skip_verify is on: the broker's certificate was not verified; anyone on the network path can read and alter the data (for tests only)",
 			"broker", p.broker.Redacted())
@@ -191,14 +211,14 @@ func (p *Publisher) recovered(st *linkState, l *link) {
 	case st.down:
 		p.log.Info("mqtt connection restored", "broker", p.broker.Redacted(),
 			"outage", time.Since(st.since).Round(time.Millisecond), "attempts", st.attempts)
-	case !st.everUp:
+	case !st.everUp || st.reconfigured:
 		p.log.Info("mqtt connected", "broker", p.broker.Redacted(), slog.String("client_id", p.clientID),
 			"protocol", l.protocol)
 	}
-	if st.everUp && !st.renewing {
+	if st.everUp && !st.renewing && !st.reconfigured {
 		p.stats.reconnects.Add(1)
 	}
-	st.everUp, st.down, st.attempts, st.renewing = true, false, 0, false
+	st.everUp, st.down, st.attempts, st.renewing, st.reconfigured = true, false, 0, false, false
 }
 
 // backoff is capped exponential backoff with equal jitter.
@@ -214,12 +234,16 @@ func (b *backoff) next() time.Duration {
 	return half + rand.N(half+1)
 }
 
-// sleep waits d or until ctx ends; it reports whether ctx is still alive.
-func sleep(ctx context.Context, d time.Duration) bool {
+// sleep waits d, or less when an update comes (it may name a broker that
+// can be reached), or until ctx ends; it reports whether ctx is still
+// alive.
+func (p *Publisher) sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
+		return true
+	case <-p.wake:
 		return true
 	case <-ctx.Done():
 		return false

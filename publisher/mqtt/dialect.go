@@ -20,13 +20,16 @@ import (
 // builds the Publisher with.
 type Dialect interface {
 	// Endpoint returns the broker's URL (tcp, ssl, tls, ws or wss) and
-	// the ClientId to connect with. New calls it once.
+	// the ClientId to connect with. New calls it once, and Update once on
+	// the Dialect it is given.
 	Endpoint() (broker *url.URL, clientID string)
 	// Topics returns the templates of the topics of readings and of OEE
-	// records. New calls it once; only Run's goroutines render them.
+	// records. New and Update call it once; only Run's goroutines render
+	// them.
 	Topics() (readings, oee *wire.Topic)
 	// Load reads what the connections need from files (certificates). Run
-	// calls it once when it starts and returns its error.
+	// calls it once when it starts and returns its error; Update calls it
+	// on the Dialect it is given, and refuses the update on an error.
 	Load() error
 	// Credentials returns what one connection attempt authenticates with.
 	// An error fails the attempt, which is retried with backoff.
@@ -40,14 +43,16 @@ type Dialect interface {
 	// Session runs beside the publishing over one connection until ctx
 	// ends; the connection is closed only after it returned. A non-nil
 	// error ends the session: the connection is made again with backoff.
-	// Returning nil ends only Session.
+	// Returning nil ends only Session. An update that keeps the connection
+	// leaves it running: the Dialect that started it serves it to the end.
 	Session(ctx context.Context, c Conn) error
 }
 
 // EventTopics is a Dialect with a topic of its own for OPC UA events; a
 // dialect without one sends events on its readings' topics.
 type EventTopics interface {
-	// EventTopic returns the template of events' topics. New calls it once.
+	// EventTopic returns the template of events' topics. New and Update
+	// call it once.
 	EventTopic() *wire.Topic
 }
 

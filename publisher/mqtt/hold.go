@@ -3,6 +3,8 @@ package mqtt
 import (
 	"maps"
 	"time"
+
+	"factorybridge"
 )
 
 // maxHoldRetry caps the interval at which held topics are tried again.
@@ -31,6 +33,11 @@ type holdState struct {
 	// up to maxHoldRetry; retryAt is when held topics are tried again.
 	first, every time.Duration
 	retryAt      time.Time
+	// former are the topics in force before updates since the exemptions
+	// were last reset: a reading up to through is exempt when its topic
+	// under any of them is, so that one held under its old topic is not
+	// taken for delivered under its new one.
+	former []topicSet
 }
 
 func newHoldState(retry time.Duration) holdState {
@@ -41,11 +48,46 @@ func newHoldState(retry time.Duration) holdState {
 // acked notes that the buffer was acknowledged through seq: once that
 // reaches through, topics no longer held need no exemption.
 func (h *holdState) acked(seq uint64) {
-	if seq < h.through || len(h.exempt) == len(h.held) {
+	if seq < h.through {
+		return
+	}
+	h.former = nil
+	if len(h.exempt) == len(h.held) {
 		return
 	}
 	clear(h.exempt)
 	for t := range maps.Keys(h.held) {
 		h.exempt[t] = struct{}{}
 	}
+}
+
+// retopic notes that the topics change from old while readings up to
+// through may be exempt.
+func (h *holdState) retopic(old topicSet) {
+	if len(h.exempt) > 0 {
+		h.former = append(h.former, old)
+	}
+}
+
+// retryEvery makes d the first retry interval; the current one restarts
+// from it unless a refusal episode is under way.
+func (h *holdState) retryEvery(d time.Duration) {
+	h.first = d
+	if len(h.refused) == 0 {
+		h.every = d
+	}
+}
+
+// isExempt reports whether r, of topic, may be undelivered although its
+// seq is up to through.
+func (h *holdState) isExempt(r *factorybridge.Reading, topic string) bool {
+	if _, ok := h.exempt[topic]; ok {
+		return true
+	}
+	for _, ts := range h.former {
+		if _, ok := h.exempt[ts.render(r)]; ok {
+			return true
+		}
+	}
+	return false
 }

@@ -18,8 +18,15 @@ import (
 // topic filter.
 func subscribe(t testing.TB, url, filter string) *recorder {
 	t.Helper()
+	return subscribeAs(t, url, filter, "consumer")
+}
+
+// subscribeAs is subscribe with the client id clientID, so that two
+// consumers of one broker do not take over each other's connection.
+func subscribeAs(t testing.TB, url, filter, clientID string) *recorder {
+	t.Helper()
 	rec := newRecorder()
-	o := paho.NewClientOptions().AddBroker(url).SetClientID("consumer").SetCleanSession(true).SetAutoReconnect(false)
+	o := paho.NewClientOptions().AddBroker(url).SetClientID(clientID).SetCleanSession(true).SetAutoReconnect(false)
 	c := paho.NewClient(o)
 	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("consumer connect to %s: %v", url, tok.Error())

@@ -77,10 +77,10 @@ func TestNewZeroOptionsAreDefaults(t *testing.T) {
 		o.MaxBackoff != DefaultMaxBackoff || p.limiter != nil {
 		t.Errorf("defaults %+v", o)
 	}
-	if got := p.topics.Render("s", "l1", "st"); got != "factorybridge/b/l1/readings" {
+	if got := p.topics.readings.Render("s", "l1", "st"); got != "factorybridge/b/l1/readings" {
 		t.Errorf("default topic %q", got)
 	}
-	if got := p.oeeTopics.Render("s", "l1", ""); got != "factorybridge/b/l1/oee" {
+	if got := p.topics.oee.Render("s", "l1", ""); got != "factorybridge/b/l1/oee" {
 		t.Errorf("default OEE topic %q", got)
 	}
 }

@@ -16,15 +16,13 @@ func (p *Publisher) prepare(ctx context.Context, l *link) (*session, error) {
 		return nil, fmt.Errorf("the broker takes QoS %d at most (CONNACK Maximum QoS) but mqtt.qos is %d: readings stay buffered; "+
 			"with mqtt.qos = 0 they would be deleted once written, acknowledged or not", l.caps.maxQoS, p.qos)
 	}
-	window := p.opts.MaxInflight
-	if l.caps.receiveMax > 0 {
-		window = min(window, l.caps.receiveMax)
-	}
+	window := p.windowOf(l)
 	limit := p.ceiling(l)
 	if l.caps.maxPacket > 0 {
 		p.noteLimit(limit, fmt.Sprintf("the broker's Maximum Packet Size is %d bytes", l.caps.maxPacket), slog.LevelInfo)
 	}
-	if topic, ok := p.probing(l); ok {
+	topic, checked := p.probing(l)
+	if checked {
 		var err error
 		if limit, err = p.deliveryCheck(ctx, l, topic, limit); err != nil {
 			return nil, err
@@ -32,14 +30,25 @@ func (p *Publisher) prepare(ctx context.Context, l *link) (*session, error) {
 	}
 	if s := p.carry; s != nil && l.resumed && s.limit == limit && p.limits.cur == limit && s.resumable() {
 		p.carry = nil
-		s.window = window
+		s.window, s.checked = window, checked
 		p.log.Debug("mqtt: resuming the session", "in_flight", len(s.inflight))
 		return s, nil
 	}
 	p.carry = nil
 	p.packer.Reset()
 	p.setLimit(limit)
-	return p.newSession(window, limit), nil
+	s := p.newSession(window, limit)
+	s.checked = checked
+	return s, nil
+}
+
+// windowOf is the in-flight window of a connection: MaxInflight, at most
+// the broker's Receive Maximum.
+func (p *Publisher) windowOf(l *link) int {
+	if l.caps.receiveMax > 0 {
+		return min(p.opts.MaxInflight, l.caps.receiveMax)
+	}
+	return p.opts.MaxInflight
 }
 
 // keep holds on to s for the next connection when the broker may keep the

@@ -1,6 +1,7 @@
 package mqtt
 
 import (
+	"bytes"
 	"errors"
 	"time"
 )
@@ -39,6 +40,16 @@ func (o *Options) checkPresence() error {
 func (p *Publisher) born(l *link) {
 	if pr := p.opts.Presence; pr != nil && p.canRetain(l) {
 		l.client.publish(outgoing{topic: pr.Topic, qos: 1, retain: true, payload: pr.Online})
+	}
+}
+
+// reborn publishes the Online message again after an update changed it
+// (the config digest it carries), so that the retained birth describes the
+// settings in force. The last will keeps the Offline message the
+// connection was made with.
+func (p *Publisher) reborn(l *link, old *Presence) {
+	if pr := p.opts.Presence; pr != nil && old != nil && !bytes.Equal(pr.Online, old.Online) {
+		p.born(l)
 	}
 }
 

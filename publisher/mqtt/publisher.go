@@ -26,6 +26,9 @@
 // Dialect (dialect.go); without one the Publisher talks to the plain broker
 // its Options configure.
 //
+// Update gives a running Publisher new settings (a configuration reload,
+// update.go): it reconnects only when the broker or the identity changed.
+//
 // For shutdown, stop the inputs, call Drain with a deadline, then cancel
 // Run's context.
 package mqtt
@@ -38,6 +41,7 @@ import (
 	"net/url"
 	"sync/atomic"
 
+	"factorybridge"
 	"factorybridge/publisher"
 	"factorybridge/publisher/wire"
 )
@@ -45,30 +49,33 @@ import (
 // ErrAlreadyRunning is returned by a second call of Run.
 var ErrAlreadyRunning = errors.New("publisher is already running")
 
-// ErrNotRunning is returned by Drain when Run has returned.
+// ErrNotRunning is returned by Drain and Update when Run has returned.
 var ErrNotRunning = errors.New("publisher is not running")
 
 var _ publisher.Publisher = (*Publisher)(nil)
 
 // Publisher publishes readings from a Queue to an MQTT broker. Create it with
-// New and start it with Run; Stats and Drain may be called from any goroutine.
+// New and start it with Run; Stats, Drain and Update may be called from any
+// goroutine.
 type Publisher struct {
 	opts     Options
 	log      *slog.Logger
+	queue    factorybridge.Queue // opts.Queue, which no update changes: the reader's own copy
+	bridgeID string              // opts.BridgeID, which no update changes
 	dialect  Dialect
 	broker   *url.URL
 	clientID string
 	qos      byte
-	topics   *wire.Topic
-	// oeeTopics renders the topics of OEE records.
-	oeeTopics *wire.Topic
-	packer    *wire.Packer
-	stats     counters
+	topics   topicSet
+	packer   *wire.Packer
+	stats    counters
 	// limiter caps the send rate; nil for none.
 	limiter *rateLimiter
 
-	// eventTopics renders the topics of OPC UA events.
-	eventTopics *wire.Topic
+	// pending is the latest update not yet applied; wake tells Run that
+	// one came (update.go).
+	pending atomic.Pointer[update]
+	wake    chan struct{}
 
 	running   atomic.Bool
 	done      chan struct{} // closed when Run returns
@@ -109,7 +116,8 @@ func New(opts Options) (*Publisher, error) {
 		d = b
 	}
 	p := &Publisher{
-		opts: opts, log: opts.Logger, dialect: d, qos: byte(*opts.QoS),
+		opts: opts, log: opts.Logger, queue: opts.Queue, bridgeID: opts.BridgeID, dialect: d, qos: byte(*opts.QoS),
+		wake:      make(chan struct{}, 1),
 		done:      make(chan struct{}),
 		drained:   make(chan struct{}),
 		rejecting: map[string]struct{}{},
@@ -123,11 +131,7 @@ func New(opts Options) (*Publisher, error) {
 	}
 	p.setLimit(opts.MaxMessageBytes)
 	p.broker, p.clientID = d.Endpoint()
-	p.topics, p.oeeTopics = d.Topics()
-	p.eventTopics = p.topics
-	if et, ok := d.(EventTopics); ok {
-		p.eventTopics = et.EventTopic()
-	}
+	p.topics = topicsOf(d)
 	if opts.MaxMessagesPerSecond > 0 {
 		p.limiter = newRateLimiter(opts.MaxMessagesPerSecond)
 	}

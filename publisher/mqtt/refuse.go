@@ -128,8 +128,7 @@ func (s *session) skip(r *factorybridge.Reading, topic string) bool {
 	if r.Seq > h.through {
 		return false
 	}
-	_, exempt := h.exempt[topic]
-	return !exempt
+	return !h.isExempt(r, topic)
 }
 
 // retryHolds plans a rewind that tries the held topics again when they are due.

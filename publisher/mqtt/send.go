@@ -27,9 +27,10 @@ func (s *session) windowShut() bool {
 
 // pack places pending readings into builders until they are all placed or
 // one needs a message sent while the window is full. Nothing is packed
-// while a rewind waits: it drops the builders.
+// while a rewind waits (it drops the builders) or while an update waits
+// for the builders to go out with the settings they were started with.
 func (s *session) pack() {
-	for s.rw == nil && s.next < len(s.pending) {
+	for s.rw == nil && s.reconf.u == nil && s.next < len(s.pending) {
 		if !s.place(&s.pending[s.next]) {
 			return
 		}
@@ -108,7 +109,8 @@ func (s *session) send(b *wire.Builder) {
 	if s.p.limiter != nil {
 		s.p.limiter.take(now)
 	}
-	m := &message{token: s.publish(out), payload: payload, topic: topic, first: first, count: count, sentAt: now}
+	m := &message{token: s.publish(out), payload: payload, topic: topic, first: first, count: count, sentAt: now,
+		timeout: s.p.opts.AckTimeout}
 	s.inflight = append(s.inflight, m)
 	s.sent <- m // never blocks: the channel holds the window
 }
@@ -193,12 +195,33 @@ func (p *Publisher) putPayload(b []byte) {
 }
 
 // topicOf renders the topic of a reading or record.
-func (p *Publisher) topicOf(r *factorybridge.Reading) string {
+func (p *Publisher) topicOf(r *factorybridge.Reading) string { return p.topics.render(r) }
+
+// topicSet is the templates of the topics of readings, OEE records and
+// OPC UA events, as a Dialect gives them.
+type topicSet struct {
+	readings, oee, events *wire.Topic
+}
+
+// topicsOf returns d's templates; a dialect without a topic of its own for
+// events sends them on its readings' topics.
+func topicsOf(d Dialect) topicSet {
+	var ts topicSet
+	ts.readings, ts.oee = d.Topics()
+	ts.events = ts.readings
+	if et, ok := d.(EventTopics); ok {
+		ts.events = et.EventTopic()
+	}
+	return ts
+}
+
+// render renders the topic of a reading or record.
+func (ts topicSet) render(r *factorybridge.Reading) string {
 	switch r.Class {
 	case factorybridge.ClassOEE:
-		return p.oeeTopics.Render(r.Server, r.Line, r.Station)
+		return ts.oee.Render(r.Server, r.Line, r.Station)
 	case factorybridge.ClassEvent:
-		return p.eventTopics.Render(r.Server, r.Line, r.Station)
+		return ts.events.Render(r.Server, r.Line, r.Station)
 	}
-	return p.topics.Render(r.Server, r.Line, r.Station)
+	return ts.readings.Render(r.Server, r.Line, r.Station)
 }

@@ -26,6 +26,7 @@ type message struct {
 	first   uint64 // smallest seq in it
 	count   int
 	sentAt  time.Time
+	timeout time.Duration // AckTimeout when it was sent
 }
 
 type readResult struct {
@@ -47,11 +48,14 @@ type session struct {
 	p       *Publisher
 	l       *link
 	ctx     context.Context
-	readReq chan uint64 // loop → reader: read after this seq
+	wg      *sync.WaitGroup // the goroutines of serve
+	readReq chan readRequest
 	readRes chan readResult
 	sent    chan *message // loop → waiter, in send order
 	acks    chan ackResult
 	timer   *time.Timer
+
+	stopWaiter func() // ends the waiter and waits for it
 
 	window int // most messages in flight: MaxInflight, at most the broker's Receive Maximum
 	limit  int // message size on this connection
@@ -72,6 +76,9 @@ type session struct {
 	renewing  bool        // sending stopped until the window is empty
 	rate      *time.Timer // wakes the loop when the send-rate cap allows a message
 	ctlErr    chan error  // the dialect's Session's error
+
+	checked bool     // the delivery check verified this connection's size
+	reconf  reconfig // an update waiting for a quiet moment (reconfigure.go)
 }
 
 // newSession starts publishing from the last acknowledged seq.
@@ -90,13 +97,14 @@ func (p *Publisher) serve(ctx context.Context, l *link) error {
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	s.attach(ctx, l)
-	s.startTimers()
 	var wg sync.WaitGroup
+	s.attach(ctx, l, &wg)
+	s.startTimers()
 	wg.Go(s.reader)
-	wg.Go(s.waiter)
+	s.startWaiter()
+	d := p.dialect // an update may replace it; this Session keeps its own
 	wg.Go(func() {
-		if err := p.dialect.Session(ctx, l); err != nil {
+		if err := d.Session(ctx, l); err != nil {
 			s.ctlErr <- err // buffered: the loop reads it or has ended
 		}
 	})
@@ -111,10 +119,10 @@ func (p *Publisher) serve(ctx context.Context, l *link) error {
 
 // attach gives s its connection and fresh channels; messages still in
 // flight (a resumed session) are waited for again from now.
-func (s *session) attach(ctx context.Context, l *link) {
+func (s *session) attach(ctx context.Context, l *link, wg *sync.WaitGroup) {
 	n := max(s.window, len(s.inflight))
-	s.l, s.ctx = l, ctx
-	s.readReq, s.readRes = make(chan uint64, 1), make(chan readResult, 1)
+	s.l, s.ctx, s.wg = l, ctx, wg
+	s.readReq, s.readRes = make(chan readRequest, 1), make(chan readResult, 1)
 	s.sent, s.acks = make(chan *message, n), make(chan ackResult, n)
 	s.ctlErr = make(chan error, 1)
 	s.reading = false // a read under way was dropped with the old reader
@@ -150,6 +158,8 @@ func (s *session) loop() error {
 			s.renewing = true
 		case <-s.rateTimer():
 		case <-s.pauseC():
+		case <-s.p.wake:
+		case <-s.quietC():
 		case err := <-s.ctlErr:
 			return err
 		}
@@ -168,7 +178,7 @@ func (s *session) startTimers() {
 }
 
 func (s *session) stopTimers() {
-	for _, t := range []*time.Timer{s.timer, s.pause, s.renewal, s.rate} {
+	for _, t := range []*time.Timer{s.timer, s.pause, s.renewal, s.rate, s.reconf.timer} {
 		if t != nil {
 			t.Stop()
 		}
@@ -187,13 +197,13 @@ func (s *session) renewalC() <-chan time.Time {
 // rateTimer returns a channel that fires when the send-rate cap allows the
 // next message, or nil when nothing waits for it.
 func (s *session) rateTimer() <-chan time.Time {
-	if s.rate == nil || s.windowShut() ||
+	if s.rate == nil || s.p.limiter == nil || s.windowShut() ||
 		s.next >= len(s.pending) && s.p.packer.Oldest() == nil {
 		return nil
 	}
 	d := s.p.limiter.wait(time.Now())
-	if d == 0 && s.next >= len(s.pending) {
-		return nil // builders wait for their batch delay, not for the cap
+	if d == 0 && (s.next >= len(s.pending) || s.reconf.u != nil) {
+		return nil // builders wait for their batch delay, not for the cap; an update stops packing
 	}
 	s.rate.Reset(d) // 0: the cap allowed a send since pack stopped
 	return s.rate.C
@@ -206,6 +216,9 @@ func (s *session) progress() error {
 	now := time.Now()
 	s.retryHolds(now)
 	if err := s.rewindIfReady(now); err != nil {
+		return err
+	}
+	if err := s.reconfigure(now); err != nil {
 		return err
 	}
 	s.pack()
@@ -281,7 +294,7 @@ func (s *session) ackFront() error {
 	if target <= s.p.stats.ackedSeq.Load() {
 		return nil
 	}
-	if err := s.p.opts.Queue.Ack(target); err != nil {
+	if err := s.p.queue.Ack(target); err != nil {
 		return &fatalError{fmt.Errorf("ack buffer through seq %d: %w", target, err)}
 	}
 	s.p.stats.ackedSeq.Store(target)
@@ -315,7 +328,7 @@ func (s *session) requestRead() {
 	}
 	s.pending, s.next = nil, 0
 	s.reading = true
-	s.readReq <- s.readPos
+	s.readReq <- readRequest{after: s.readPos, max: s.p.opts.ReadBatch, poll: s.p.opts.IdlePoll}
 }
 
 // checkDrained notes a completed drain: nothing left to read or send, and

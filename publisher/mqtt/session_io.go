@@ -8,14 +8,23 @@ import (
 	"factorybridge"
 )
 
+// readRequest asks the reader for up to max readings after seq after,
+// waiting at most poll for one. It carries the settings so that the reader
+// never reads the Publisher's, which an update changes.
+type readRequest struct {
+	after uint64
+	max   int
+	poll  time.Duration
+}
+
 // reader performs the Queue reads the loop asks for, one at a time.
 func (s *session) reader() {
 	for {
 		select {
 		case <-s.ctx.Done():
 			return
-		case after := <-s.readReq:
-			rs, err := s.read(after)
+		case req := <-s.readReq:
+			rs, err := s.read(req)
 			select {
 			case s.readRes <- readResult{rs, err}:
 			case <-s.ctx.Done():
@@ -25,53 +34,71 @@ func (s *session) reader() {
 	}
 }
 
-// read returns the readings after seq, or none once IdlePoll passed without
-// any, so the loop learns the queue is empty.
-func (s *session) read(after uint64) ([]factorybridge.Reading, error) {
-	ctx, cancel := context.WithTimeout(s.ctx, s.p.opts.IdlePoll)
+// read returns the readings after req.after, or none once req.poll passed
+// without any, so the loop learns the queue is empty.
+func (s *session) read(req readRequest) ([]factorybridge.Reading, error) {
+	ctx, cancel := context.WithTimeout(s.ctx, req.poll)
 	defer cancel()
-	rs, err := s.p.opts.Queue.ReadAfter(ctx, after, s.p.opts.ReadBatch)
+	rs, err := s.p.queue.ReadAfter(ctx, req.after, req.max)
 	if err != nil && ctx.Err() != nil && s.ctx.Err() == nil {
 		return nil, nil
 	}
 	return rs, err
 }
 
+// startWaiter starts a waiter on the session's channels of sent messages
+// and acknowledgements; stopWaiter ends it (the loop calls that only with
+// nothing in flight, to give a larger window larger channels).
+func (s *session) startWaiter() {
+	ctx, stop := context.WithCancel(s.ctx)
+	done := make(chan struct{})
+	sent, acks := s.sent, s.acks
+	s.wg.Go(func() {
+		defer close(done)
+		waiter(ctx, sent, acks)
+	})
+	s.stopWaiter = func() {
+		stop()
+		<-done
+	}
+}
+
 // waiter reports each sent message's acknowledgement, in send order: the
 // Queue is acknowledged only up to the oldest unacknowledged message anyway,
 // and the oldest is the one whose timeout matters.
-func (s *session) waiter() {
+func waiter(ctx context.Context, sent <-chan *message, acks chan<- ackResult) {
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
 	for {
 		var m *message
 		select {
-		case <-s.ctx.Done():
+		case <-ctx.Done():
 			return
-		case m = <-s.sent:
+		case m = <-sent:
 		}
-		err := s.await(m, t)
+		err := await(ctx, m, t)
 		select {
-		case s.acks <- ackResult{m, err}:
-		case <-s.ctx.Done():
+		case acks <- ackResult{m, err}:
+		case <-ctx.Done():
 			return
 		}
 	}
 }
 
-func (s *session) await(m *message, t *time.Timer) error {
+// await waits for m's answer, at most m.timeout after it was sent.
+func await(ctx context.Context, m *message, t *time.Timer) error {
 	select {
 	case <-m.token.Done():
 		return m.token.Err()
 	default:
 	}
-	t.Reset(time.Until(m.sentAt.Add(s.p.opts.AckTimeout)))
+	t.Reset(time.Until(m.sentAt.Add(m.timeout)))
 	select {
 	case <-m.token.Done():
 		return m.token.Err()
 	case <-t.C:
-		return fmt.Errorf("%w (%v)", errAckTimeout, s.p.opts.AckTimeout)
-	case <-s.ctx.Done():
-		return s.ctx.Err()
+		return fmt.Errorf("%w (%v)", errAckTimeout, m.timeout)
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }

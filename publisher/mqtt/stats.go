@@ -16,6 +16,7 @@ type counters struct {
 	readingsAcked     atomic.Uint64
 	readingsRejected  atomic.Uint64
 	bytesSent         atomic.Uint64
+	connections       atomic.Uint64
 	reconnects        atomic.Uint64
 	tokenRenewals     atomic.Uint64
 	ackedSeq          atomic.Uint64
@@ -48,6 +49,7 @@ func (c *counters) snapshot() publisher.Stats {
 		ReadingsAcked:     c.readingsAcked.Load(),
 		ReadingsRejected:  c.readingsRejected.Load(),
 		BytesSent:         c.bytesSent.Load(),
+		Connections:       c.connections.Load(),
 		Reconnects:        c.reconnects.Load(),
 		TokenRenewals:     c.tokenRenewals.Load(),
 		AckedSeq:          c.ackedSeq.Load(),
