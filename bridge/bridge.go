@@ -161,6 +161,15 @@ func (b *Bridge) buildSources() error {
 	return nil
 }
 
+// mqttOptions are the plain MQTT publisher's options for cfg, whose
+// file's digest the presence message carries.
+func (b *Bridge) mqttOptions(cfg *config.Config, digest string) mqtt.Options {
+	opts := cfg.MQTTOptions()
+	opts.Queue, opts.Logger = b.queue, b.log.With("component", "mqtt")
+	opts.AckLatency, opts.Presence = b.metrics.observeAck, b.presence(cfg, digest)
+	return opts
+}
+
 func (b *Bridge) buildPublisher() error {
 	if b.cfg.IoTHub != nil {
 		pub, err := b.hub()
@@ -170,10 +179,7 @@ func (b *Bridge) buildPublisher() error {
 		b.pub = pub
 		return nil
 	}
-	opts := b.cfg.MQTTOptions()
-	opts.Queue, opts.Logger = b.queue, b.log.With("component", "mqtt")
-	opts.AckLatency, opts.Presence = b.metrics.observeAck, b.presence()
-	pub, err := mqtt.New(opts)
+	pub, err := mqtt.New(b.mqttOptions(b.cfg, b.dig))
 	if err != nil {
 		return fmt.Errorf("mqtt: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"factorybridge/config"
 	"factorybridge/oee"
 	"factorybridge/opcua"
 	"factorybridge/publisher/iothub"
@@ -14,21 +15,31 @@ import (
 // hub builds the IoT Hub publisher from [iothub] and the environment, and
 // makes the bridge the hub's reporter.
 func (b *Bridge) hub() (*iothub.Publisher, error) {
-	o, desc, err := b.cfg.IoTHubOptions(os.Getenv)
+	o, err := b.hubOptions(b.cfg)
 	if err != nil {
 		return nil, err
 	}
-	b.log.Info("iothub: identity", "identity", desc, "transport", b.cfg.IoTHub.Transport,
-		"token_lifetime", b.cfg.IoTHub.TokenLifetime.D())
-	o.MQTT.Queue, o.MQTT.Logger = b.queue, b.log.With("component", "iothub")
-	o.MQTT.AckLatency = b.metrics.observeAck
-	o.Reporter = &hubReporter{b: b}
-	o.SetLogLevel = b.opts.SetLogLevel
 	p, err := iothub.New(o)
 	if err != nil {
 		return nil, fmt.Errorf("mqtt: %w", err)
 	}
 	return p, nil
+}
+
+// hubOptions are the IoT Hub publisher's options for cfg; it logs the
+// identity they resolve to.
+func (b *Bridge) hubOptions(cfg *config.Config) (iothub.Options, error) {
+	o, desc, err := cfg.IoTHubOptions(os.Getenv)
+	if err != nil {
+		return o, err
+	}
+	b.log.Info("iothub: identity", "identity", desc, "transport", cfg.IoTHub.Transport,
+		"token_lifetime", cfg.IoTHub.TokenLifetime.D())
+	o.MQTT.Queue, o.MQTT.Logger = b.queue, b.log.With("component", "iothub")
+	o.MQTT.AckLatency = b.metrics.observeAck
+	o.Reporter = &hubReporter{b: b}
+	o.SetLogLevel = b.opts.SetLogLevel
+	return o, nil
 }
 
 // hubReporter answers GetStatus and GetOEE and fills the twin's reported

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"factorybridge/config"
 	"factorybridge/publisher/mqtt"
 )
 
@@ -18,16 +19,16 @@ type presenceMessage struct {
 	Since        time.Time `json:"since,omitzero"`   // when the bridge started
 }
 
-// presence is the MQTT publisher's Presence on the configured status
-// topic, nil when it is off.
-func (b *Bridge) presence() *mqtt.Presence {
-	topic := b.cfg.StatusTopic()
+// presence is the MQTT publisher's Presence on cfg's status topic, with
+// the digest of cfg's file; nil when it is off.
+func (b *Bridge) presence(cfg *config.Config, digest string) *mqtt.Presence {
+	topic := cfg.StatusTopic()
 	if topic == "" {
 		return nil
 	}
 	msg := func(state, reason string) []byte {
-		data, _ := json.Marshal(presenceMessage{State: state, Bridge: b.cfg.Bridge.ID, Version: b.opts.Version,
-			Commit: b.opts.Commit, ConfigDigest: b.dig, Reason: reason, Since: b.started.UTC()})
+		data, _ := json.Marshal(presenceMessage{State: state, Bridge: cfg.Bridge.ID, Version: b.opts.Version,
+			Commit: b.opts.Commit, ConfigDigest: digest, Reason: reason, Since: b.started.UTC()})
 		return data
 	}
 	return &mqtt.Presence{Topic: topic, Online: msg("online", ""),

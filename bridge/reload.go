@@ -1,7 +1,6 @@
 package bridge
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -9,6 +8,8 @@ import (
 	"strings"
 
 	"factorybridge/config"
+	"factorybridge/publisher/iothub"
+	"factorybridge/publisher/mqtt"
 )
 
 // ErrRestartRequired is returned by Apply for a configuration that differs
@@ -38,7 +39,7 @@ var ErrPartlyApplied = errors.New("configuration applied in part")
 // sections that changed (none: nothing the bridge runs on changed). A
 // component that refuses its part is reported in the error; the other
 // parts are applied. Apply calls are serialised.
-func (b *Bridge) Apply(ctx context.Context, cfg *config.Config) ([]string, error) {
+func (b *Bridge) Apply(cfg *config.Config) ([]string, error) {
 	b.applyMu.Lock()
 	defer b.applyMu.Unlock()
 	cur := b.config()
@@ -61,7 +62,7 @@ func (b *Bridge) Apply(ctx context.Context, cfg *config.Config) ([]string, error
 	if err := b.applyOEE(cur, cfg); err != nil {
 		errs = append(errs, err)
 	}
-	if err := b.applyPublisher(ctx, cur, cfg); err != nil {
+	if err := b.applyPublisher(cfg); err != nil {
 		errs = append(errs, err)
 	}
 	b.swapConfig(cfg)
@@ -230,12 +231,26 @@ func (b *Bridge) applyOEE(cur, c *config.Config) error {
 }
 
 // applyPublisher hands changed [mqtt] or [iothub] settings to the
-// publisher.
-func (b *Bridge) applyPublisher(ctx context.Context, cur, c *config.Config) error {
-	if reflect.DeepEqual(cur.MQTT, c.MQTT) && reflect.DeepEqual(cur.IoTHub, c.IoTHub) {
-		return nil
+// publisher, and the new file's digest to the presence message: the
+// publisher reconnects only when the broker or the identity changed.
+func (b *Bridge) applyPublisher(c *config.Config) error {
+	digest := configDigest(c.File)
+	var err error
+	switch p := b.pub.(type) {
+	case *mqtt.Publisher:
+		err = p.Update(b.mqttOptions(c, digest))
+	case *iothub.Publisher:
+		var o iothub.Options
+		if o, err = b.hubOptions(c); err == nil {
+			err = p.Update(o)
+		}
+	default:
+		err = fmt.Errorf("publisher %T takes no new settings", b.pub)
 	}
-	return fmt.Errorf("%w: publisher settings", ErrRestartRequired)
+	if err != nil {
+		return fmt.Errorf("publisher: %w", err)
+	}
+	return nil
 }
 
 // Changes returns the sections of the configuration that differ between a

@@ -58,7 +58,7 @@ func TestApplyServersWhileRunning(t *testing.T) {
 
 	apply := func(cfg *config.Config) {
 		t.Helper()
-		if changed, err := br.Apply(ctx, cfg); err != nil || len(changed) == 0 {
+		if changed, err := br.Apply(cfg); err != nil || len(changed) == 0 {
 			t.Fatalf("Apply = %q, %v", changed, err)
 		}
 	}

@@ -1,7 +1,6 @@
 package bridge
 
 import (
-	"context"
 	"errors"
 	"reflect"
 	"slices"
@@ -84,10 +83,10 @@ func TestApplyRefusesWhatNeedsARestart(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			b := &Bridge{cfg: parse(t, baseConfig)}
 			b.lines.Store(newLineStats(b.cfg))
-			if changed, err := b.Apply(context.Background(), parse(t, baseConfig)); err != nil || changed != nil {
+			if changed, err := b.Apply(parse(t, baseConfig)); err != nil || changed != nil {
 				t.Fatalf("Apply(same) = %q, %v; want nothing changed", changed, err)
 			}
-			_, err := b.Apply(context.Background(), parse(t, strings.Replace(baseConfig, tt.old, tt.new, 1)))
+			_, err := b.Apply(parse(t, strings.Replace(baseConfig, tt.old, tt.new, 1)))
 			if !errors.Is(err, ErrRestartRequired) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Apply = %v, want ErrRestartRequired naming %s", err, tt.want)
 			}

@@ -56,7 +56,7 @@ func reloadConfig(ctx context.Context, path string, b *bridge.Bridge, log *slog.
 		logConfigProblems(log, path, err)
 		return
 	}
-	switch changed, err := b.Apply(ctx, cfg); {
+	switch changed, err := b.Apply(cfg); {
 	case err == nil && len(changed) == 0:
 		log.Info("config reloaded: nothing changed that the bridge runs on", "config", path)
 	case err == nil:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -51,6 +52,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	after[0].nodes = reloadedNodes()
 	rig.run(before)
 
+	rig.batchDelay = "50ms" // a publisher setting too: applied on the same connection
 	w := rig.reload(after)
 	if !strings.Contains(w.line, reloadApplied) || strings.Contains(w.line, "nothing changed") {
 		t.Fatalf("the changed config was not applied (want a line with %s): %s", reloadApplied, w.line)
@@ -58,6 +60,11 @@ func TestReloadUnderLoad(t *testing.T) {
 	rig.runOn(after, w.To)
 	rig.stopAndAudit(reloadPlan(before, after), w.ReloadWindow)
 	rig.checkNeverReconnected()
+	logs := rig.br.Logs()
+	if !strings.Contains(logs, `"msg":"publisher settings updated"`) || !strings.Contains(logs, "max_batch_delay") ||
+		strings.Contains(logs, "reconnecting") {
+		t.Errorf("the publisher's new batch delay is not logged as applied without a reconnect\n%s", rig.br.LogTail())
+	}
 	t.Logf("wall time %v", time.Since(start).Round(time.Millisecond))
 }
 
@@ -102,6 +109,8 @@ type reloadRig struct {
 	br      *testenv.Bridge
 	path    string // the config file
 	dataDir string
+	// batchDelay is [mqtt].max_batch_delay; "" = 20ms.
+	batchDelay string
 }
 
 // startReloadRig starts two simulators of loadNodes load nodes each, the
@@ -207,7 +216,7 @@ func (r *reloadRig) checkNeverReconnected() {
 func (r *reloadRig) write(servers []reloadServer) {
 	r.t.Helper()
 	tmp := r.path + ".new"
-	if err := os.WriteFile(tmp, []byte(reloadConfigFile(r.dataDir, r.broker.URL, servers)), 0o600); err != nil {
+	if err := os.WriteFile(tmp, []byte(reloadConfigFile(r.dataDir, r.broker.URL, cmp.Or(r.batchDelay, "20ms"), servers)), 0o600); err != nil {
 		r.t.Fatal(err)
 	}
 	if err := os.Rename(tmp, r.path); err != nil {
@@ -312,10 +321,10 @@ func reloadPlan(before, after []reloadServer) []consumer.ReloadNode {
 
 // reloadConfigFile is the bridge's config for servers: sampling "0s", so
 // that every change of a counter is a reading.
-func reloadConfigFile(dataDir, broker string, servers []reloadServer) string {
+func reloadConfigFile(dataDir, broker, batchDelay string, servers []reloadServer) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[bridge]\nid = %q\ndata_dir = %q\n\n[buffer]\ncommit_interval = \"20ms\"\n\n", reloadBridgeID, dataDir)
-	fmt.Fprintf(&b, "[mqtt]\nbroker = %q\ntopic = \"fb/{bridge}/{line}/{station}\"\nmax_batch_delay = \"20ms\"\n", broker)
+	fmt.Fprintf(&b, "[mqtt]\nbroker = %q\ntopic = \"fb/{bridge}/{line}/{station}\"\nmax_batch_delay = %q\n", broker, batchDelay)
 	for _, s := range servers {
 		fmt.Fprintf(&b, "\n[[servers]]\nname = %q\nendpoint = %q\n", s.name, s.endpoint)
 		b.WriteString("publishing_interval = \"50ms\"\nsampling_interval = \"0s\"\nqueue_size = 2000\n" + s.extra)
