@@ -51,6 +51,7 @@ func decodeMonitoredItems(b []byte) ([]*MonitoredItemNotification, int, error) {
 	items := make([]*MonitoredItemNotification, n)
 	structs := make([]MonitoredItemNotification, n)
 	values := make([]DataValue, n)
+	variants := make([]Variant, n)
 	pos := 4
 	for i := range items {
 		if len(b)-pos < 4 {
@@ -59,7 +60,7 @@ func decodeMonitoredItems(b []byte) ([]*MonitoredItemNotification, int, error) {
 		it := &structs[i]
 		it.ClientHandle = binary.LittleEndian.Uint32(b[pos:])
 		it.Value = &values[i]
-		m, err := it.Value.Decode(b[pos+4:])
+		m, err := it.Value.decode(b[pos+4:], &variants[i])
 		if err != nil {
 			return nil, pos, err
 		}
