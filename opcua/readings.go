@@ -1,7 +1,6 @@
 package opcua
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -17,10 +16,12 @@ import (
 // the node (client handle) of each reading. Items with a client handle that
 // is not ours are skipped. A value that cannot be represented becomes a Null
 // reading with the status saying why, logged once per node and status.
+// The nodes' slice is the session's, valid until the next call; the
+// readings go to the sink, which keeps them, so they are allocated anew.
 func (s *session) readings(items []*ua.MonitoredItemNotification) ([]factorybridge.Reading, []int) {
 	c := s.c
 	batch := make([]factorybridge.Reading, 0, len(items))
-	handles := make([]int, 0, len(items))
+	handles := s.handles[:0]
 	for _, it := range items {
 		if it == nil || it.Value == nil {
 			continue
@@ -36,6 +37,7 @@ func (s *session) readings(items []*ua.MonitoredItemNotification) ([]factorybrid
 		batch = append(batch, r)
 		handles = append(handles, i)
 	}
+	s.handles = handles
 	return batch, handles
 }
 
@@ -83,8 +85,8 @@ func reading(n *Node, dv *ua.DataValue, maxArrayLen int) (factorybridge.Reading,
 		ServerTime: dv.ServerTimestamp,
 	}
 	v, err := convertValue(dv.Value, maxArrayLen)
-	if ve := (*valueError)(nil); errors.As(err, &ve) {
-		r.Status = uint32(ve.Status)
+	if status, failed := conversionStatus(err); failed {
+		r.Status = uint32(status)
 		return r, err
 	}
 	r.Value = v
@@ -94,10 +96,7 @@ func reading(n *Node, dv *ua.DataValue, maxArrayLen int) (factorybridge.Reading,
 // valueResult logs a node's conversion failure when it differs from the last
 // one logged.
 func (c *Client) valueResult(i int, err error) {
-	status := ua.StatusOK
-	if ve := (*valueError)(nil); errors.As(err, &ve) {
-		status = ve.Status
-	}
+	status, _ := conversionStatus(err)
 	if c.valueStatus[i] == status {
 		return
 	}
