@@ -31,10 +31,10 @@ func (s *session) readings(items []*ua.MonitoredItemNotification) ([]factorybrid
 			continue
 		}
 		c.state[i].seen = unixNano(it.Value.SourceTimestamp)
-		r, err := reading(&c.nodes[i].spec, it.Value, c.opts.MaxArrayLen)
+		batch = batch[:len(batch)+1] // within the capacity, zero
+		err := setReading(&batch[len(batch)-1], &c.nodes[i].spec, it.Value, c.opts.MaxArrayLen)
 		c.valueResult(i, err)
 		s.itemHealth(i, it.Value.Status)
-		batch = append(batch, r)
 		handles = append(handles, i)
 	}
 	s.handles = handles
@@ -78,19 +78,25 @@ func unixNano(t time.Time) int64 {
 
 // reading builds the reading of one data value of node n.
 func reading(n *Node, dv *ua.DataValue, maxArrayLen int) (factorybridge.Reading, error) {
-	r := factorybridge.Reading{
-		Name: n.Name, Server: n.Server, Line: n.Line, Station: n.Station, NodeID: n.ref(),
-		Status:     uint32(dv.Status),
-		SourceTime: dv.SourceTimestamp,
-		ServerTime: dv.ServerTimestamp,
-	}
+	var r factorybridge.Reading
+	err := setReading(&r, n, dv, maxArrayLen)
+	return r, err
+}
+
+// setReading sets the zero reading r to one data value of node n. readings
+// builds its batch in place with it: a Reading is large, and building it
+// apart and copying it in cost 8 % more CPU per value (BenchmarkDeliver).
+func setReading(r *factorybridge.Reading, n *Node, dv *ua.DataValue, maxArrayLen int) error {
+	r.Name, r.Server, r.Line, r.Station, r.NodeID = n.Name, n.Server, n.Line, n.Station, n.ref()
+	r.Status = uint32(dv.Status)
+	r.SourceTime, r.ServerTime = dv.SourceTimestamp, dv.ServerTimestamp
 	v, err := convertValue(dv.Value, maxArrayLen)
 	if status, failed := conversionStatus(err); failed {
 		r.Status = uint32(status)
-		return r, err
+		return err
 	}
 	r.Value = v
-	return r, nil
+	return nil
 }
 
 // valueResult logs a node's conversion failure when it differs from the last
