@@ -40,21 +40,31 @@ func (d *DataChangeNotification) Decode(b []byte) (int, error) {
 	return n + m, nil
 }
 
+// minItemSize is the least encoded size of a MonitoredItemNotification:
+// its client handle and the mask of its DataValue.
+const minItemSize = 5
+
 // decodeMonitoredItems decodes an array of MonitoredItemNotification. The
-// items and their DataValues are allocated in one block each rather than
-// one by one; a caller keeping one item keeps the block alive.
+// items, their DataValues and their Variants are allocated in one block
+// each rather than one by one; a caller keeping one item keeps the blocks
+// alive. The blocks hold no more items than the input has room for: an
+// array claiming more fails with io.ErrUnexpectedEOF before it reaches
+// the end of the blocks.
 func decodeMonitoredItems(b []byte) ([]*MonitoredItemNotification, int, error) {
 	n, err := decodeArrayLength(b)
 	if err != nil || n < 0 {
 		return nil, 4, err
 	}
 	items := make([]*MonitoredItemNotification, n)
-	structs := make([]MonitoredItemNotification, n)
-	values := make([]DataValue, n)
-	variants := make([]Variant, n)
+	room := min(n, (len(b)-4)/minItemSize)
+	structs := make([]MonitoredItemNotification, room)
+	values := make([]DataValue, room)
+	variants := make([]Variant, room)
 	pos := 4
 	for i := range items {
-		if len(b)-pos < 4 {
+		// The reflective decoder fails here too, on the handle or on the
+		// DataValue's mask, with this error and position.
+		if len(b)-pos < minItemSize {
 			return nil, pos, io.ErrUnexpectedEOF
 		}
 		it := &structs[i]

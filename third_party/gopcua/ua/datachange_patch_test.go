@@ -1,10 +1,12 @@
 package ua
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -107,6 +109,40 @@ func TestPatchDataChangeDecodeMatchesReflective(t *testing.T) {
 			checkSameDecoding(t, corrupt(rng, b))
 		}
 	}
+}
+
+// TestPatchDataChangeDecodeAllocationBounded: an array that claims more
+// items than its bytes can hold costs the fast decoder no more memory than
+// a valid notification of the same size cost the reflective one (its item
+// blocks are sized by the input, not by the claim).
+func TestPatchDataChangeDecodeAllocationBounded(t *testing.T) {
+	const size = 1 << 18
+	valid := make([]byte, size) // items of a zero handle and an empty DataValue
+	binary.LittleEndian.PutUint32(valid, (size-8)/minItemSize)
+	binary.LittleEndian.PutUint32(valid[size-4:], 0) // no diagnostic infos
+	hostile := make([]byte, size)
+	binary.LittleEndian.PutUint32(hostile, size-4)
+	hostile[8], hostile[9] = DataValueValue, 0x3f // the first value's type id is invalid
+	if _, _, err := reflectiveDataChange(valid); err != nil {
+		t.Fatalf("valid input: %v", err)
+	}
+	if _, err := new(DataChangeNotification).Decode(hostile); err == nil {
+		t.Fatal("hostile input decoded")
+	}
+	want := allocated(func() { reflectiveDataChange(valid) })
+	got := allocated(func() { new(DataChangeNotification).Decode(hostile) })
+	if got > want {
+		t.Errorf("hostile input of %d bytes: %d bytes allocated, more than the %d of a valid one", size, got, want)
+	}
+}
+
+// allocated returns the bytes f allocates.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
 }
 
 // FuzzPatchDataChangeDecode compares both decoders on any input; its seeds
