@@ -1,6 +1,7 @@
 package opcua
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -29,6 +30,20 @@ func (e *valueError) Error() string { return e.Reason }
 
 // Unwrap lets callers test the status with errors.Is.
 func (e *valueError) Unwrap() error { return e.Status }
+
+// conversionStatus returns the status of convertValue's error and whether
+// it is a *valueError; StatusOK for nil. It runs once per value: nil is
+// tested first because errors.As moves its target to the heap.
+func conversionStatus(err error) (ua.StatusCode, bool) {
+	if err == nil {
+		return ua.StatusOK, false
+	}
+	var ve *valueError
+	if errors.As(err, &ve) {
+		return ve.Status, true
+	}
+	return ua.StatusOK, false
+}
 
 // convertValue turns an OPC UA variant into a typed Value following the Kind
 // rules of factorybridge.Value. Scalars of every built-in type except

@@ -37,9 +37,15 @@ type DataValue struct {
 }
 
 func (d *DataValue) Decode(b []byte) (int, error) {
+	return d.decode(b, new(Variant))
+}
+
+// decode decodes into d with v as its Value. Patch 7: the decoder of
+// DataChangeNotification passes Variants allocated in one block.
+func (d *DataValue) decode(b []byte, v *Variant) (int, error) {
 	buf := NewBuffer(b)
 	d.EncodingMask = buf.ReadByte()
-	d.Value = new(Variant)
+	d.Value = v
 	if d.Has(DataValueValue) {
 		buf.ReadStruct(d.Value)
 	}
