@@ -27,7 +27,7 @@ func (s *session) readings(items []*ua.MonitoredItemNotification) ([]factorybrid
 			continue
 		}
 		i, ok := c.index(it.ClientHandle)
-		if !ok || c.watched > 0 && s.repeated(i, it.Value) {
+		if !ok || c.watched > 0 && s.repeated(i, it.ClientHandle, it.Value) {
 			continue
 		}
 		c.state[i].seen = unixNano(it.Value.SourceTimestamp)
@@ -41,9 +41,10 @@ func (s *session) readings(items []*ua.MonitoredItemNotification) ([]factorybrid
 	return batch, handles
 }
 
-// repeated reports whether dv is a value a live update's re-created,
-// modified or moved item of node i sends again (update.go).
-func (s *session) repeated(i int, dv *ua.DataValue) bool {
+// repeated reports whether dv, from the item of client handle h, is a
+// value a live update's re-created, modified or moved item of node i sends
+// again (update.go).
+func (s *session) repeated(i int, h uint32, dv *ua.DataValue) bool {
 	st := &s.c.state[i]
 	t := unixNano(dv.SourceTimestamp)
 	if st.recreated {
@@ -58,14 +59,19 @@ func (s *session) repeated(i int, dv *ua.DataValue) bool {
 			return true
 		}
 	}
-	if st.window == nil {
+	w := st.window
+	if w == nil {
 		return false
 	}
-	if st.window.seen(t) {
-		return true
+	w.fromNew = w.fromNew || h == w.newHandle
+	seen := w.seen(t)
+	if !seen {
+		w.add(t)
 	}
-	st.window.add(t)
-	return false
+	if w.fromNew && w.oldGone {
+		s.c.endWindow(st)
+	}
+	return seen
 }
 
 // unixNano is t in Unix ns; 0 for the zero time (no source timestamp).

@@ -199,7 +199,7 @@ func (c *Client) index(h uint32) (int, bool) {
 func (c *Client) adopt(u *update, s *session) {
 	next := u.next
 	if s != nil {
-		s.finishMoves() // of an update before this one
+		s.finishMoves(true) // of an update before this one
 	}
 	var moves []move
 	for j := range next.nodes {
@@ -223,7 +223,7 @@ func (c *Client) adopt(u *update, s *session) {
 			st.recreated = true
 		case moved:
 			n.handle = c.newHandle()
-			st.window = newDupWindow(st.seen, c.nodes[i].spec.QueueSize+n.spec.QueueSize)
+			st.window = newDupWindow(st.seen, n.handle, c.nodes[i].spec.QueueSize+n.spec.QueueSize)
 			moves = append(moves, move{node: j, handle: c.nodes[i].handle})
 		}
 	}
@@ -315,25 +315,37 @@ func (s *session) adopted(u *update, moves []move) {
 }
 
 // finishMoves ends the moves of the last update: the old items' handles
-// are no longer accepted and the nodes' values are no longer checked for
-// repeats. On the drain.
-func (s *session) finishMoves() {
+// are no longer accepted. A node's values are no longer checked for
+// repeats once its new item has sent its first value too (it sends it at
+// its subscription's next publishing cycle, which may come after the
+// marker); with force, at once. On the drain.
+func (s *session) finishMoves(force bool) {
 	c := s.c
 	for _, m := range s.moves {
 		delete(c.byHandle, m.handle)
-		if st := &c.state[m.node]; st.window != nil {
-			st.window = nil
-			c.watched--
+		st := &c.state[m.node]
+		switch w := st.window; {
+		case w == nil:
+		case force || w.fromNew:
+			c.endWindow(st)
+		default:
+			w.oldGone = true
 		}
 	}
 	s.moves = nil
+}
+
+// endWindow stops checking a moved node's values for repeats.
+func (c *Client) endWindow(st *nodeState) {
+	st.window = nil
+	c.watched--
 }
 
 // updateDone handles the marker of an update; a marker of an earlier
 // update (another came meanwhile and finished its moves) is ignored.
 func (s *session) updateDone(d updateDone) {
 	if d.gen == s.moveGen {
-		s.finishMoves()
+		s.finishMoves(false)
 	}
 }
 
@@ -659,15 +671,20 @@ func (r *readers) stop() {
 
 // dupWindow holds the source times (Unix ns) of a node's recent values
 // while two items report it (a move), so that a value is delivered once.
+// It lasts until the old item is gone (the update's marker) and the new
+// one (newHandle) has sent a value.
 type dupWindow struct {
-	times []int64
-	limit int
+	times     []int64
+	limit     int
+	newHandle uint32
+	fromNew   bool // the new item sent a value
+	oldGone   bool // the old item's values are through
 }
 
 // newDupWindow starts a window holding the node's last value received; it
 // keeps a value per place in both items' queues and then some.
-func newDupWindow(seen int64, queues uint32) *dupWindow {
-	w := &dupWindow{limit: int(min(2*queues+16, 4096))}
+func newDupWindow(seen int64, newHandle uint32, queues uint32) *dupWindow {
+	w := &dupWindow{limit: int(min(2*queues+16, 4096)), newHandle: newHandle}
 	w.add(seen)
 	return w
 }
