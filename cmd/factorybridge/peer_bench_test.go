@@ -115,6 +115,7 @@ func runPeer(b *testing.B, p peerParams, e peerEnv, prog peerProgram, cnt *peerC
 		if !proc.Running() {
 			b.Fatalf("%s exited\n%s", prog.label, proc.LogTail())
 		}
+		cnt.lost(b)
 		return cnt.snapshot(prog.count).readings > before
 	})
 	telegraf, _ := proc.(*telegrafProcess)
@@ -123,6 +124,7 @@ func runPeer(b *testing.B, p peerParams, e peerEnv, prog peerProgram, cnt *peerC
 	}
 	time.Sleep(p.warmup) // let subscriptions, rates and the heap settle
 	row := measurePeer(b, proc, cnt, prog.count, p.window)
+	cnt.lost(b)
 	row.nodes, row.program, row.rate = e.nodes, prog.label, p.rate
 	if telegraf != nil {
 		row.warnings, row.firstWarning = telegraf.Warnings()

@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"factorybridge/publisher/wire"
 )
@@ -35,7 +32,7 @@ const peerCheckEvery = 8
 // peerCount is what one program delivered to the counter.
 type peerCount struct {
 	readings uint64 // readings, by the counting rule of the program's format
-	wire     uint64 // MQTT PUBLISH packet bytes, as the subscriber receives them
+	wire     uint64 // MQTT PUBLISH packets' bytes, as the subscriber receives them
 	messages uint64
 }
 
@@ -46,6 +43,8 @@ type peerCount struct {
 // found without decoding, and one message in peerCheckEvery is decoded in
 // full to check that count.
 type peerCounter struct {
+	sub *rawSubscriber // set by subscribePeers
+
 	mu     sync.Mutex
 	counts map[string]*peerCount
 	last   time.Time // arrival of the newest message
@@ -60,17 +59,16 @@ func newPeerCounter() *peerCounter {
 	}}
 }
 
-func (c *peerCounter) handle(_ mqtt.Client, m mqtt.Message) {
-	topic, p := m.Topic(), m.Payload()
+func (c *peerCounter) handle(topic, p []byte, _ byte, size int) {
 	key, n := countBridge, envelopeField(p, `"count":`)
-	if strings.HasPrefix(topic, "telegraf/") {
+	if bytes.HasPrefix(topic, []byte("telegraf/")) {
 		key, n = countTelegraf, telegrafReadings(p)
 	}
 	c.mu.Lock()
 	pc := c.counts[key]
 	pc.messages++
 	pc.readings += n
-	pc.wire += mqttPublishBytes(len(topic), len(p), m.Qos())
+	pc.wire += uint64(size)
 	c.last = time.Now()
 	check := pc.messages%peerCheckEvery == 0
 	c.mu.Unlock()
@@ -124,20 +122,21 @@ func (c *peerCounter) errors() []string {
 }
 
 // subscribePeers connects c to the broker at url, subscribed to both
-// programs' topics at QoS 1 (so that each message arrives with the QoS its
-// publisher chose, up to 1).
-func subscribePeers(tb testing.TB, url string, c *peerCounter) {
+// programs' topics at QoS 1, so that each message arrives with the QoS its
+// publisher chose, up to 1.
+func subscribePeers(tb testing.TB, url string, c *peerCounter) *rawSubscriber {
 	tb.Helper()
-	topics := map[string]byte{peerBridgeTopics: 1, peerTelegrafTopics: 1}
-	opts := mqtt.NewClientOptions().AddBroker(url).SetClientID("peer-counter").
-		SetCleanSession(true).SetAutoReconnect(true).SetConnectRetry(true).
-		SetMaxReconnectInterval(200 * time.Millisecond)
-	opts.SetOnConnectHandler(func(cl mqtt.Client) { cl.SubscribeMultiple(topics, c.handle) })
-	cl := mqtt.NewClient(opts)
-	if tok := cl.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		tb.Fatalf("connect peer counter: %v", tok.Error())
+	c.sub = dialRawSubscriber(tb, url, "peer-counter", []string{peerBridgeTopics, peerTelegrafTopics}, c.handle)
+	return c.sub
+}
+
+// lost fails the benchmark when the counter's connection ended: what it
+// counts from then on would be wrong.
+func (c *peerCounter) lost(tb testing.TB) {
+	tb.Helper()
+	if err := c.sub.Err(); err != nil {
+		tb.Fatalf("counter lost its broker connection: %v", err)
 	}
-	tb.Cleanup(func() { cl.Disconnect(100) })
 }
 
 // telegrafMetricKey opens the fields object of a metric in the JSON of
@@ -189,18 +188,4 @@ func telegrafReadingsDecoded(p []byte) (int, error) {
 		return 0, fmt.Errorf("decode Telegraf message: no metric in %.100q", p)
 	}
 	return n, nil
-}
-
-// mqttPublishBytes is the size of an MQTT 3.1.1 PUBLISH packet: fixed
-// header, remaining length, topic, the packet id of QoS 1 and 2, payload.
-func mqttPublishBytes(topic, payload int, qos byte) uint64 {
-	rest := 2 + topic + payload
-	if qos > 0 {
-		rest += 2
-	}
-	n := 1 + 1
-	for r := rest; r >= 128; r >>= 7 {
-		n++
-	}
-	return uint64(n + rest)
 }
