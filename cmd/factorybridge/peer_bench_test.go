@@ -68,7 +68,8 @@ type peerProcess interface {
 var peerPrograms = map[string]peerProgram{
 	"factorybridge":           {"factorybridge", countBridge, startPeerBridge(peerSampling)},
 	"factorybridge-sampling0": {"factorybridge, sampling 0s", countBridge, startPeerBridge("0s")},
-	"telegraf":                {"Telegraf 1.37.2", countTelegraf, startPeerTelegraf},
+	"telegraf":                {"Telegraf 1.37.2", countTelegraf, startPeerTelegraf("")},
+	"telegraf-batch":          {"Telegraf 1.37.2, layout batch", countTelegraf, startPeerTelegraf("batch")},
 }
 
 // BenchmarkPeers measures factorybridge and Telegraf 1.37.2 (inputs.opcua_listener,
@@ -81,7 +82,7 @@ func BenchmarkPeers(b *testing.B) {
 	p := peerParamsFromEnv(b)
 	for _, name := range p.programs {
 		if _, ok := peerPrograms[name]; !ok {
-			b.Fatalf("FB_PEER_PROGRAMS: unknown program %q (factorybridge, factorybridge-sampling0, telegraf)", name)
+			b.Fatalf("FB_PEER_PROGRAMS: unknown program %q (factorybridge, factorybridge-sampling0, telegraf, telegraf-batch)", name)
 		}
 	}
 	broker := testenv.StartMosquitto(b)
@@ -163,14 +164,18 @@ func startPeerBridge(sampling string) func(*testing.B, peerParams, peerEnv) peer
 	}
 }
 
-func startPeerTelegraf(b *testing.B, p peerParams, e peerEnv) peerProcess {
-	if p.telegraf == "" {
-		testenv.Unavailable(b, "TELEGRAF names no Telegraf binary (scripts/peer-bench.sh builds one)")
+// startPeerTelegraf returns the start of Telegraf with outputs.mqtt's
+// layout; "" keeps the default (non-batch: one message per metric).
+func startPeerTelegraf(layout string) func(*testing.B, peerParams, peerEnv) peerProcess {
+	return func(b *testing.B, p peerParams, e peerEnv) peerProcess {
+		if p.telegraf == "" {
+			testenv.Unavailable(b, "TELEGRAF names no Telegraf binary (scripts/peer-bench.sh builds one)")
+		}
+		return startTelegraf(b, p.telegraf, telegrafConfig{
+			endpoint: e.endpoint, broker: e.broker, nodes: e.nodes, namespace: loadNamespaceIndex(b, e.endpoint),
+			sampling: peerSampling, queue: peerQueue, layout: layout,
+		})
 	}
-	return startTelegraf(b, p.telegraf, telegrafConfig{
-		endpoint: e.endpoint, broker: e.broker, nodes: e.nodes, namespace: loadNamespaceIndex(b, e.endpoint),
-		sampling: peerSampling, queue: peerQueue,
-	})
 }
 
 // peerBridge is a testenv.Bridge as a peerProcess.

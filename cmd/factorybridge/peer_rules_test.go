@@ -106,6 +106,7 @@ type telegrafConf struct {
 			Servers    []string `toml:"servers"`
 			Topic      string   `toml:"topic"`
 			DataFormat string   `toml:"data_format"`
+			Layout     string   `toml:"layout"`
 		} `toml:"mqtt"`
 	} `toml:"outputs"`
 	Inputs struct {
@@ -140,7 +141,8 @@ func TestTelegrafConfig(t *testing.T) {
 		t.Errorf("keys the test does not check: %v", u)
 	}
 	out := got.Outputs.MQTT
-	if len(out) != 1 || strings.Join(out[0].Servers, ",") != "127.0.0.1:1883" || out[0].DataFormat != "json" || out[0].Topic != telegrafTopic {
+	if len(out) != 1 || strings.Join(out[0].Servers, ",") != "127.0.0.1:1883" || out[0].DataFormat != "json" ||
+		out[0].Topic != telegrafTopic || out[0].Layout != "" {
 		t.Errorf("outputs.mqtt = %+v", out)
 	}
 	in := got.Inputs.OPCUA

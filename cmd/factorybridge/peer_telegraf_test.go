@@ -45,6 +45,7 @@ type telegrafConfig struct {
 	namespace uint16
 	sampling  string // sampling interval of every node, e.g. "100ms"
 	queue     int    // queue size of every node
+	layout    string // outputs.mqtt's layout; "" = its default, non-batch
 }
 
 // render returns c as Telegraf TOML: outputs.mqtt with the JSON
@@ -53,6 +54,9 @@ func (c telegrafConfig) render() string {
 	var s strings.Builder
 	fmt.Fprintf(&s, "[[outputs.mqtt]]\n  servers = [%q]\n  topic = '%s'\n  data_format = \"json\"\n",
 		strings.Replace(c.broker, "tcp://", "", 1), telegrafTopic)
+	if c.layout != "" {
+		fmt.Fprintf(&s, "  layout = %q\n", c.layout)
+	}
 	for first := 0; first < c.nodes; first += telegrafNodesPerInput {
 		c.renderInput(&s, first, min(c.nodes, first+telegrafNodesPerInput))
 	}
