@@ -131,7 +131,7 @@ type telegrafConf struct {
 
 func TestTelegrafConfig(t *testing.T) {
 	c := telegrafConfig{endpoint: "opc.tcp://127.0.0.1:4840", broker: "tcp://127.0.0.1:1883",
-		nodes: 25000, namespace: 3, sampling: "100ms", queue: 20}
+		nodes: 25, namespace: 3, sampling: "100ms", queue: 20, perInput: 10}
 	var got telegrafConf
 	md, err := toml.Decode(c.render(), &got)
 	if err != nil {
@@ -147,10 +147,10 @@ func TestTelegrafConfig(t *testing.T) {
 	}
 	in := got.Inputs.OPCUA
 	if len(in) != 3 {
-		t.Fatalf("%d inputs.opcua_listener for 25,000 nodes, want 3 of at most 10,000", len(in))
+		t.Fatalf("%d inputs.opcua_listener for 25 nodes, want 3 of at most 10", len(in))
 	}
 	next := 0
-	for i, want := range []int{10000, 10000, 5000} {
+	for i, want := range []int{10, 10, 5} {
 		if in[i].Endpoint != c.endpoint || in[i].Subscription != "100ms" || len(in[i].Group) != 1 {
 			t.Fatalf("input %d = %s, %s, %d groups", i, in[i].Endpoint, in[i].Subscription, len(in[i].Group))
 		}
@@ -164,6 +164,23 @@ func TestTelegrafConfig(t *testing.T) {
 			}
 			next++
 		}
+	}
+}
+
+// TestTelegrafConfigDefaults: inputs of 10,000 nodes (the simulator's
+// per-call limit) by default; the layout written only when set.
+func TestTelegrafConfigDefaults(t *testing.T) {
+	c := telegrafConfig{endpoint: "opc.tcp://127.0.0.1:4840", broker: "tcp://127.0.0.1:1883", nodes: 10001, sampling: "0s", queue: 1}
+	conf := c.render()
+	if got := strings.Count(conf, "[[inputs.opcua_listener]]"); got != 2 {
+		t.Errorf("%d inputs for 10,001 nodes, want 2", got)
+	}
+	if strings.Contains(conf, "layout") {
+		t.Error("layout written without being set")
+	}
+	c.layout, c.nodes = "batch", 1
+	if conf := c.render(); !strings.Contains(conf, "  layout = \"batch\"\n") {
+		t.Errorf("layout batch missing:\n%s", conf)
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -46,10 +47,11 @@ type telegrafConfig struct {
 	sampling  string // sampling interval of every node, e.g. "100ms"
 	queue     int    // queue size of every node
 	layout    string // outputs.mqtt's layout; "" = its default, non-batch
+	perInput  int    // nodes per input; 0 = telegrafNodesPerInput
 }
 
 // render returns c as Telegraf TOML: outputs.mqtt with the JSON
-// serializer, then the nodes in inputs of telegrafNodesPerInput.
+// serializer, then the nodes in inputs of at most perInput.
 func (c telegrafConfig) render() string {
 	var s strings.Builder
 	fmt.Fprintf(&s, "[[outputs.mqtt]]\n  servers = [%q]\n  topic = '%s'\n  data_format = \"json\"\n",
@@ -57,8 +59,9 @@ func (c telegrafConfig) render() string {
 	if c.layout != "" {
 		fmt.Fprintf(&s, "  layout = %q\n", c.layout)
 	}
-	for first := 0; first < c.nodes; first += telegrafNodesPerInput {
-		c.renderInput(&s, first, min(c.nodes, first+telegrafNodesPerInput))
+	per := cmp.Or(c.perInput, telegrafNodesPerInput)
+	for first := 0; first < c.nodes; first += per {
+		c.renderInput(&s, first, min(c.nodes, first+per))
 	}
 	return s.String()
 }
