@@ -24,8 +24,8 @@ const (
 	telegrafTopic = `telegraf/{{ .Tag "host" }}/{{ .Name }}`
 	// telegrafNodesPerInput is the most nodes one [[inputs.opcua_listener]]
 	// gets. The plugin creates all its monitored items in one
-	// CreateMonitoredItems call, and the simulator, like many servers,
-	// takes at most 10,000 per call (maxMonitoredItemsPerCall in
+	// CreateMonitoredItems call, and the simulator (servers commonly limit
+	// this) takes at most 10,000 per call (maxMonitoredItemsPerCall in
 	// testdata/simulator/factorysim.c); so larger node lists are split
 	// into several inputs, each with its own session, as a user would.
 	telegrafNodesPerInput = 10000
