@@ -58,6 +58,7 @@ func (b *Buffer) read(after uint64, max int) ([]fb.Reading, error) {
 			if err != nil {
 				b.noteCorrupt(first, err)
 			}
+			b.mapped.noteRead(len(v))
 		}
 		return nil
 	})

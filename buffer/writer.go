@@ -33,6 +33,7 @@ func (b *Buffer) Run(ctx context.Context) error {
 			continue
 		}
 		_ = b.commit() // failures are logged once per episode by commit
+		b.dropMapped(time.Now())
 	}
 }
 
