@@ -10,14 +10,16 @@ import (
 
 // bbolt maps the whole file into the process, read-only and shared
 // (MAP_SHARED, PROT_READ), and readers decode segments straight from the
-// mapping. Every page they touch stays mapped until bbolt remaps, and a
-// mapped page counts in the process's resident set (RssFile), so during a
-// backlog RSS would grow with the file, up to its cap (1 GiB by default),
-// although those pages are clean page cache the kernel may take back at any
-// time. The writer bounds it: after readers have passed dropAfterBytes of
-// segments, or dropInterval has gone by, it tells the kernel that the
-// process no longer needs the mapped pages (madvise MADV_DONTNEED, in
-// mapped_linux.go).
+// mapping; the writer too reads from it: a commit rewrites the tree's last
+// leaf, copying the segments already in it, and a deletion the first. Every
+// page touched stays mapped until bbolt remaps, and a mapped page counts in
+// the process's resident set (RssFile), so during a backlog RSS grows with
+// the file even with no reader (53 MiB mapped at 113 MiB stored, writes
+// alone), up to its cap (1 GiB by default), although those pages are clean
+// page cache the kernel may take back at any time. The writer bounds it:
+// after dropAfterBytes of segments were read, written or deleted, or
+// dropInterval has gone by, it tells the kernel that the process no longer
+// needs the mapped pages (madvise MADV_DONTNEED, in mapped_linux.go).
 //
 // For a shared file mapping that only removes the process's page table
 // entries: the pages stay in the page cache, and the next access maps them
@@ -43,23 +45,24 @@ const (
 
 // mapDropper decides when the writer drops the mapped pages.
 type mapDropper struct {
-	// read counts segment bytes decoded since the last drop (readers add).
-	read atomic.Int64
+	// passed counts segment bytes read, written or deleted since the last
+	// drop: a measure of the pages touched.
+	passed atomic.Int64
 	// afterBytes is dropAfterBytes; zero disables dropping (tests).
 	afterBytes int64
 	last       time.Time // of the last drop; writer goroutine only
 	drops      atomic.Uint64
 }
 
-// noteRead records that a reader passed n bytes of the mapping.
-func (d *mapDropper) noteRead(n int) { d.read.Add(int64(n)) }
+// note records that the buffer passed n bytes of segments.
+func (d *mapDropper) note(n int) { d.passed.Add(int64(n)) }
 
 // due reports whether a drop is due at now.
 func (d *mapDropper) due(now time.Time) bool {
 	if d.afterBytes <= 0 {
 		return false
 	}
-	return d.read.Load() >= d.afterBytes || now.Sub(d.last) >= dropInterval
+	return d.passed.Load() >= d.afterBytes || now.Sub(d.last) >= dropInterval
 }
 
 // dropMapped drops the mapped pages of the file if a drop is due. It is
@@ -80,7 +83,7 @@ func (b *Buffer) dropMapped(now time.Time) {
 // dropMappedNow drops the mapped pages up to the file's high water mark,
 // inside a read transaction, so that bbolt cannot remap meanwhile.
 func (b *Buffer) dropMappedNow() error {
-	b.mapped.read.Store(0)
+	b.mapped.passed.Store(0)
 	return b.db.View(func(tx *bolt.Tx) error {
 		if err := dropPages(tx.DB().Info().Data, tx.Size()); err != nil {
 			return fmt.Errorf("madvise %d bytes: %w", tx.Size(), err)

@@ -21,7 +21,7 @@ func TestMapDropperDue(t *testing.T) {
 		{"disabled", 0, 1 << 30, time.Hour, false},
 	} {
 		d := mapDropper{afterBytes: tc.afterBytes, last: t0}
-		d.noteRead(tc.read)
+		d.note(tc.read)
 		if got := d.due(t0.Add(tc.since)); got != tc.want {
 			t.Errorf("%s: due = %v, want %v", tc.name, got, tc.want)
 		}

@@ -62,7 +62,7 @@ func (b *Buffer) read(after, last uint64, max int) ([]fb.Reading, error) {
 			if err != nil {
 				b.noteCorrupt(first, err)
 			}
-			b.mapped.noteRead(len(v))
+			b.mapped.note(len(v))
 		}
 		return nil
 	})
