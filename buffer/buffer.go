@@ -70,6 +70,8 @@ type Buffer struct {
 	dict dictionary
 	// marks are the watermarks of tracked readings (watermark.go).
 	marks watermarks
+	// mapped bounds the file's pages mapped into the process (mapped.go).
+	mapped mapDropper
 
 	kick  chan struct{}   // pending reached CommitMaxReadings
 	flush chan chan error // Flush requests
@@ -121,13 +123,15 @@ func Open(opts Options) (*Buffer, error) {
 	b := &Buffer{
 		opts: opts, db: db, log: opts.Logger,
 		kick: make(chan struct{}, 1), flush: make(chan chan error), cons: newConsumers(),
-		commitCh: make(chan struct{}),
+		commitCh: make(chan struct{}), mapped: mapDropper{afterBytes: dropAfterBytes},
 	}
 	b.enc.dict = &b.dict
 	if err := b.load(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open buffer %s: %w", opts.Path, err)
 	}
+	// Opening walked the whole tree (freelist, checks): release its pages.
+	b.dropMapped(time.Now())
 	return b, nil
 }
 

@@ -1,6 +1,7 @@
 package buffer
 
 import (
+	"context"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -27,5 +28,37 @@ func TestOnCommit(t *testing.T) {
 	}
 	if got := line1.Load(); got != 1234 {
 		t.Errorf("OnCommit saw %d readings of line1, want 1234", got)
+	}
+}
+
+// TestReadStopsAtCommittedState: between a transaction's commit and the
+// update of the buffer's counters (OnCommit runs there), a reader must not
+// return readings the buffer does not yet count as committed, or their Ack
+// fails ("beyond last committed sequence") and stops the publisher.
+func TestReadStopsAtCommittedState(t *testing.T) {
+	inHook, release := make(chan struct{}), make(chan struct{})
+	var hold atomic.Bool
+	h := open(t, Options{Path: filepath.Join(t.TempDir(), "b.db"), OnCommit: func([]fb.Reading) {
+		if hold.Load() {
+			inHook <- struct{}{}
+			<-release
+		}
+	}})
+	h.append(loadReadings(100, 10))
+	hold.Store(true)
+	if err := h.buf.Append(context.Background(), loadReadings(50, 10)); err != nil {
+		t.Fatal(err)
+	}
+	<-inHook // the second batch is in the file; Stats does not count it yet
+	rs, err := h.buf.ReadAfter(context.Background(), 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := rs[len(rs)-1].Seq
+	ackErr := h.buf.Ack(last)
+	hold.Store(false)
+	close(release)
+	if last != 100 || ackErr != nil {
+		t.Errorf("read through seq %d while 100 were counted as committed (ack: %v); want 100 and no error", last, ackErr)
 	}
 }

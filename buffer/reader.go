@@ -33,7 +33,7 @@ func (b *Buffer) readWait(ctx context.Context, after uint64, max int, skipAcked 
 			after = maxU(after, floor)
 		}
 		if last > after {
-			if rs, err := b.read(after, max); err != nil || len(rs) > 0 {
+			if rs, err := b.read(after, last, max); err != nil || len(rs) > 0 {
 				return rs, err
 			}
 		}
@@ -45,19 +45,24 @@ func (b *Buffer) readWait(ctx context.Context, after uint64, max int, skipAcked 
 	}
 }
 
-func (b *Buffer) read(after uint64, max int) ([]fb.Reading, error) {
+// read returns up to max readings after `after` from segments that start at
+// or before last, the last sequence the buffer counts as committed: the
+// file holds a commit's segments before committed updates the counters,
+// and a reading returned before then could not be acknowledged.
+func (b *Buffer) read(after, last uint64, max int) ([]fb.Reading, error) {
 	var out []fb.Reading
 	origins := b.dict.snapshot()
 	err := b.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketSegments).Cursor()
 		k, v := segmentAt(c, after+1)
-		for ; k != nil && len(out) < max; k, v = c.Next() {
+		for ; k != nil && len(out) < max && seqFromKey(k) <= last; k, v = c.Next() {
 			var err error
 			first := seqFromKey(k)
 			out, err = decodeSegment(out, v, origins, first, after, max-len(out))
 			if err != nil {
 				b.noteCorrupt(first, err)
 			}
+			b.mapped.note(len(v))
 		}
 		return nil
 	})

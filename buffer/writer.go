@@ -33,6 +33,7 @@ func (b *Buffer) Run(ctx context.Context) error {
 			continue
 		}
 		_ = b.commit() // failures are logged once per episode by commit
+		b.dropMapped(time.Now())
 	}
 }
 
@@ -106,6 +107,7 @@ func (b *Buffer) write(tx *bolt.Tx, batch []fb.Reading, ack uint64) (commitResul
 		}
 		res.lastSeq += uint64(n)
 		res.bytes += uint64(len(seg))
+		b.mapped.note(len(seg)) // bbolt copies the last leaf's values from the mapping
 		batch = batch[n:]
 	}
 	if err := b.dict.store(tx); err != nil {
@@ -166,6 +168,7 @@ func (b *Buffer) trim(segs *bolt.Bucket, res *commitResult) error {
 			res.ackedStored = last
 		}
 		res.bytes -= min(res.bytes, uint64(len(v)))
+		b.mapped.note(len(v)) // and the first leaf's, to delete
 		if err := c.Delete(); err != nil {
 			return err
 		}

@@ -43,6 +43,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	log.Info("starting", "version", version, "commit", commit, "config", *path, "summary", cfg.Summary())
+	bridge.SetMemoryLimit(cfg, log)
 	b, err := bridge.New(cfg, bridge.Options{Logger: log, Version: version, Commit: commit, SetLogLevel: lf.setLevel,
 		StatusInterval: *every, DebugAddr: *debugAddr, HTTPListen: *httpAddr})
 	if err != nil {
