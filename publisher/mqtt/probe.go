@@ -98,18 +98,25 @@ func (p *Publisher) deliveryCheck(ctx context.Context, l *link, topic string, ce
 	return p.checked(topic, ceiling, best), nil
 }
 
+// probeSettle is how long the check keeps listening once the smallest
+// probe came back: the larger ones were sent before it, but the client may
+// hand messages to their handler out of order (at 3.1.1 under load the
+// 1024-byte probe was seen first and a 2048-byte limit reported as 1024).
+const probeSettle = 100 * time.Millisecond
+
 // awaitProbes waits for the smallest probe, at most the connect timeout,
 // and returns the largest that came back (0: none).
 func (p *Publisher) awaitProbes(ctx context.Context, l *link, got <-chan int, smallest int) (int, error) {
 	t := time.NewTimer(max(p.opts.ConnectTimeout, time.Second))
 	defer t.Stop()
-	best := 0
+	best, settling := 0, false
 	for {
 		select {
 		case n := <-got:
 			best = max(best, n)
-			if n == smallest {
-				return best, nil
+			if n == smallest && !settling {
+				settling = true
+				t.Reset(probeSettle)
 			}
 		case <-t.C:
 			return best, nil
