@@ -19,18 +19,18 @@ func (s *session) canSend() bool {
 }
 
 // windowShut reports that no message may be sent before an acknowledgement:
-// the in-flight window is full, or a token renewal or a rewind waits for
-// it to empty.
+// the in-flight window is full, or a rewind waits for it to empty.
 func (s *session) windowShut() bool {
-	return len(s.inflight) >= s.window || s.renewing || s.rw != nil
+	return len(s.inflight) >= s.window || s.rw != nil
 }
 
 // pack places pending readings into builders until they are all placed or
 // one needs a message sent while the window is full. Nothing is packed
-// while a rewind waits (it drops the builders) or while an update waits
-// for the builders to go out with the settings they were started with.
+// while a rewind waits (it drops the builders), while an update waits for
+// the builders to go out with the settings they were started with, or
+// while a token renewal waits for them to go out and be acknowledged.
 func (s *session) pack() {
-	for s.rw == nil && s.reconf.u == nil && s.next < len(s.pending) {
+	for s.rw == nil && s.reconf.u == nil && !s.renewing && s.next < len(s.pending) {
 		if !s.place(&s.pending[s.next]) {
 			return
 		}

@@ -73,7 +73,7 @@ type session struct {
 	rw        *rewindPlan // reading starts over from the acknowledged seq once the window is empty
 	pause     *time.Timer // wakes the loop when a rewind's pause ends or held topics are due
 	renewal   *time.Timer // fires when the credentials are due; nil when they never are
-	renewing  bool        // sending stopped until the window is empty
+	renewing  bool        // packing stopped until what is packed is sent and acknowledged
 	rate      *time.Timer // wakes the loop when the send-rate cap allows a message
 	ctlErr    chan error  // the dialect's Session's error
 
@@ -228,8 +228,18 @@ func (s *session) progress() error {
 	if err := s.ackFront(); err != nil {
 		return err
 	}
-	if s.renewing && len(s.inflight) == 0 {
-		return errRenew
+	if s.renewing {
+		// Send what is packed before reconnecting: a builder's readings
+		// dropped here would be read again with those of later messages
+		// that went out (the Queue's ack is a minimum over the topics),
+		// and those would arrive twice.
+		s.flushAll()
+		if len(s.inflight) == 0 && s.p.packer.Oldest() == nil {
+			if err := s.ackFront(); err != nil {
+				return err
+			}
+			return errRenew
+		}
 	}
 	s.requestRead()
 	s.checkDrained()
