@@ -21,7 +21,8 @@ import (
 // came in ended by its time plus its server's publishing interval, and
 // CycleGrace more lets the cycle's later readings come in (dueOf). A
 // message goes out when its first reading is due, at most MaxBatchDelay
-// after its first reading was read, or when it is full. A reading the
+// after its first reading was read, or when it is full; a backlog's, once
+// the cycle after its oldest reading's has been packed. A reading the
 // bridge takes in within CycleGrace of its cycle's end goes out by then,
 // or at most a third of the grace later: its latency from its timestamp
 // stays within the publishing interval + 4/3 CycleGrace plus the time to
@@ -43,32 +44,67 @@ const lateShare = 3
 // dueOf is when r, read at readAt, is due to go out: CycleGrace after the
 // publishing cycle it came in ended (its time plus its server's interval),
 // at least CycleGrace/lateShare after it was read. A reading read later
-// than that grace (the bridge is behind: a backlog) and readings of no
-// known cycle (no time, a server without an interval, OEE records and
-// events) wait CycleGrace after they were read, which keeps messages full
-// while the bridge catches up. A time more than an interval ahead of
-// readAt (a server clock that is off) counts as readAt plus the interval.
-func (o *Options) dueOf(r *factorybridge.Reading, readAt time.Time) time.Time {
+// than that grace (the bridge is behind) waits CycleGrace after it was
+// read, which keeps messages full while the bridge catches up, and so do
+// readings of no known cycle: no time, a server without an interval,
+// heartbeats, backfilled readings, OEE records and events. A time ahead of
+// readAt (a server clock that is off) counts as readAt.
+//
+// A backlog — a reading read more than an interval after its cycle ended,
+// whose next cycle is then in the queue already — has no due time but
+// until, its cycle's end in the readings' time: it goes out once a reading
+// of a later cycle was packed (releaseCycles), so that a backlog's
+// messages hold whole cycles too, or MaxBatchDelay after read.
+func (o *Options) dueOf(r *factorybridge.Reading, readAt time.Time) (due, until time.Time) {
 	iv := o.PublishingIntervals[r.Server]
 	t := r.Time()
-	if iv <= 0 || t.IsZero() || !r.Class.IsNodeValue() {
-		return readAt.Add(o.CycleGrace)
+	if iv <= 0 || t.IsZero() || r.Class != factorybridge.ClassReading {
+		return readAt.Add(o.CycleGrace), time.Time{}
 	}
-	due := t.Add(iv).Add(o.CycleGrace)
+	end := earlier(t, readAt).Add(iv)
+	if late := readAt.Sub(end); late > iv {
+		return time.Time{}, end
+	}
+	due = end.Add(o.CycleGrace)
 	switch early := readAt.Add(o.CycleGrace / lateShare); {
 	case due.Before(readAt):
-		return readAt.Add(o.CycleGrace)
+		return readAt.Add(o.CycleGrace), time.Time{}
 	case due.Before(early):
-		return early
-	case due.After(readAt.Add(iv + o.CycleGrace)):
-		return readAt.Add(iv + o.CycleGrace)
+		return early, time.Time{}
 	}
-	return due
+	return due, time.Time{}
 }
 
-// holdByCycle notes r, just added to b, as due by dueOf.
+// holdByCycle notes r, just added to b, as due by dueOf, and notes the
+// newest reading time packed (at most when it was read: a clock ahead
+// does not release backlogs early).
 func (s *session) holdByCycle(b *wire.Builder, r *factorybridge.Reading) {
-	b.Hold(s.p.opts.dueOf(r, s.readAt))
+	due, until := s.p.opts.dueOf(r, s.readAt)
+	if !due.IsZero() {
+		b.Hold(due)
+	}
+	if !until.IsZero() {
+		b.HoldUntil(until)
+	}
+	if r.Class == factorybridge.ClassReading {
+		if t := earlier(r.Time(), s.readAt); t.After(s.newest) {
+			s.newest = t
+		}
+	}
+}
+
+// releaseCycles makes the builders whose backlog cycle has been packed
+// (their Until reached the newest reading time packed) due now.
+func (s *session) releaseCycles(now time.Time) {
+	if !s.newest.After(s.released) {
+		return
+	}
+	s.released = s.newest
+	for b := range s.p.packer.Builders() {
+		if u := b.Until(); !u.IsZero() && !u.After(s.newest) {
+			b.Hold(now)
+		}
+	}
 }
 
 // dueAt is when b goes out: when its earliest reading is due, at most
@@ -114,4 +150,12 @@ func (s *session) flushDue(now time.Time) {
 		}
 		s.send(b)
 	}
+}
+
+// earlier returns the earlier of a and b.
+func earlier(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }

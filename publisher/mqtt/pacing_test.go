@@ -25,7 +25,8 @@ func TestDueOf(t *testing.T) {
 			50 * time.Millisecond},
 		{"behind, past the grace: the grace after read", factorybridge.Reading{Server: "plc", SourceTime: at(-1300 * time.Millisecond)},
 			150 * time.Millisecond},
-		{"backlog: the grace after read", factorybridge.Reading{Server: "plc", SourceTime: at(-time.Hour)}, 150 * time.Millisecond},
+		{"heartbeat: no cycle", factorybridge.Reading{Server: "plc", SourceTime: at(-900 * time.Millisecond), Class: factorybridge.ClassHeartbeat},
+			150 * time.Millisecond},
 		{"clock ahead: an interval after read", factorybridge.Reading{Server: "plc", SourceTime: at(time.Hour)}, 1150 * time.Millisecond},
 		{"bridge time first", factorybridge.Reading{Server: "plc", SourceTime: at(-time.Hour), BridgeTime: at(-900 * time.Millisecond)},
 			250 * time.Millisecond},
@@ -36,21 +37,29 @@ func TestDueOf(t *testing.T) {
 			150 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := o.dueOf(&tc.r, readAt); !got.Equal(at(tc.want)) {
-				t.Errorf("due %v after read, want %v", got.Sub(readAt), tc.want)
+			if due, until := o.dueOf(&tc.r, readAt); !due.Equal(at(tc.want)) || !until.IsZero() {
+				t.Errorf("due %v after read, until %v; want %v, none", due.Sub(readAt), until, tc.want)
 			}
 		})
 	}
+	t.Run("backlog: until its cycle's end", func(t *testing.T) {
+		r := factorybridge.Reading{Server: "plc", SourceTime: at(-time.Hour)}
+		if due, until := o.dueOf(&r, readAt); !due.IsZero() || !until.Equal(r.SourceTime.Add(time.Second)) {
+			t.Errorf("due %v, until %v; want none, %v", due, until, r.SourceTime.Add(time.Second))
+		}
+	})
 }
 
 // burst describes how an OPC UA server's publish responses reach the
 // publisher: every cycle (publishing interval 1 s) lists every node's
 // first sample, then every node's second, …; sample times are phase,
 // phase+100 ms, … after the cycle began. The publisher reads a cycle's
-// readings evenly over ingest, starting lag after the cycle ended.
+// readings evenly over ingest, starting lag after the cycle ended; a
+// backlog (every > 0) is read one cycle every that long, from lag after
+// the first cycle ended.
 type burst struct {
-	nodes, samples, cycles int
-	phase, lag, ingest     time.Duration
+	nodes, samples, cycles    int
+	phase, lag, ingest, every time.Duration
 }
 
 const burstInterval = time.Second
@@ -72,8 +81,12 @@ func (b burst) reads(t0 time.Time) (times []time.Time, reads [][]factorybridge.R
 					SourceTime: src, ServerTime: src})
 			}
 		}
+		start := end.Add(b.lag)
+		if b.every > 0 {
+			start = t0.Add(burstInterval + b.lag + time.Duration(c)*b.every)
+		}
 		for i := 0; i < len(cycle); i += perRead {
-			times = append(times, end.Add(b.lag+b.ingest*time.Duration(i)/time.Duration(len(cycle))))
+			times = append(times, start.Add(b.ingest*time.Duration(i)/time.Duration(len(cycle))))
 			reads = append(reads, cycle[i:min(i+perRead, len(cycle))])
 		}
 	}
@@ -86,9 +99,10 @@ type paced struct {
 	readings []*factorybridge.Reading
 }
 
-// pace runs a session's packing decisions (dueAt, nextDue, holdByCycle)
-// over reads on a simulated clock: before each read it sends the builders
-// due by then, at their due time, as the loop's timer does. Readings go
+// pace runs a session's packing decisions (dueAt, nextDue, holdByCycle,
+// releaseCycles) over reads on a simulated clock: before each read it
+// sends the builders due by then, at their due time, as the loop's timer
+// does. Readings go
 // into one builder per topic (no sharding, messages large enough).
 func pace(t *testing.T, opts Options, times []time.Time, reads [][]factorybridge.Reading) (msgs []paced, readAt map[uint64]time.Time) {
 	t.Helper()
@@ -128,6 +142,7 @@ func pace(t *testing.T, opts Options, times []time.Time, reads [][]factorybridge
 			s.added(b, r)
 			held[b] = append(held[b], r)
 		}
+		s.releaseCycles(times[i])
 	}
 	flushUntil(times[len(times)-1].Add(time.Hour))
 	return msgs, readAt
@@ -143,17 +158,20 @@ func TestPacingByCycle(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		b    burst
-		// fewest samples of a node per message on average
-		wantSamples float64
+		// fewest samples of a node per message on average, and the most
+		// (0: any): a backlog's messages hold a cycle, not what a fixed
+		// delay reads
+		wantSamples, maxSamples float64
 	}{
 		{"the cycle comes in within the grace", burst{nodes: 300, samples: 10, cycles: 4, phase: 80 * time.Millisecond,
-			lag: 20 * time.Millisecond, ingest: 180 * time.Millisecond}, 10},
-		{"the cycle comes in at once", burst{nodes: 300, samples: 10, cycles: 4, phase: 0, lag: 10 * time.Millisecond}, 10},
+			lag: 20 * time.Millisecond, ingest: 180 * time.Millisecond}, 10, 10},
+		{"the cycle comes in at once", burst{nodes: 300, samples: 10, cycles: 4, phase: 0, lag: 10 * time.Millisecond}, 10, 10},
 		{"slow intake: split where the oldest reading is due", burst{nodes: 300, samples: 10, cycles: 4, phase: 50 * time.Millisecond,
-			lag: 50 * time.Millisecond, ingest: 600 * time.Millisecond}, 3},
-		{"intake behind the grace: packed as a backlog", burst{nodes: 300, samples: 10, cycles: 4, phase: 0,
-			lag: 300 * time.Millisecond, ingest: 100 * time.Millisecond}, 4},
-		{"backlog", burst{nodes: 300, samples: 10, cycles: 4, lag: time.Hour, ingest: 20 * time.Millisecond}, 10},
+			lag: 50 * time.Millisecond, ingest: 600 * time.Millisecond}, 3, 0},
+		{"intake behind the grace: the grace after read", burst{nodes: 300, samples: 10, cycles: 4, phase: 0,
+			lag: 300 * time.Millisecond, ingest: 100 * time.Millisecond}, 4, 0},
+		{"backlog read slower than the grace: whole cycles", burst{nodes: 300, samples: 10, cycles: 4, lag: time.Hour,
+			ingest: 300 * time.Millisecond, every: 300 * time.Millisecond}, 9.5, 12},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := Options{PublishingIntervals: map[string]time.Duration{"plc1": burstInterval}}
@@ -161,8 +179,9 @@ func TestPacingByCycle(t *testing.T) {
 			times, reads := tc.b.reads(time.Date(2026, 12, 5, 6, 0, 0, 0, time.UTC))
 			msgs, readAt := pace(t, opts, times, reads)
 			checkPaced(t, opts, msgs, readAt, tc.b.nodes*tc.b.samples*tc.b.cycles)
-			if got := samplesPerNode(msgs); got < tc.wantSamples {
-				t.Errorf("%.1f samples of a node per message, want at least %.0f (%d messages)", got, tc.wantSamples, len(msgs))
+			got := samplesPerNode(msgs)
+			if got < tc.wantSamples || tc.maxSamples > 0 && got > tc.maxSamples {
+				t.Errorf("%.1f samples of a node per message, want %.1f to %.0f (%d messages)", got, tc.wantSamples, tc.maxSamples, len(msgs))
 			}
 		})
 	}
@@ -175,12 +194,12 @@ func checkPaced(t *testing.T, o Options, msgs []paced, readAt map[uint64]time.Ti
 	seen, last := map[uint64]bool{}, map[string]uint64{}
 	for _, m := range msgs {
 		for _, r := range m.readings {
-			switch due := o.dueOf(r, readAt[r.Seq]); {
+			switch due, _ := o.dueOf(r, readAt[r.Seq]); {
 			case seen[r.Seq]:
 				t.Fatalf("seq %d sent twice", r.Seq)
 			case r.Seq < last[r.Name]:
 				t.Fatalf("seq %d of %s after seq %d", r.Seq, r.Name, last[r.Name])
-			case m.at.After(due):
+			case !due.IsZero() && m.at.After(due):
 				t.Fatalf("seq %d sent %v after its due time", r.Seq, m.at.Sub(due))
 			case m.at.Sub(readAt[r.Seq]) > o.MaxBatchDelay:
 				t.Fatalf("seq %d waited %v after it was read", r.Seq, m.at.Sub(readAt[r.Seq]))

@@ -67,6 +67,7 @@ type Builder struct {
 	topic       string
 	start       time.Time // when its first reading was read
 	due         time.Time // when it must go out at the latest (Hold); zero: not said
+	until       time.Time // the transport's own deadline in its readings' time (HoldUntil); zero: none
 	first, last uint64    // seq of its first and last readings
 	count       int
 	body        body
@@ -136,6 +137,19 @@ func (b *Builder) Due() time.Time { return b.due }
 func (b *Builder) Hold(t time.Time) {
 	if b.due.IsZero() || t.Before(b.due) {
 		b.due = t
+	}
+}
+
+// Until is the earliest time HoldUntil was given since b started; the
+// zero time when it was not called.
+func (b *Builder) Until() time.Time { return b.until }
+
+// HoldUntil notes a second deadline, which the transport measures on a
+// clock of its own (the readings' time): Until becomes t when t is
+// earlier.
+func (b *Builder) HoldUntil(t time.Time) {
+	if b.until.IsZero() || t.Before(b.until) {
+		b.until = t
 	}
 }
 
@@ -218,7 +232,7 @@ func (p *Packer) Start(slot Slot, now time.Time) *Builder {
 	default:
 		b = &Builder{body: p.newBody()}
 	}
-	b.slot, b.topic, b.start, b.due = slot, slot.topic, now, time.Time{}
+	b.slot, b.topic, b.start, b.due, b.until = slot, slot.topic, now, time.Time{}, time.Time{}
 	p.active = append(p.active, b)
 	p.bySlot[slot] = b
 	return b
@@ -338,7 +352,7 @@ func (p *Packer) Release(b *Builder) {
 	b.body.reset(2 * p.max)
 	list := b.slot.oee || b.slot.event
 	p.held -= b.count
-	b.slot, b.topic, b.count, b.first, b.last, b.due = Slot{}, "", 0, 0, 0, time.Time{}
+	b.slot, b.topic, b.count, b.first, b.last, b.due, b.until = Slot{}, "", 0, 0, 0, time.Time{}, time.Time{}
 	if len(p.free) < keptBuilders && !list { // reused builders have a readings body
 		p.free = append(p.free, b)
 	}

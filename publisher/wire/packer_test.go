@@ -207,8 +207,13 @@ func TestBuilderDueAndHeld(t *testing.T) {
 	a.Hold(now.Add(time.Second))
 	a.Hold(now.Add(time.Millisecond))
 	a.Hold(now.Add(time.Hour))
+	a.HoldUntil(now.Add(time.Minute))
+	a.HoldUntil(now.Add(time.Second))
 	if got := a.Due(); !got.Equal(now.Add(time.Millisecond)) {
 		t.Errorf("due %v after start, want the earliest, 1ms", got.Sub(now))
+	}
+	if got := a.Until(); !got.Equal(now.Add(time.Second)) {
+		t.Errorf("until %v after start, want the earliest, 1s", got.Sub(now))
 	}
 	if !b.Due().IsZero() {
 		t.Errorf("due %v without Hold", b.Due())
@@ -221,8 +226,8 @@ func TestBuilderDueAndHeld(t *testing.T) {
 		t.Fatalf("builders %s, held %d; want %s, 3", got, pk.Held(), want)
 	}
 	pk.Finish(a, nil)
-	if c := pk.start("c", now); pk.Held() != 1 || !c.Due().IsZero() {
-		t.Fatalf("after finishing: held %d, a reused builder due %v", pk.Held(), c.Due())
+	if c := pk.start("c", now); pk.Held() != 1 || !c.Due().IsZero() || !c.Until().IsZero() {
+		t.Fatalf("after finishing: held %d, a reused builder due %v until %v", pk.Held(), c.Due(), c.Until())
 	}
 	pk.Reset()
 	if pk.Held() != 0 {
