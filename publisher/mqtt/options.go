@@ -139,7 +139,8 @@ type Options struct {
 	// has ended (the reading's time plus its server's interval in
 	// PublishingIntervals) and CycleGrace more has passed for the rest of
 	// the cycle's readings to come in; a reading of no known cycle waits
-	// CycleGrace after it was read. Default DefaultCycleGrace.
+	// CycleGrace after it was read, and one read after its cycle's grace
+	// waits for its whole cycle. Default DefaultCycleGrace.
 	CycleGrace time.Duration
 	// PublishingIntervals maps a server's name to the publishing interval
 	// of its subscriptions (the shortest, where its nodes differ): how long

@@ -21,14 +21,14 @@ import (
 // came in ended by its time plus its server's publishing interval, and
 // CycleGrace more lets the cycle's later readings come in (dueOf). A
 // message goes out when its first reading is due, at most MaxBatchDelay
-// after its first reading was read, or when it is full; a backlog's, once
-// the cycle after its oldest reading's has been packed. A reading the
+// after its first reading was read, or when it is full. A reading the
 // bridge takes in within CycleGrace of its cycle's end goes out by then,
 // or at most a third of the grace later: its latency from its timestamp
 // stays within the publishing interval + 4/3 CycleGrace plus the time to
 // send, whatever the message holds. When the bridge takes in a whole cycle
 // within CycleGrace, a message holds all of its nodes' samples of the
-// cycle.
+// cycle. Readings that come later than that are packed by whole cycles
+// too, without a latency bound (dueOf).
 
 // maxHeldReadings bounds the readings held in messages being filled;
 // beyond it the oldest message goes out before another reading is packed.
@@ -43,18 +43,18 @@ const lateShare = 3
 
 // dueOf is when r, read at readAt, is due to go out: CycleGrace after the
 // publishing cycle it came in ended (its time plus its server's interval),
-// at least CycleGrace/lateShare after it was read. A reading read later
-// than that grace (the bridge is behind) waits CycleGrace after it was
-// read, which keeps messages full while the bridge catches up, and so do
-// readings of no known cycle: no time, a server without an interval,
-// heartbeats, backfilled readings, OEE records and events. A time ahead of
-// readAt (a server clock that is off) counts as readAt.
+// at least CycleGrace/lateShare after it was read. Readings of no known
+// cycle (no time, a server without an interval, heartbeats, backfilled
+// readings, OEE records and events) wait CycleGrace after they were read.
+// A time ahead of readAt (a server clock that is off) counts as readAt.
 //
-// A backlog — a reading read more than an interval after its cycle ended,
-// whose next cycle is then in the queue already — has no due time but
-// until, its cycle's end in the readings' time: it goes out once a reading
-// of a later cycle was packed (releaseCycles), so that a backlog's
-// messages hold whole cycles too, or MaxBatchDelay after read.
+// A reading read after its cycle's grace (a backlog, a bridge that is
+// behind) has missed its latency budget already, so it is packed for
+// throughput: it has no due time but until, its cycle's end in the
+// readings' time, and goes out once a reading of a later cycle was packed
+// (releaseCycles) or the intake paused for CycleGrace (dueAt), at most
+// MaxBatchDelay after read. Its message then holds a whole cycle too,
+// which is what lets a bridge that fell behind catch up.
 func (o *Options) dueOf(r *factorybridge.Reading, readAt time.Time) (due, until time.Time) {
 	iv := o.PublishingIntervals[r.Server]
 	t := r.Time()
@@ -62,13 +62,10 @@ func (o *Options) dueOf(r *factorybridge.Reading, readAt time.Time) (due, until 
 		return readAt.Add(o.CycleGrace), time.Time{}
 	}
 	end := earlier(t, readAt).Add(iv)
-	if late := readAt.Sub(end); late > iv {
-		return time.Time{}, end
-	}
 	due = end.Add(o.CycleGrace)
 	switch early := readAt.Add(o.CycleGrace / lateShare); {
 	case due.Before(readAt):
-		return readAt.Add(o.CycleGrace), time.Time{}
+		return time.Time{}, end
 	case due.Before(early):
 		return early, time.Time{}
 	}
@@ -77,7 +74,7 @@ func (o *Options) dueOf(r *factorybridge.Reading, readAt time.Time) (due, until 
 
 // holdByCycle notes r, just added to b, as due by dueOf, and notes the
 // newest reading time packed (at most when it was read: a clock ahead
-// does not release backlogs early).
+// does not release late readings early).
 func (s *session) holdByCycle(b *wire.Builder, r *factorybridge.Reading) {
 	due, until := s.p.opts.dueOf(r, s.readAt)
 	if !due.IsZero() {
@@ -93,8 +90,8 @@ func (s *session) holdByCycle(b *wire.Builder, r *factorybridge.Reading) {
 	}
 }
 
-// releaseCycles makes the builders whose backlog cycle has been packed
-// (their Until reached the newest reading time packed) due now.
+// releaseCycles makes the builders whose late readings' cycle has been
+// packed (their Until reached the newest reading time packed) due now.
 func (s *session) releaseCycles(now time.Time) {
 	if !s.newest.After(s.released) {
 		return
@@ -107,12 +104,17 @@ func (s *session) releaseCycles(now time.Time) {
 	}
 }
 
-// dueAt is when b goes out: when its earliest reading is due, at most
+// dueAt is when b goes out: when its earliest reading is due, or, with
+// late readings, CycleGrace after the last read that returned readings
+// (the intake paused: the rest of their cycle is in); at most
 // MaxBatchDelay after its first reading was read.
 func (s *session) dueAt(b *wire.Builder) time.Time {
 	t := b.Started().Add(s.p.opts.MaxBatchDelay)
 	if d := b.Due(); !d.IsZero() && d.Before(t) {
-		return d
+		t = d
+	}
+	if !b.Until().IsZero() {
+		t = earlier(t, s.readAt.Add(s.p.opts.CycleGrace))
 	}
 	return t
 }

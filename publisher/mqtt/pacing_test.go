@@ -23,8 +23,6 @@ func TestDueOf(t *testing.T) {
 		{"late, within the grace", factorybridge.Reading{Server: "plc", SourceTime: at(-1050 * time.Millisecond)}, 100 * time.Millisecond},
 		{"late, near the grace's end: a third of it", factorybridge.Reading{Server: "plc", SourceTime: at(-1120 * time.Millisecond)},
 			50 * time.Millisecond},
-		{"behind, past the grace: the grace after read", factorybridge.Reading{Server: "plc", SourceTime: at(-1300 * time.Millisecond)},
-			150 * time.Millisecond},
 		{"heartbeat: no cycle", factorybridge.Reading{Server: "plc", SourceTime: at(-900 * time.Millisecond), Class: factorybridge.ClassHeartbeat},
 			150 * time.Millisecond},
 		{"clock ahead: an interval after read", factorybridge.Reading{Server: "plc", SourceTime: at(time.Hour)}, 1150 * time.Millisecond},
@@ -42,12 +40,14 @@ func TestDueOf(t *testing.T) {
 			}
 		})
 	}
-	t.Run("backlog: until its cycle's end", func(t *testing.T) {
-		r := factorybridge.Reading{Server: "plc", SourceTime: at(-time.Hour)}
-		if due, until := o.dueOf(&r, readAt); !due.IsZero() || !until.Equal(r.SourceTime.Add(time.Second)) {
-			t.Errorf("due %v, until %v; want none, %v", due, until, r.SourceTime.Add(time.Second))
-		}
-	})
+	for _, late := range []time.Duration{1300 * time.Millisecond, time.Hour} {
+		t.Run(fmt.Sprintf("late by %v: until its cycle's end", late), func(t *testing.T) {
+			r := factorybridge.Reading{Server: "plc", SourceTime: at(-late)}
+			if due, until := o.dueOf(&r, readAt); !due.IsZero() || !until.Equal(r.SourceTime.Add(time.Second)) {
+				t.Errorf("due %v, until %v; want none, %v", due, until, r.SourceTime.Add(time.Second))
+			}
+		})
+	}
 }
 
 // burst describes how an OPC UA server's publish responses reach the
@@ -162,22 +162,31 @@ func TestPacingByCycle(t *testing.T) {
 		// (0: any): a backlog's messages hold a cycle, not what a fixed
 		// delay reads
 		wantSamples, maxSamples float64
+		// the longest a reading may wait after it was read; 0: MaxBatchDelay
+		maxWait time.Duration
 	}{
-		{"the cycle comes in within the grace", burst{nodes: 300, samples: 10, cycles: 4, phase: 80 * time.Millisecond,
-			lag: 20 * time.Millisecond, ingest: 180 * time.Millisecond}, 10, 10},
-		{"the cycle comes in at once", burst{nodes: 300, samples: 10, cycles: 4, phase: 0, lag: 10 * time.Millisecond}, 10, 10},
-		{"slow intake: split where the oldest reading is due", burst{nodes: 300, samples: 10, cycles: 4, phase: 50 * time.Millisecond,
-			lag: 50 * time.Millisecond, ingest: 600 * time.Millisecond}, 3, 0},
-		{"intake behind the grace: the grace after read", burst{nodes: 300, samples: 10, cycles: 4, phase: 0,
-			lag: 300 * time.Millisecond, ingest: 100 * time.Millisecond}, 4, 0},
-		{"backlog read slower than the grace: whole cycles", burst{nodes: 300, samples: 10, cycles: 4, lag: time.Hour,
-			ingest: 300 * time.Millisecond, every: 300 * time.Millisecond}, 9.5, 12},
+		{name: "the cycle comes in within the grace", wantSamples: 10, maxSamples: 10,
+			b: burst{nodes: 300, samples: 10, cycles: 4, phase: 80 * time.Millisecond, lag: 20 * time.Millisecond, ingest: 180 * time.Millisecond}},
+		{name: "the cycle comes in at once", wantSamples: 10, maxSamples: 10,
+			b: burst{nodes: 300, samples: 10, cycles: 4, lag: 10 * time.Millisecond}},
+		{name: "slow intake: split where the oldest reading is due", wantSamples: 3,
+			b: burst{nodes: 300, samples: 10, cycles: 4, phase: 50 * time.Millisecond, lag: 50 * time.Millisecond, ingest: 600 * time.Millisecond}},
+		{name: "intake behind the grace, in bursts: whole cycles once it pauses", wantSamples: 10, maxSamples: 10,
+			maxWait: 360 * time.Millisecond, // the burst's 200 ms and the grace
+			b:       burst{nodes: 300, samples: 10, cycles: 4, lag: 1200 * time.Millisecond, ingest: 200 * time.Millisecond}},
+		{name: "intake behind the grace, without pause: whole cycles", wantSamples: 9, maxSamples: 12,
+			b: burst{nodes: 300, samples: 10, cycles: 4, lag: 700 * time.Millisecond, ingest: time.Second}},
+		{name: "backlog read slower than the grace: whole cycles", wantSamples: 9.5, maxSamples: 12,
+			b: burst{nodes: 300, samples: 10, cycles: 4, lag: time.Hour, ingest: 300 * time.Millisecond, every: 300 * time.Millisecond}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := Options{PublishingIntervals: map[string]time.Duration{"plc1": burstInterval}}
 			opts.applyDefaults()
 			times, reads := tc.b.reads(time.Date(2026, 12, 5, 6, 0, 0, 0, time.UTC))
 			msgs, readAt := pace(t, opts, times, reads)
+			if tc.maxWait > 0 {
+				opts.MaxBatchDelay = tc.maxWait // what checkPaced checks
+			}
 			checkPaced(t, opts, msgs, readAt, tc.b.nodes*tc.b.samples*tc.b.cycles)
 			got := samplesPerNode(msgs)
 			if got < tc.wantSamples || tc.maxSamples > 0 && got > tc.maxSamples {
