@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -284,6 +285,9 @@ func (o *Options) applyPackingDefaults() {
 	setDefault(&o.MaxMessageBytes, DefaultMaxMessageBytes)
 	setDefault(&o.MaxBatchDelay, DefaultMaxBatchDelay)
 	setDefault(&o.CycleGrace, DefaultCycleGrace)
+	// Run's goroutine reads the map: a copy, so that the caller's changes
+	// after New or Update are not a data race.
+	o.PublishingIntervals = maps.Clone(o.PublishingIntervals)
 	setDefault(&o.MaxInflight, DefaultMaxInflight)
 	setDefault(&o.Encoding, DefaultEncoding)
 	setDefault(&o.KeepAlive, DefaultKeepAlive)

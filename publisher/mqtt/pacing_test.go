@@ -276,3 +276,19 @@ func TestCycleSendsBeforeMaxBatchDelay(t *testing.T) {
 	q.WaitAcked(t, last, waitLong)
 	pubtest.CheckDelivery(t, b.rec.decoded(t), want, last)
 }
+
+// TestPublishingIntervalsCopied: the caller's map is not the Publisher's,
+// which Run's goroutine reads.
+func TestPublishingIntervalsCopied(t *testing.T) {
+	ivs := map[string]time.Duration{"plc1": time.Second}
+	opts := testOptions(t, "tcp://127.0.0.1:1883", pubtest.NewMemQueue())
+	opts.PublishingIntervals = ivs
+	p, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ivs["plc1"] = time.Hour
+	if got := p.opts.PublishingIntervals["plc1"]; got != time.Second {
+		t.Errorf("interval %v after the caller changed its map, want 1s", got)
+	}
+}
