@@ -36,6 +36,7 @@ const (
 	DefaultQoS                = mqtt.DefaultQoS
 	DefaultMaxMessageBytes    = mqtt.DefaultMaxMessageBytes
 	DefaultMaxBatchDelay      = mqtt.DefaultMaxBatchDelay
+	DefaultCycleGrace         = mqtt.DefaultCycleGrace
 	DefaultMaxInflight        = mqtt.DefaultMaxInflight
 	DefaultKeepAlive          = mqtt.DefaultKeepAlive
 	DefaultConnectTimeout     = mqtt.DefaultConnectTimeout
@@ -148,8 +149,15 @@ type MQTT struct {
 	AllowPlaintextPassword bool `toml:"allow_plaintext_password"`
 	// MaxMessageBytes caps one MQTT payload. Default 256 KiB.
 	MaxMessageBytes int `toml:"max_message_bytes"`
-	// MaxBatchDelay is the longest a committed reading waits to be packed.
+	// MaxBatchDelay is the longest a reading waits to be packed after the
+	// publisher read it: an upper bound on the wait CycleGrace sets.
+	// Default 1 s.
 	MaxBatchDelay Duration `toml:"max_batch_delay"`
+	// CycleGrace is how long after a reading's publishing cycle ended (its
+	// timestamp plus its server's publishing_interval) its message waits
+	// for the rest of the cycle's readings (docs/message-format.md,
+	// "Batching"). Default 150 ms.
+	CycleGrace Duration `toml:"cycle_grace"`
 	// MaxInflight bounds messages sent and not yet acknowledged.
 	MaxInflight int `toml:"max_inflight"`
 	// Encoding is "compact" (default), "flat" (one object per reading) or

@@ -55,6 +55,7 @@ func (m *MQTT) applyPackingDefaults(maxMessageBytes int) {
 	}
 	setDefault(&m.MaxMessageBytes, maxMessageBytes)
 	setDefault(&m.MaxBatchDelay, Duration(DefaultMaxBatchDelay))
+	setDefault(&m.CycleGrace, Duration(DefaultCycleGrace))
 	setDefault(&m.MaxInflight, DefaultMaxInflight)
 	setDefault(&m.KeepAlive, Duration(DefaultKeepAlive))
 	setDefault(&m.ConnectTimeout, Duration(DefaultConnectTimeout))

@@ -38,8 +38,8 @@ const iotHubWebSocket = "websocket"
 
 // IoTHub makes the bridge publish to Azure IoT Hub, or to edgeHub as an IoT
 // Edge module, in place of a plain MQTT broker. The [mqtt] table then only
-// tunes packing (encoding, max_batch_delay, max_message_bytes, max_inflight,
-// keep_alive, connect_timeout); the broker, topics and credentials come from
+// tunes packing (encoding, max_batch_delay, cycle_grace, max_message_bytes,
+// max_inflight, keep_alive, connect_timeout); the broker, topics and credentials come from
 // the identity.
 type IoTHub struct {
 	// The device or module connection string, from an environment variable

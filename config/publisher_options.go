@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"time"
 
 	"factorybridge/publisher/iothub"
 	"factorybridge/publisher/mqtt"
@@ -27,16 +28,32 @@ func (c *Config) mqttTuning() mqtt.Options {
 		BridgeID:        c.Bridge.ID,
 		MaxMessageBytes: m.MaxMessageBytes,
 		MaxBatchDelay:   m.MaxBatchDelay.D(),
+		CycleGrace:      m.CycleGrace.D(),
 		MaxInflight:     m.MaxInflight,
 		Encoding:        m.Encoding,
 		KeepAlive:       m.KeepAlive.D(),
 		ConnectTimeout:  m.ConnectTimeout.D(),
+
+		PublishingIntervals: c.publishingIntervals(),
 	}
 	if m.QoS != nil {
 		qos := *m.QoS // a copy: the options do not alias the configuration
 		o.QoS = &qos
 	}
 	return o
+}
+
+// publishingIntervals is each server's shortest publishing interval over
+// its nodes: the publisher packs readings by publishing cycle.
+func (c *Config) publishingIntervals() map[string]time.Duration {
+	ivs := map[string]time.Duration{}
+	for _, n := range c.Nodes("") {
+		iv := n.Node.PublishingInterval.D()
+		if old, ok := ivs[n.Server]; !ok || iv < old {
+			ivs[n.Server] = iv
+		}
+	}
+	return ivs
 }
 
 // IoTHubOptions translates [iothub] and [mqtt]'s tuning into the options of

@@ -35,25 +35,31 @@ func TestMQTTOptions(t *testing.T) {
 		{"defaults", func(*Config) {}, mqtt.Options{
 			BridgeID: "b1", Broker: "tcp://127.0.0.1:1883", ClientID: "factorybridge-b1",
 			Topic: DefaultTopic, OEETopic: DefaultOEETopic, EventTopic: DefaultEventTopic, QoS: intPtr(1),
-			MaxMessageBytes: 256 << 10, MaxBatchDelay: 100 * time.Millisecond, MaxInflight: 32,
+			MaxMessageBytes: 256 << 10, MaxBatchDelay: time.Second, CycleGrace: 150 * time.Millisecond, MaxInflight: 32,
 			Encoding: "compact", KeepAlive: 30 * time.Second, ConnectTimeout: 10 * time.Second,
 			Protocol: "auto", SessionExpiry: 10 * time.Minute, ProbeTopic: "factorybridge/{bridge}/probe",
+			PublishingIntervals: map[string]time.Duration{"plc": time.Second},
 		}},
 		{"every setting", func(c *Config) {
 			m := &c.MQTT
 			m.Broker, m.ClientID, m.Topic, m.OEETopic, m.EventTopic = "ssl://broker:8883", "me", "t/{line}", "o/{line}", "e/{line}"
 			m.QoS, m.Username, m.Password = intPtr(0), "bridge", "pw"
 			m.CAFile, m.CertFile, m.KeyFile, m.InsecureSkipVerify = "ca.pem", "c.pem", "k.pem", true
-			m.MaxMessageBytes, m.MaxBatchDelay, m.MaxInflight = 4096, Duration(time.Second), 5
+			m.MaxMessageBytes, m.MaxBatchDelay, m.CycleGrace, m.MaxInflight = 4096, Duration(time.Second), Duration(time.Millisecond), 5
+			addServer(c)
+			c.Lines[0].Stations = append(c.Lines[0].Stations, Station{Name: "st2", Server: "plc2", Nodes: []Node{{Name: "n3", ID: "ns=2;i=8"}}})
+			node(c).PublishingInterval, c.Servers[1].PublishingInterval = Duration(200*time.Millisecond), Duration(5*time.Second)
 			m.Encoding, m.KeepAlive, m.ConnectTimeout = "flat", Duration(time.Minute), Duration(3*time.Second)
 			m.Protocol, m.SessionExpiry, m.ProbeTopic = "3.1.1", Duration(time.Hour), "p/{bridge}"
 		}, mqtt.Options{
 			BridgeID: "b1", Broker: "ssl://broker:8883", ClientID: "me", Topic: "t/{line}", OEETopic: "o/{line}", EventTopic: "e/{line}",
 			QoS: intPtr(0), Username: "bridge", Password: "pw",
 			CAFile: "ca.pem", CertFile: "c.pem", KeyFile: "k.pem", InsecureSkipVerify: true,
-			MaxMessageBytes: 4096, MaxBatchDelay: time.Second, MaxInflight: 5,
+			MaxMessageBytes: 4096, MaxBatchDelay: time.Second, CycleGrace: time.Millisecond, MaxInflight: 5,
 			Encoding: "flat", KeepAlive: time.Minute, ConnectTimeout: 3 * time.Second,
 			Protocol: "3.1.1", SessionExpiry: time.Hour, ProbeTopic: "p/{bridge}",
+			// plc: the shortest of its nodes' intervals
+			PublishingIntervals: map[string]time.Duration{"plc": 200 * time.Millisecond, "plc2": 5 * time.Second},
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -211,6 +217,7 @@ func TestPublisherDefaultsAgree(t *testing.T) {
 		{"qos", DefaultQoS, mqtt.DefaultQoS},
 		{"max_message_bytes", DefaultMaxMessageBytes, mqtt.DefaultMaxMessageBytes},
 		{"max_batch_delay", DefaultMaxBatchDelay, mqtt.DefaultMaxBatchDelay},
+		{"cycle_grace", DefaultCycleGrace, mqtt.DefaultCycleGrace},
 		{"max_inflight", DefaultMaxInflight, mqtt.DefaultMaxInflight},
 		{"keep_alive", DefaultKeepAlive, mqtt.DefaultKeepAlive},
 		{"connect_timeout", DefaultConnectTimeout, mqtt.DefaultConnectTimeout},

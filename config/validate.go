@@ -287,6 +287,7 @@ func (v checker) mqttPacking(m MQTT) {
 	v.between("mqtt.max_inflight", m.MaxInflight, 1, maxInflightMessage, fmt.Sprintf("1–%d", maxInflightMessage))
 	v.oneOf("mqtt.encoding", m.Encoding, "encoding", encodings)
 	v.positive("mqtt.max_batch_delay", m.MaxBatchDelay)
+	v.positive("mqtt.cycle_grace", m.CycleGrace)
 	v.positive("mqtt.keep_alive", m.KeepAlive)
 	v.positive("mqtt.connect_timeout", m.ConnectTimeout)
 }

@@ -7,8 +7,9 @@
 #
 # Knobs (environment): FB_BENCH_NODES (30000), FB_BENCH_RATE (10),
 # FB_BENCH_WARMUP (10s), FB_BENCH_STEADY (30s), FB_BENCH_OUTAGE (60s),
-# FB_BENCH_PUBLISHING (1s), FB_BENCH_BATCH_DELAY (1s), FB_BENCH_QUEUE
-# (2 × rate × publishing interval), FB_BENCH_COMMIT_MS (20).
+# FB_BENCH_PUBLISHING (1s), FB_BENCH_BATCH_DELAY (1s; "default" leaves
+# mqtt.max_batch_delay to the configuration's default), FB_BENCH_SAMPLING
+# (0s), FB_BENCH_QUEUE (2 × rate × publishing interval), FB_BENCH_COMMIT_MS (20).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh

@@ -79,6 +79,13 @@ func (c *benchConsumer) snapshot(reset bool) (readings, wire uint64, lat []time.
 	return readings, wire, lat
 }
 
+// messageCount is the number of messages received.
+func (c *benchConsumer) messageCount() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.messages
+}
+
 // lag is how far behind real time the newest sampled reading is.
 func (c *benchConsumer) lag() time.Duration {
 	c.mu.Lock()

@@ -20,6 +20,7 @@ type benchParams struct {
 	nodes, rate             int
 	warmup, steady, outage  time.Duration
 	publishing, batchDelay  string
+	sampling                string
 	queueSize, commitMillis int
 }
 
@@ -32,6 +33,7 @@ func benchParamsFromEnv() benchParams {
 		outage:       envDuration("FB_BENCH_OUTAGE", 60*time.Second),
 		publishing:   envString("FB_BENCH_PUBLISHING", "1s"),
 		batchDelay:   envString("FB_BENCH_BATCH_DELAY", "1s"),
+		sampling:     envString("FB_BENCH_SAMPLING", "0s"),
 		queueSize:    envInt("FB_BENCH_QUEUE", 0),
 		commitMillis: envInt("FB_BENCH_COMMIT_MS", 20),
 	}
@@ -77,10 +79,12 @@ type steadyResult struct {
 	ingested       uint64 // the bridge's own count of readings received from OPC UA
 	acked          uint64 // the bridge's own count of readings the broker acknowledged
 	rssAnon        int64
+	messages       uint64 // MQTT messages that arrived
 }
 
 func measureSteady(b *testing.B, p benchParams, bridge *testenv.Bridge, cons *benchConsumer) steadyResult {
 	r0, w0, _ := cons.snapshot(true)
+	m0 := cons.messageCount()
 	in0, ack0 := lastStatus(bridge, "received"), lastStatus(bridge, "published")
 	cpu0, t0 := processCPU(b, bridge.PID()), time.Now()
 	var rss []int64
@@ -94,7 +98,7 @@ func measureSteady(b *testing.B, p benchParams, bridge *testenv.Bridge, cons *be
 		elapsed: time.Since(t0), rss: median(rss), peakRSS: procStatusKB(bridge.PID(), "VmHWM:") << 10,
 		p50: percentile(lat, 50), p99: percentile(lat, 99),
 		ingested: lastStatus(bridge, "received") - in0, acked: lastStatus(bridge, "published") - ack0,
-		rssAnon: bridge.RSSAnon(),
+		rssAnon: bridge.RSSAnon(), messages: cons.messageCount() - m0,
 	}
 	cons.mu.Lock()
 	res.overflow = cons.overflow
@@ -152,23 +156,23 @@ func report(b *testing.B, p benchParams, st steadyResult, out outageResult) {
 	b.ReportMetric(drainRate, "drain-readings/s")
 	fmt.Fprintf(os.Stdout, `
 factorybridge end-to-end benchmark
-  load            %d nodes × %d Hz = %d readings/s offered; publishing %s, batch delay %s
+  load            %d nodes × %d Hz = %d readings/s offered; publishing %s, sampling %s, batch delay %s
   delivered       %.0f readings/s over %s at the subscriber (server queue overflows seen %d)
   bridge counters %.0f readings/s received from OPC UA, %.0f readings/s acknowledged by the broker
   bridge CPU      %.2f µs/reading (%.1f%% of one core)
   bridge RSS      steady %.1f MB, peak %.1f MB, anonymous %.1f MB
-  wire            %.1f bytes/reading (MQTT PUBLISH packets)
+  wire            %.1f bytes/reading (MQTT PUBLISH packets), %.1f readings/message
   latency         p50 %s, p99 %s (source timestamp → subscriber)
   broker outage   %s: backlog %d readings; RSS %.1f MB → %.1f MB during the outage
   drain           %s: %.0f readings/s delivered (backlog + ongoing ingest), %d readings still buffered
   memory          anonymous RSS %.1f MB after the drain (the rest of RSS is the bbolt file's mapped pages)
 `,
-		p.nodes, p.rate, p.nodes*p.rate, p.publishing, p.batchDelay,
+		p.nodes, p.rate, p.nodes*p.rate, p.publishing, p.sampling, p.batchDelay,
 		rate, st.elapsed.Round(time.Second), st.overflow,
 		float64(st.ingested)/st.elapsed.Seconds(), float64(st.acked)/st.elapsed.Seconds(),
 		cpuPer, 100*st.cpu.Seconds()/st.elapsed.Seconds(),
 		float64(st.rss)/(1<<20), float64(st.peakRSS)/(1<<20), float64(st.rssAnon)/(1<<20),
-		wirePer, st.p50, st.p99,
+		wirePer, float64(st.readings)/float64(max(st.messages, 1)), st.p50, st.p99,
 		p.outage, out.backlog, float64(out.rssStart)/(1<<20), float64(out.rssEnd)/(1<<20),
 		out.drain.Round(100*time.Millisecond), drainRate, out.remaining, float64(out.rssAnon)/(1<<20))
 }
@@ -193,8 +197,12 @@ func writeBenchConfig(b *testing.B, p benchParams, endpoint, broker string) stri
 	}
 	var s strings.Builder
 	fmt.Fprintf(&s, "[bridge]\nid = \"bench\"\ndata_dir = %q\n\n[buffer]\ncommit_interval = \"%dms\"\n\n", b.TempDir(), p.commitMillis)
-	fmt.Fprintf(&s, "[mqtt]\nbroker = %q\ntopic = \"bench/{bridge}/{line}\"\nmax_batch_delay = %q\n\n", broker, p.batchDelay)
-	fmt.Fprintf(&s, "[[servers]]\nname = \"sim\"\nendpoint = %q\npublishing_interval = %q\nsampling_interval = \"0s\"\nqueue_size = %d\n\n", endpoint, p.publishing, queue)
+	fmt.Fprintf(&s, "[mqtt]\nbroker = %q\ntopic = \"bench/{bridge}/{line}\"\n", broker)
+	if p.batchDelay != "default" { // "default": the configuration's own
+		fmt.Fprintf(&s, "max_batch_delay = %q\n", p.batchDelay)
+	}
+	fmt.Fprintf(&s, "\n[[servers]]\nname = \"sim\"\nendpoint = %q\npublishing_interval = %q\nsampling_interval = %q\nqueue_size = %d\n\n",
+		endpoint, p.publishing, p.sampling, queue)
 	s.WriteString("[[lines]]\nname = \"load\"\n\n[[lines.stations]]\nname = \"counters\"\n")
 	for i := range p.nodes {
 		fmt.Fprintf(&s, "\n[[lines.stations.nodes]]\nname = \"n%d\"\nid = \"nsu=urn:factorybridge:load;s=load.%d\"\n", i, i)

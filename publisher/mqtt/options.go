@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -20,7 +21,8 @@ const (
 	DefaultEventTopic      = "factorybridge/{bridge}/{line}/events"
 	DefaultQoS             = 1
 	DefaultMaxMessageBytes = 256 << 10
-	DefaultMaxBatchDelay   = 100 * time.Millisecond
+	DefaultMaxBatchDelay   = time.Second
+	DefaultCycleGrace      = 150 * time.Millisecond
 	DefaultMaxInflight     = 32
 	DefaultEncoding        = wire.EncodingCompact
 	DefaultKeepAlive       = 30 * time.Second
@@ -129,9 +131,23 @@ type Options struct {
 	// MaxMessageBytes caps one payload: wire.MinMessageBytes to
 	// MaxMessageBytesLimit. Default DefaultMaxMessageBytes.
 	MaxMessageBytes int
-	// MaxBatchDelay is the longest a committed reading waits to be packed.
+	// MaxBatchDelay is the longest a reading waits to be packed after it
+	// was read from the Queue: an upper bound on the wait CycleGrace sets.
 	// Default DefaultMaxBatchDelay.
 	MaxBatchDelay time.Duration
+	// CycleGrace paces the messages by publishing cycle (pacing.go): a
+	// message goes out when the publishing cycle of its oldest reading
+	// has ended (the reading's time plus its server's interval in
+	// PublishingIntervals) and CycleGrace more has passed for the rest of
+	// the cycle's readings to come in; a reading of no known cycle waits
+	// CycleGrace after it was read, and one read after its cycle's grace
+	// waits for its whole cycle. Default DefaultCycleGrace.
+	CycleGrace time.Duration
+	// PublishingIntervals maps a server's name to the publishing interval
+	// of its subscriptions (the shortest, where its nodes differ): how long
+	// a reading may wait at its server before the bridge gets it. Readings
+	// of servers not in it have no known cycle; nil: none has.
+	PublishingIntervals map[string]time.Duration
 	// MaxInflight bounds messages sent and not yet acknowledged, at most
 	// MaxInflightLimit. Default DefaultMaxInflight.
 	MaxInflight int
@@ -228,8 +244,8 @@ func (o *Options) checkPacking() error {
 		return fmt.Errorf("mqtt.max_inflight = %d: want 1 to %d", o.MaxInflight, MaxInflightLimit)
 	case o.Encoding != "" && !slices.Contains(wire.Encodings, o.Encoding):
 		return fmt.Errorf("mqtt.encoding = %q: want one of %q", o.Encoding, wire.Encodings)
-	case o.MaxBatchDelay < 0 || o.KeepAlive < 0 || o.ConnectTimeout < 0:
-		return errors.New("mqtt: max_batch_delay, keep_alive and connect_timeout may not be negative")
+	case o.MaxBatchDelay < 0 || o.CycleGrace < 0 || o.KeepAlive < 0 || o.ConnectTimeout < 0:
+		return errors.New("mqtt: max_batch_delay, cycle_grace, keep_alive and connect_timeout may not be negative")
 	case o.MaxMessagesPerSecond < 0:
 		return errors.New("mqtt: MaxMessagesPerSecond may not be negative")
 	}
@@ -268,6 +284,10 @@ func (o *Options) applyDefaults() {
 func (o *Options) applyPackingDefaults() {
 	setDefault(&o.MaxMessageBytes, DefaultMaxMessageBytes)
 	setDefault(&o.MaxBatchDelay, DefaultMaxBatchDelay)
+	setDefault(&o.CycleGrace, DefaultCycleGrace)
+	// Run's goroutine reads the map: a copy, so that the caller's changes
+	// after New or Update are not a data race.
+	o.PublishingIntervals = maps.Clone(o.PublishingIntervals)
 	setDefault(&o.MaxInflight, DefaultMaxInflight)
 	setDefault(&o.Encoding, DefaultEncoding)
 	setDefault(&o.KeepAlive, DefaultKeepAlive)

@@ -157,7 +157,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 
 // Drain is the bounded final publish of a shutdown. Call it after the inputs
 // have stopped, while Run runs: Run then sends partly filled messages without
-// waiting for MaxBatchDelay, and Drain returns nil once the Queue had
+// waiting for them to be due (pacing.go), and Drain returns nil once the Queue had
 // nothing more to read and every message sent was acknowledged. It returns
 // ctx's error when ctx ends first (broker unreachable, backlog too large),
 // and ErrNotRunning when Run has returned. Drain does not stop Run: cancel

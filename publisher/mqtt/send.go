@@ -47,6 +47,9 @@ func (s *session) place(r *factorybridge.Reading) bool {
 	if s.skip(r, topic) {
 		return true
 	}
+	if !s.roomToHold() {
+		return false
+	}
 	slot := pk.SlotOf(topic, r)
 	b := pk.Builder(slot)
 	if b == nil {
@@ -59,7 +62,7 @@ func (s *session) place(r *factorybridge.Reading) bool {
 		b = pk.Start(slot, s.readAt)
 	}
 	if pk.Add(b, r) {
-		s.p.endRejection(r)
+		s.added(b, r)
 		return true
 	}
 	if b.Count() > 0 {
@@ -73,13 +76,35 @@ func (s *session) place(r *factorybridge.Reading) bool {
 		}
 		b = pk.Start(slot, s.readAt)
 		if pk.Add(b, r) {
-			s.p.endRejection(r)
+			s.added(b, r)
 			return true
 		}
 	}
 	pk.Release(b)
 	s.p.reject(r, s.limit)
 	return true
+}
+
+// roomToHold sends the oldest builder when the packer holds
+// maxHeldReadings readings. It reports false when that is needed and the
+// window is full.
+func (s *session) roomToHold() bool {
+	pk := s.p.packer
+	if pk.Held() < maxHeldReadings {
+		return true
+	}
+	if !s.canSend() {
+		return false
+	}
+	s.send(pk.Oldest())
+	return true
+}
+
+// added notes r, just added to b: its node's rejection episode ends, and
+// b is due by r's cycle.
+func (s *session) added(b *wire.Builder, r *factorybridge.Reading) {
+	s.p.endRejection(r)
+	s.holdByCycle(b, r)
 }
 
 // split sends every builder of topic and doubles its shards, when the
@@ -124,25 +149,6 @@ func (s *session) publish(out outgoing) token {
 			Reason: fmt.Sprintf("over the broker's Maximum Packet Size of %d bytes", mp)}}
 	}
 	return s.l.client.publish(out)
-}
-
-// flushTimer returns a channel that fires when the oldest builder is due, or
-// nil when there is none or the window is full (nothing could be sent).
-func (s *session) flushTimer() <-chan time.Time {
-	b := s.p.packer.Oldest()
-	if b == nil || !s.canSend() {
-		return nil
-	}
-	s.timer.Reset(time.Until(b.Started().Add(s.p.opts.MaxBatchDelay)))
-	return s.timer.C
-}
-
-// flushDue sends the builders whose first reading was read MaxBatchDelay ago.
-func (s *session) flushDue(now time.Time) {
-	delay := s.p.opts.MaxBatchDelay
-	for b := s.p.packer.Oldest(); b != nil && s.canSend() && !now.Before(b.Started().Add(delay)); b = s.p.packer.Oldest() {
-		s.send(b)
-	}
 }
 
 // flushAll sends every builder the window allows (draining).

@@ -77,6 +77,10 @@ type session struct {
 	rate      *time.Timer // wakes the loop when the send-rate cap allows a message
 	ctlErr    chan error  // the dialect's Session's error
 
+	// newest is the newest reading time packed; released, the newest
+	// releaseCycles acted on (pacing.go).
+	newest, released time.Time
+
 	checked bool     // the delivery check verified this connection's size
 	reconf  reconfig // an update waiting for a quiet moment (reconfigure.go)
 }
@@ -222,6 +226,7 @@ func (s *session) progress() error {
 		return err
 	}
 	s.pack()
+	s.releaseCycles(now)
 	if s.empty && s.p.draining.Load() {
 		s.flushAll()
 	}

@@ -21,7 +21,7 @@ func TestManyNodesShareTopicCompactly(t *testing.T) {
 	opts.Topic = "t/{bridge}"
 	opts.MaxMessageBytes = 64 << 10
 	opts.MaxInflight = 64
-	opts.MaxBatchDelay = time.Second // messages fill by size
+	opts.MaxBatchDelay, opts.CycleGrace = time.Second, time.Second // messages fill by size
 	want := pubtest.WithSeqs(pubtest.Readings(pubtest.Nodes(nodes), nodes*steps))
 	last := q.Append(want...)
 	runPublisher(t, opts)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"time"
 )
@@ -162,6 +163,8 @@ var optionFields = []optionField{
 	field("qos", false, func(o *Options) int { return *o.QoS }),
 	field("max_message_bytes", false, func(o *Options) int { return o.MaxMessageBytes }),
 	field("max_batch_delay", false, func(o *Options) time.Duration { return o.MaxBatchDelay }),
+	field("cycle_grace", false, func(o *Options) time.Duration { return o.CycleGrace }),
+	{"publishing_interval", false, func(a, b *Options) bool { return !maps.Equal(a.PublishingIntervals, b.PublishingIntervals) }},
 	field("max_inflight", false, func(o *Options) int { return o.MaxInflight }),
 	field("encoding", false, func(o *Options) string { return o.Encoding }),
 	field("keep_alive", false, func(o *Options) time.Duration { return o.KeepAlive }),

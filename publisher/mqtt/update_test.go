@@ -35,6 +35,9 @@ func TestUpdateChanges(t *testing.T) {
 		{"packing", func(o *Options) { o.Encoding, o.MaxMessageBytes = wire.EncodingFlat, 8192 }, []string{"max_message_bytes", "encoding"}, false},
 		{"pacing", func(o *Options) { o.MaxInflight, o.MaxBatchDelay, o.MaxMessagesPerSecond = 5, time.Second, 3 },
 			[]string{"max_batch_delay", "max_inflight", "max_messages_per_second"}, false},
+		{"cycles", func(o *Options) {
+			o.CycleGrace, o.PublishingIntervals = time.Second, map[string]time.Duration{"plc": 500 * time.Millisecond}
+		}, []string{"cycle_grace", "publishing_interval"}, false},
 		{"next connection's", func(o *Options) { o.KeepAlive, o.ConnectTimeout, o.ProbeTopic = time.Minute, time.Second, "p/x" },
 			[]string{"probe_topic", "keep_alive", "connect_timeout", "ack_timeout"}, false}, // its default follows keep_alive
 		{"hold retry", func(o *Options) { o.HoldRetry = time.Hour }, []string{"hold_retry"}, false},

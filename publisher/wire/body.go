@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"math"
 	"strconv"
 	"time"
 
@@ -126,20 +127,25 @@ type compactBody struct {
 	t0      int64
 	arena   []byte
 	entries []entry
-	groups  []group
-	keys    []groupKey // by group
-	index   map[groupKey]int32
-	byName  map[string]int32 // a name's first group: hashes one string, not six fields
-	total   int              // bytes the groups add to the message
+	// bts is each entry's bridge time (ms - t0), noBT where it has none;
+	// empty while no entry has one, which is the common case: a packer
+	// holds up to a publishing cycle of readings, so entries stay small.
+	bts    []int64
+	groups []group
+	keys   []groupKey // by group
+	index  map[groupKey]int32
+	byName map[string]int32 // a name's first group: hashes one string, not six fields
+	total  int              // bytes the groups add to the message
 }
 
 // entry is one sample's bytes in the arena and the next sample of its
-// group, with its bridge time (ms - t0) when it has one.
+// group.
 type entry struct {
 	off, end, next int32
-	bt             int64
-	hasBT          bool
 }
+
+// noBT marks an entry without a bridge time in compactBody.bts.
+const noBT = math.MinInt64
 
 // group is one node's head (in the arena) and its first and last entries,
 // with what its bridge_times array needs: the samples, those with a bridge
@@ -178,9 +184,9 @@ func (c *compactBody) size() int { return c.total }
 
 func (c *compactBody) reset(maxKeep int) {
 	if cap(c.arena) > maxKeep {
-		c.arena, c.entries, c.index, c.byName = nil, nil, map[groupKey]int32{}, map[string]int32{}
+		c.arena, c.entries, c.bts, c.index, c.byName = nil, nil, nil, map[groupKey]int32{}, map[string]int32{}
 	}
-	c.arena, c.entries, c.groups, c.keys = c.arena[:0], c.entries[:0], c.groups[:0], c.keys[:0]
+	c.arena, c.entries, c.bts, c.groups, c.keys = c.arena[:0], c.entries[:0], c.bts[:0], c.groups[:0], c.keys[:0]
 	clear(c.index)
 	clear(c.byName)
 	c.total, c.base, c.t0 = 0, 0, 0
@@ -220,7 +226,7 @@ func (c *compactBody) tryAdd(r *factorybridge.Reading, room int) bool {
 	}
 	c.total += extra
 	gi = c.link(key, gi, found, int32(mark), int32(off))
-	c.entries[len(c.entries)-1].bt, c.entries[len(c.entries)-1].hasBT = bt, hasBT
+	c.setBT(len(c.entries)-1, bt, hasBT)
 	c.groups[gi].n, c.groups[gi].nBT, c.groups[gi].btBytes = g.n, g.nBT, g.btBytes
 	return true
 }
@@ -244,6 +250,21 @@ func (c *compactBody) link(key groupKey, gi int32, found bool, mark, off int32) 
 	c.entries[g.last].next = ei
 	g.last = ei
 	return gi
+}
+
+// setBT records entry i's bridge time, if it has one; bts grows only once
+// an entry has one.
+func (c *compactBody) setBT(i int, bt int64, has bool) {
+	if !has && len(c.bts) == 0 {
+		return
+	}
+	for len(c.bts) < i {
+		c.bts = append(c.bts, noBT)
+	}
+	if !has {
+		bt = noBT
+	}
+	c.bts = append(c.bts, bt)
 }
 
 func (c *compactBody) appendTo(dst []byte) []byte {
@@ -277,8 +298,8 @@ func (c *compactBody) appendBridgeTimes(dst []byte, g *group) []byte {
 		if ei != g.first {
 			dst = append(dst, ',')
 		}
-		if e := c.entries[ei]; e.hasBT {
-			dst = strconv.AppendInt(dst, e.bt, 10)
+		if int(ei) < len(c.bts) && c.bts[ei] != noBT {
+			dst = strconv.AppendInt(dst, c.bts[ei], 10)
 		} else {
 			dst = append(dst, "null"...)
 		}

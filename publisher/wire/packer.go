@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"iter"
 	"slices"
 	"strconv"
 	"time"
@@ -65,6 +66,8 @@ type Builder struct {
 	slot        Slot
 	topic       string
 	start       time.Time // when its first reading was read
+	due         time.Time // when it must go out at the latest (Hold); zero: not said
+	until       time.Time // the transport's own deadline in its readings' time (HoldUntil); zero: none
 	first, last uint64    // seq of its first and last readings
 	count       int
 	body        body
@@ -88,6 +91,7 @@ type Packer struct {
 	bySlot    map[Slot]*Builder
 	shards    map[string]uint32 // topics split over several builders
 	free      []*Builder
+	held      int // readings in active builders
 }
 
 // NewPacker returns a Packer of messages from bridge in encoding
@@ -122,6 +126,32 @@ func (b *Builder) Topic() string { return b.topic }
 
 // Started is when b's first reading was read (Start's now).
 func (b *Builder) Started() time.Time { return b.start }
+
+// Due is the earliest time Hold was given since b started: when the
+// transport wants it out at the latest; the zero time when Hold was not
+// called.
+func (b *Builder) Due() time.Time { return b.due }
+
+// Hold notes that b must go out by t at the latest: Due becomes t when t
+// is earlier. The transport calls it with each reading it adds.
+func (b *Builder) Hold(t time.Time) {
+	if b.due.IsZero() || t.Before(b.due) {
+		b.due = t
+	}
+}
+
+// Until is the earliest time HoldUntil was given since b started; the
+// zero time when it was not called.
+func (b *Builder) Until() time.Time { return b.until }
+
+// HoldUntil notes a second deadline, which the transport measures on a
+// clock of its own (the readings' time): Until becomes t when t is
+// earlier.
+func (b *Builder) HoldUntil(t time.Time) {
+	if b.until.IsZero() || t.Before(b.until) {
+		b.until = t
+	}
+}
 
 // First is the seq of b's first reading; 0 while b is empty.
 func (b *Builder) First() uint64 { return b.first }
@@ -202,7 +232,7 @@ func (p *Packer) Start(slot Slot, now time.Time) *Builder {
 	default:
 		b = &Builder{body: p.newBody()}
 	}
-	b.slot, b.topic, b.start = slot, slot.topic, now
+	b.slot, b.topic, b.start, b.due, b.until = slot, slot.topic, now, time.Time{}, time.Time{}
 	p.active = append(p.active, b)
 	p.bySlot[slot] = b
 	return b
@@ -236,6 +266,7 @@ func (p *Packer) Add(b *Builder, r *factorybridge.Reading) bool {
 	}
 	b.last = r.Seq
 	b.count++
+	p.held++
 	return true
 }
 
@@ -266,6 +297,14 @@ func (p *Packer) Oldest() *Builder {
 	}
 	return p.active[0]
 }
+
+// Builders yields the builders being filled, oldest first. The packer
+// must not change while it runs (no Start, Finish or Release).
+func (p *Packer) Builders() iter.Seq[*Builder] { return slices.Values(p.active) }
+
+// Held is the number of readings in the builders being filled: what the
+// packer holds in memory besides reused buffers.
+func (p *Packer) Held() int { return p.held }
 
 // MinFirst returns the smallest first seq of any builder and whether one exists.
 func (p *Packer) MinFirst() (uint64, bool) {
@@ -312,7 +351,8 @@ func (p *Packer) Release(b *Builder) {
 	}
 	b.body.reset(2 * p.max)
 	list := b.slot.oee || b.slot.event
-	b.slot, b.topic, b.count, b.first, b.last = Slot{}, "", 0, 0, 0
+	p.held -= b.count
+	b.slot, b.topic, b.count, b.first, b.last, b.due, b.until = Slot{}, "", 0, 0, 0, time.Time{}, time.Time{}
 	if len(p.free) < keptBuilders && !list { // reused builders have a readings body
 		p.free = append(p.free, b)
 	}

@@ -192,6 +192,49 @@ func TestBuildersArePerTopicAndReleased(t *testing.T) {
 	}
 }
 
+// TestBuilderDueAndHeld: Hold keeps the earliest time, a reused builder
+// starts with none, and Held counts the readings of active builders only.
+func TestBuilderDueAndHeld(t *testing.T) {
+	pk := NewPacker("b", EncodingCompact, 4096)
+	now := time.Now()
+	r := exampleReadings()[1]
+	a, b := pk.start("a", now), pk.start("b", now)
+	for _, x := range []*Builder{a, a, b} {
+		if !pk.Add(x, &r) {
+			t.Fatal("reading does not fit")
+		}
+	}
+	a.Hold(now.Add(time.Second))
+	a.Hold(now.Add(time.Millisecond))
+	a.Hold(now.Add(time.Hour))
+	a.HoldUntil(now.Add(time.Minute))
+	a.HoldUntil(now.Add(time.Second))
+	if got := a.Due(); !got.Equal(now.Add(time.Millisecond)) {
+		t.Errorf("due %v after start, want the earliest, 1ms", got.Sub(now))
+	}
+	if got := a.Until(); !got.Equal(now.Add(time.Second)) {
+		t.Errorf("until %v after start, want the earliest, 1s", got.Sub(now))
+	}
+	if !b.Due().IsZero() {
+		t.Errorf("due %v without Hold", b.Due())
+	}
+	var topics []string
+	for x := range pk.Builders() {
+		topics = append(topics, x.Topic())
+	}
+	if got, want := strings.Join(topics, ","), "a,b"; got != want || pk.Held() != 3 {
+		t.Fatalf("builders %s, held %d; want %s, 3", got, pk.Held(), want)
+	}
+	pk.Finish(a, nil)
+	if c := pk.start("c", now); pk.Held() != 1 || !c.Due().IsZero() || !c.Until().IsZero() {
+		t.Fatalf("after finishing: held %d, a reused builder due %v until %v", pk.Held(), c.Due(), c.Until())
+	}
+	pk.Reset()
+	if pk.Held() != 0 {
+		t.Fatalf("held %d after reset", pk.Held())
+	}
+}
+
 func flatJSON(r *fb.Reading) string { return string(AppendFlatReading(nil, r)) }
 
 func truncate(b []byte) string {
