@@ -38,12 +38,8 @@ func (b *Bridge) newSource(cfg *config.Config, name string) (*source, error) {
 	opts.Watermarks, opts.OnGapFilled = b.buf, b.oeeOnGapFilled()
 	opts.Clock.OnStep = b.oeeOnClockStep()
 	sec := &security{cfg: cfg, log: b.log.With("component", "pki")}
-	for _, srv := range cfg.Servers {
-		if srv.Name == name {
-			if err := sec.apply(srv, &opts); err != nil {
-				return nil, err
-			}
-		}
+	if err := sec.apply(*serverOf(cfg, name), &opts); err != nil {
+		return nil, err
 	}
 	c, err := opcua.New(opts)
 	if err != nil {

@@ -159,7 +159,7 @@ func changeOf(a, b *Node) change {
 	return kept
 }
 
-// counts is the log attributes of an update.
+// attrs are an update's counts as log attributes.
 func (u *update) attrs() []any {
 	var n [switched + 1]int
 	for _, h := range u.how {
