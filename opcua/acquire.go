@@ -62,8 +62,10 @@ type nodeState struct {
 	// go through untouched and nothing is remembered (the hot path).
 	plain bool
 
-	last    factorybridge.Reading // the last value delivered (live or backfilled)
-	hasLast bool
+	// last is the last value delivered (live or backfilled), nil for none;
+	// behind a pointer so that plain nodes, which never set it, do not
+	// carry a Reading's 232 bytes each.
+	last    *factorybridge.Reading
 	mark    time.Time // the newest source time delivered: where a gap begins
 	hasMark bool
 
@@ -83,6 +85,14 @@ type nodeState struct {
 	seen      int64
 	recreated bool
 	window    *dupWindow
+}
+
+// remember keeps r as the node's last value.
+func (st *nodeState) remember(r *factorybridge.Reading) {
+	if st.last == nil {
+		st.last = new(factorybridge.Reading)
+	}
+	*st.last = *r
 }
 
 // basePlain reports whether a node's values go through untouched (see
@@ -142,12 +152,12 @@ func (s *session) admitOne(i int, r factorybridge.Reading, out []factorybridge.R
 			return append(out, r)
 		}
 		return out
-	case first && spec.SkipFirst && !st.hasLast:
-		st.hasLast, st.last = true, r // skipped, but the next value is compared with it
+	case first && spec.SkipFirst && st.last == nil:
+		st.remember(&r) // skipped, but the next value is compared with it
 		return out
-	case first && spec.SkipFirst && sameValue(&st.last, &r):
+	case first && spec.SkipFirst && sameValue(st.last, &r):
 		return out
-	case spec.Mode == ModeRead && spec.ReadReport == ReportChange && st.hasLast && !changed(spec, &st.last, &r):
+	case spec.Mode == ModeRead && spec.ReadReport == ReportChange && st.last != nil && !changed(spec, st.last, &r):
 		return out
 	}
 	c.delivered(i, &r)
@@ -157,7 +167,8 @@ func (s *session) admitOne(i int, r factorybridge.Reading, out []factorybridge.R
 // delivered records a value handed to the sink.
 func (c *Client) delivered(i int, r *factorybridge.Reading) {
 	st := &c.state[i]
-	st.last, st.hasLast, st.fresh, st.sentAt = *r, true, true, time.Now()
+	st.remember(r)
+	st.fresh, st.sentAt = true, time.Now()
 	if !r.SourceTime.IsZero() && (!st.hasMark || r.SourceTime.After(st.mark)) {
 		st.mark, st.hasMark = r.SourceTime, true
 	}

@@ -111,7 +111,7 @@ func (s *session) seam(i int, r *factorybridge.Reading) bool {
 	switch {
 	case !st.hasMark || r.SourceTime.IsZero():
 		s.settle(i, false)
-		if st.hasLast && sameValue(&st.last, r) {
+		if st.last != nil && sameValue(st.last, r) {
 			return false
 		}
 	case !r.SourceTime.After(st.mark):

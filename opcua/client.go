@@ -118,7 +118,10 @@ func (c *Client) load(nodes []Node, events []EventSource) error {
 		return fmt.Errorf("%d nodes and %d event sources: at most %d and %d", len(nodes), len(events),
 			eventHandleBase-1, maxEventSources)
 	}
-	c.opts.Nodes, c.opts.Events = nodes, events
+	// c.nodes keeps the nodes, with their defaults; opts does not keep a
+	// second copy (216 bytes a node, 6.5 MB at 30,000 nodes).
+	c.opts.Nodes, c.opts.Events = nil, events
+	c.nodes = make([]node, 0, len(nodes))
 	for i, spec := range nodes {
 		n, err := parseNode(spec)
 		if err != nil {

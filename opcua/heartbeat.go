@@ -72,7 +72,7 @@ func (s *session) heartbeats(ctx context.Context) {
 		if hb <= 0 || !st.fresh || st.backfill != nil || now.Sub(st.sentAt) < hb || idle > hb {
 			continue
 		}
-		r := st.last
+		r := *st.last // fresh: a value was delivered
 		r.Class, r.ServerTime = factorybridge.ClassHeartbeat, c.now()
 		st.sentAt = now
 		batch = append(batch, r)

@@ -53,7 +53,7 @@ func (s *session) repeated(i int, h uint32, dv *ua.DataValue) bool {
 		if t != 0 && t == st.seen {
 			if !st.plain { // the rules compare with the last value: it is this one
 				if r, err := reading(&s.c.nodes[i].spec, dv, s.c.opts.MaxArrayLen); err == nil {
-					st.last, st.hasLast = r, true
+					st.remember(&r)
 				}
 			}
 			return true
