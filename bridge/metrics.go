@@ -70,6 +70,7 @@ var (
 	descUARecon    = desc("opcua_reconnects_total", "OPC UA sessions established after the first.", "server")
 	descUAItems    = desc("opcua_monitored_items", "Monitored items of the current session that deliver values (ok) and that do not (failed).", "server", "status")
 	descUANotif    = desc("opcua_notifications_total", "DataChangeNotifications received.", "server")
+	descUAOverflow = desc("opcua_queue_overflows_total", "Values the server flagged as sent after its queue for the node overflowed: values before them were discarded at the server (raise queue_size).", "server")
 	descUAGaps     = desc("opcua_data_gaps_total", "Gaps in the data closed after a reconnect.", "server")
 	descUALastData = desc("opcua_last_data_timestamp_seconds", "When the last data arrived, in Unix seconds.", "server")
 
@@ -164,6 +165,7 @@ func (c *collector) server(ch chan<- prometheus.Metric, name string, st opcua.St
 	ch <- gauge(descUAItems, float64(st.ItemsOK), name, "ok")
 	ch <- gauge(descUAItems, float64(st.ItemsFailed), name, "failed")
 	ch <- counter(descUANotif, st.Notifications, name)
+	ch <- counter(descUAOverflow, st.QueueOverflows, name)
 	ch <- counter(descUAGaps, st.Gaps, name)
 	ch <- gauge(descUALastData, unixSeconds(st.LastData), name)
 }

@@ -87,6 +87,7 @@ func (s *session) deliver(ctx context.Context, dcn *ua.DataChangeNotification) {
 	batch, handles := s.readings(dcn.MonitoredItems)
 	s.placeBatch(ctx, batch, now)
 	s.c.stats.update(func(st *Stats) { st.Notifications++; st.LastData = now })
+	s.flushOverflow(now)
 	s.closeGap(now)
 	s.appendBatch(ctx, s.admit(batch, handles))
 }

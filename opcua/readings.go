@@ -35,6 +35,9 @@ func (s *session) readings(items []*ua.MonitoredItemNotification) ([]factorybrid
 		err := setReading(&batch[len(batch)-1], &c.nodes[i].spec, it.Value, c.opts.MaxArrayLen)
 		c.valueResult(i, err)
 		s.itemHealth(i, it.Value.Status)
+		if overflowed(it.Value.Status) {
+			s.noteOverflow(i)
+		}
 		handles = append(handles, i)
 	}
 	s.handles = handles

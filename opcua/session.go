@@ -64,11 +64,12 @@ type session struct {
 	moveGen int
 
 	// Owned by the drain goroutine.
-	gapStart   time.Time // last data before this session; zero once the gap is closed
-	dropped    int       // readings not delivered because the sink gave up
-	itemFailed []bool    // per node: its values say it cannot be read
-	handles    []int     // readings' scratch: the node of each reading of a notification
-	sinkErr    error     // the sink failed: Run must end
+	gapStart   time.Time   // last data before this session; zero once the gap is closed
+	dropped    int         // readings not delivered because the sink gave up
+	itemFailed []bool      // per node: its values say it cannot be read
+	handles    []int       // readings' scratch: the node of each reading of a notification
+	sinkErr    error       // the sink failed: Run must end
+	overflow   overflowLog // values the server flagged as after a queue overflow (overflow.go)
 }
 
 func newSession(c *Client) *session {

@@ -51,6 +51,10 @@ type Stats struct {
 	Heartbeats, Backfilled, Events uint64
 	// Reads counts the Read requests of cyclic reads that succeeded.
 	Reads uint64
+	// QueueOverflows counts values the server flagged with the Overflow
+	// info bit: its queue for the node was full and it discarded values
+	// before this one (overflow.go). The discarded values are lost.
+	QueueOverflows uint64
 	// Updates counts the node updates applied on a running session
 	// (Update; one applied between sessions is not counted).
 	Updates uint64
