@@ -4,6 +4,8 @@ import (
 	"context"
 	"runtime"
 	"testing"
+
+	fb "factorybridge"
 )
 
 // BenchmarkThroughput measures the durable path: Append in batches the size
@@ -18,8 +20,10 @@ func BenchmarkThroughput(b *testing.B) {
 	readDone := make(chan uint64)
 	go func() {
 		var after uint64
+		var rs []fb.Reading
 		for after < total {
-			rs, err := h.buf.ReadAfter(context.Background(), after, 4096)
+			var err error
+			rs, err = h.buf.ReadAfter(context.Background(), rs, after, 4096)
 			if err != nil {
 				break
 			}

@@ -176,5 +176,5 @@ func putConsumer(tx *bolt.Tx, name string, cursor uint64, state []byte) error {
 // acknowledged, which the consumer's cursor keeps in the file. When entries
 // after `after` were dropped (buffer cap), it returns the oldest that remain.
 func (b *Buffer) ReadConsumer(ctx context.Context, after uint64, max int) ([]fb.Reading, error) {
-	return b.readWait(ctx, after, max, false)
+	return b.readWait(ctx, nil, after, max, false)
 }
