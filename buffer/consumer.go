@@ -170,11 +170,11 @@ func putConsumer(tx *bolt.Tx, name string, cursor uint64, state []byte) error {
 	return bk.Put([]byte(name), append(v, state...))
 }
 
-// ReadConsumer is ReadAfter for a consumer: it returns up to max committed
-// entries with Seq > after, oldest first, blocking until there is one or
-// ctx ends. Unlike ReadAfter it does not skip what the publisher has
+// ReadConsumer is ReadAfter for a consumer: it appends to dst[:0] up to max
+// committed entries with Seq > after, oldest first, blocking until there is
+// one or ctx ends; the result aliases dst when dst has room. Unlike ReadAfter it does not skip what the publisher has
 // acknowledged, which the consumer's cursor keeps in the file. When entries
 // after `after` were dropped (buffer cap), it returns the oldest that remain.
-func (b *Buffer) ReadConsumer(ctx context.Context, after uint64, max int) ([]fb.Reading, error) {
-	return b.readWait(ctx, nil, after, max, false)
+func (b *Buffer) ReadConsumer(ctx context.Context, dst []fb.Reading, after uint64, max int) ([]fb.Reading, error) {
+	return b.readWait(ctx, dst, after, max, false)
 }
