@@ -133,7 +133,7 @@ func (b *Buffer) saveConsumer(r *saveRequest) error {
 		return fmt.Errorf("save buffer consumer %s: cursor %d beyond the last committed sequence %d", r.name, r.cursor, last)
 	}
 	old, had := b.cons.set(r.name, r.cursor)
-	batch := slices.Clone(r.records) // committed keeps it as its spare slice
+	batch := r.records
 	var res commitResult
 	err := b.updateTx(func(tx *bolt.Tx) (err error) {
 		if err := putConsumer(tx, r.name, r.cursor, r.state); err != nil {

@@ -86,7 +86,18 @@ func (b *Buffer) commit() error {
 		return fmt.Errorf("commit %d readings to %s: %w", len(batch), b.opts.Path, err)
 	}
 	b.committed(batch, res)
+	b.recycle(batch)
 	return nil
+}
+
+// recycle keeps the array of a committed batch for the pending readings
+// after the ones now pending, so that in steady state the two arrays take
+// turns and appending allocates nothing.
+func (b *Buffer) recycle(batch []fb.Reading) {
+	clear(batch) // let go of the readings' strings
+	b.mu.Lock()
+	b.spare = batch[:0]
+	b.mu.Unlock()
 }
 
 // write stores batch as segments, drops the oldest segments while over the
@@ -192,8 +203,6 @@ func (b *Buffer) committed(batch []fb.Reading, res commitResult) {
 		b.st.failing = false
 		b.log.Info("buffer commits succeed again", "path", b.opts.Path)
 	}
-	clear(batch)
-	b.spare = batch[:0]
 	close(b.commitCh)
 	b.commitCh = make(chan struct{})
 }
