@@ -105,7 +105,10 @@ func (b *Buffer) LoadConsumer(name string) (cursor uint64, state []byte, err err
 // emitted are never out of step. It runs on Run's goroutine and returns once
 // committed. records is not kept.
 func (b *Buffer) SaveConsumer(ctx context.Context, name string, cursor uint64, state []byte, records []fb.Reading) error {
-	req := &saveRequest{name: name, cursor: cursor, state: state, records: records, reply: make(chan error, 1)}
+	// When ctx ends first, the writer may still read the request after this
+	// returns and the caller reuses records: the request holds a copy.
+	req := &saveRequest{name: name, cursor: cursor, state: state, records: slices.Clone(records),
+		reply: make(chan error, 1)}
 	select {
 	case b.cons.save <- req:
 	case <-ctx.Done():
@@ -172,9 +175,10 @@ func putConsumer(tx *bolt.Tx, name string, cursor uint64, state []byte) error {
 
 // ReadConsumer is ReadAfter for a consumer: it appends to dst[:0] up to max
 // committed entries with Seq > after, oldest first, blocking until there is
-// one or ctx ends; the result aliases dst when dst has room. Unlike ReadAfter it does not skip what the publisher has
-// acknowledged, which the consumer's cursor keeps in the file. When entries
-// after `after` were dropped (buffer cap), it returns the oldest that remain.
+// one or ctx ends; the result aliases dst when dst has room. Unlike
+// ReadAfter it does not skip what the publisher has acknowledged, which the
+// consumer's cursor keeps in the file. When entries after `after` were
+// dropped (buffer cap), it returns the oldest that remain.
 func (b *Buffer) ReadConsumer(ctx context.Context, dst []fb.Reading, after uint64, max int) ([]fb.Reading, error) {
 	return b.readWait(ctx, dst, after, max, false)
 }
