@@ -119,11 +119,17 @@ type Watermarks interface {
 
 // Queue is what the publisher needs from the durable buffer.
 type Queue interface {
-	// ReadAfter returns up to max committed readings with Seq > after,
-	// oldest first. It blocks until at least one exists or ctx ends.
-	// When readings after `after` were dropped (buffer cap), it returns the
-	// oldest that remain.
-	ReadAfter(ctx context.Context, after uint64, max int) ([]Reading, error)
+	// ReadAfter appends to dst[:0] up to max committed readings with
+	// Seq > after, oldest first, and returns the result. It blocks until
+	// at least one exists or ctx ends. When readings after `after` were
+	// dropped (buffer cap), it returns the oldest that remain.
+	//
+	// The result aliases dst when dst has room (a larger array is
+	// allocated when it has not), so a caller that is done with one
+	// result passes it back as the next dst and reads without allocating;
+	// dst may be nil. The Queue keeps no reference to dst or the result
+	// once ReadAfter returns.
+	ReadAfter(ctx context.Context, dst []Reading, after uint64, max int) ([]Reading, error)
 	// Ack records that the hub acknowledged every reading with Seq <= seq;
 	// they may be deleted. Acks must not go backwards.
 	Ack(seq uint64) error

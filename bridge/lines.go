@@ -141,8 +141,8 @@ type seqRun struct {
 // ReadAfter reads from the buffer and counts what it returns as published.
 // A read after a seq already read (a reconnect resends what was not
 // acknowledged) forgets the runs after it: they are read again.
-func (q *countingQueue) ReadAfter(ctx context.Context, after uint64, max int) ([]fb.Reading, error) {
-	rs, err := q.next.ReadAfter(ctx, after, max)
+func (q *countingQueue) ReadAfter(ctx context.Context, dst []fb.Reading, after uint64, max int) ([]fb.Reading, error) {
+	rs, err := q.next.ReadAfter(ctx, dst, after, max)
 	if err != nil || len(rs) == 0 {
 		return rs, err
 	}

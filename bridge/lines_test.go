@@ -13,8 +13,8 @@ type fakeQueue struct {
 	acked uint64
 }
 
-func (q *fakeQueue) ReadAfter(_ context.Context, after uint64, _ int) ([]fb.Reading, error) {
-	var out []fb.Reading
+func (q *fakeQueue) ReadAfter(_ context.Context, dst []fb.Reading, after uint64, _ int) ([]fb.Reading, error) {
+	out := dst[:0]
 	for _, r := range q.next {
 		if r.Seq > after {
 			out = append(out, r)
@@ -54,7 +54,7 @@ func TestCountingQueue(t *testing.T) {
 	q := &countingQueue{next: fq, lines: ref}
 	ctx := context.Background()
 	read := func(after uint64) {
-		if _, err := q.ReadAfter(ctx, after, 100); err != nil {
+		if _, err := q.ReadAfter(ctx, nil, after, 100); err != nil {
 			t.Fatal(err)
 		}
 	}

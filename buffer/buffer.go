@@ -67,6 +67,7 @@ type Buffer struct {
 	db   *bolt.DB
 	log  *slog.Logger
 	enc  encoder
+	segs []byte // the segments of the transaction being written (writer.go)
 	dict dictionary
 	// marks are the watermarks of tracked readings (watermark.go).
 	marks watermarks

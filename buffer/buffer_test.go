@@ -71,13 +71,15 @@ func (h *harness) append(rs []fb.Reading) {
 	}
 }
 
-// readAll reads everything committed after `after` in chunks of max.
+// readAll reads everything committed after `after` in chunks of max,
+// passing each result back as the next read's dst, as the publisher does.
 func (h *harness) readAll(after uint64, max int) []fb.Reading {
 	h.t.Helper()
-	var out []fb.Reading
+	var out, rs []fb.Reading
 	for after < h.buf.Stats().LastSeq {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		rs, err := h.buf.ReadAfter(ctx, after, max)
+		var err error
+		rs, err = h.buf.ReadAfter(ctx, rs, after, max)
 		cancel()
 		if err != nil {
 			h.t.Fatalf("read after %d: %v", after, err)
@@ -117,14 +119,14 @@ func TestNotVisibleBeforeCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	rs, err := h.buf.ReadAfter(ctx, 0, 10)
+	rs, err := h.buf.ReadAfter(ctx, nil, 0, 10)
 	cancel()
 	if !errors.Is(err, context.DeadlineExceeded) || len(rs) != 0 {
 		t.Fatalf("before commit: got %d readings, err %v; want none and a deadline", len(rs), err)
 	}
 	readDone := make(chan []fb.Reading, 1)
 	go func() {
-		rs, _ := h.buf.ReadAfter(context.Background(), 0, 10)
+		rs, _ := h.buf.ReadAfter(context.Background(), nil, 0, 10)
 		readDone <- rs
 	}()
 	if err := h.buf.Flush(context.Background()); err != nil {

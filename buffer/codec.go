@@ -65,7 +65,6 @@ func originOf(r *fb.Reading) origin {
 // encoder builds one segment; reuse it across commits to avoid allocation.
 type encoder struct {
 	buf   []byte // readings of the segment being built
-	out   []byte // the finished segment
 	dict  *dictionary
 	base  int64
 	count int
@@ -78,7 +77,8 @@ func (e *encoder) reset(commit time.Time) {
 	e.buf = e.buf[:0]
 }
 
-// add appends one reading; the count and commit time are written by finish.
+// add appends one reading; the count and commit time are written by
+// appendSegment.
 func (e *encoder) add(r *fb.Reading) {
 	e.count++
 	e.buf = binary.AppendUvarint(e.buf, e.dict.id(r))
@@ -117,19 +117,20 @@ func readingFlags(r *fb.Reading) byte {
 	return f
 }
 
-// finish returns the segment bytes; they alias the encoder's memory until
-// the next reset.
-func (e *encoder) finish() []byte {
+// appendSegment appends the segment to dst: the header (count and commit
+// time) and the readings added since reset.
+func (e *encoder) appendSegment(dst []byte) []byte {
 	version := byte(segVersion)
 	if e.bt {
 		version = segBridge
 	}
-	e.out = append(e.out[:0], segMagic, version, 0, 0, 0, 0)
-	e.out = binary.AppendUvarint(e.out, uint64(e.count))
-	e.out = binary.AppendVarint(e.out, e.base)
-	e.out = append(e.out, e.buf...)
-	putCRC(e.out)
-	return e.out
+	start := len(dst)
+	dst = append(dst, segMagic, version, 0, 0, 0, 0)
+	dst = binary.AppendUvarint(dst, uint64(e.count))
+	dst = binary.AppendVarint(dst, e.base)
+	dst = append(dst, e.buf...)
+	putCRC(dst[start:])
+	return dst
 }
 
 func appendString(b []byte, s string) []byte {

@@ -67,7 +67,7 @@ func TestSegmentRoundTrip(t *testing.T) {
 	for i := range want {
 		e.add(&want[i])
 	}
-	seg := e.finish()
+	seg := e.appendSegment(nil)
 	got, err := decodeSegment(nil, seg, e.dict.names, 100, 0, len(want))
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +90,7 @@ func TestDecodeSegmentSkipsAndLimits(t *testing.T) {
 	for i := range rs {
 		e.add(&rs[i])
 	}
-	seg := e.finish()
+	seg := e.appendSegment(nil)
 	tests := []struct {
 		after   uint64
 		max     int
@@ -122,7 +122,7 @@ func TestDecodeSegmentRejectsDamage(t *testing.T) {
 	for i := range rs {
 		e.add(&rs[i])
 	}
-	seg := append([]byte(nil), e.finish()...)
+	seg := e.appendSegment(nil)
 	for _, tc := range []struct {
 		name string
 		seg  []byte
@@ -154,7 +154,7 @@ func FuzzDecodeSegment(f *testing.F) {
 	for i := range rs {
 		e.add(&rs[i])
 	}
-	f.Add(append([]byte(nil), e.finish()[segHeader:]...))
+	f.Add(append([]byte(nil), e.appendSegment(nil)[segHeader:]...))
 	f.Add([]byte{1, 0})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		seg := append([]byte{segMagic, segVersion, 0, 0, 0, 0}, body...)
@@ -166,15 +166,16 @@ func FuzzDecodeSegment(f *testing.F) {
 func BenchmarkEncodeSegment(b *testing.B) {
 	rs := loadReadings(4096, 100)
 	e := newTestEncoder()
+	var seg []byte
 	b.ReportAllocs()
 	for b.Loop() {
 		e.reset(time.Now())
 		for i := range rs {
 			e.add(&rs[i])
 		}
-		e.finish()
+		seg = e.appendSegment(seg[:0])
 	}
-	b.ReportMetric(float64(len(e.out))/float64(len(rs)), "bytes/reading")
+	b.ReportMetric(float64(len(seg))/float64(len(rs)), "bytes/reading")
 	b.ReportMetric(float64(b.N*len(rs))/b.Elapsed().Seconds(), "readings/s")
 }
 
@@ -185,7 +186,7 @@ func BenchmarkDecodeSegment(b *testing.B) {
 	for i := range rs {
 		e.add(&rs[i])
 	}
-	seg := e.finish()
+	seg := e.appendSegment(nil)
 	out := make([]fb.Reading, 0, len(rs))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -215,7 +216,7 @@ func TestSegmentVersionByBridgeTime(t *testing.T) {
 			}
 			e.add(&r)
 		}
-		if seg := e.finish(); seg[1] != tc.want {
+		if seg := e.appendSegment(nil); seg[1] != tc.want {
 			t.Errorf("bridge times %v: version %d, want %d", tc.withBT, seg[1], tc.want)
 		}
 	}

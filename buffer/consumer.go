@@ -105,7 +105,10 @@ func (b *Buffer) LoadConsumer(name string) (cursor uint64, state []byte, err err
 // emitted are never out of step. It runs on Run's goroutine and returns once
 // committed. records is not kept.
 func (b *Buffer) SaveConsumer(ctx context.Context, name string, cursor uint64, state []byte, records []fb.Reading) error {
-	req := &saveRequest{name: name, cursor: cursor, state: state, records: records, reply: make(chan error, 1)}
+	// When ctx ends first, the writer may still read the request after this
+	// returns and the caller reuses records: the request holds a copy.
+	req := &saveRequest{name: name, cursor: cursor, state: state, records: slices.Clone(records),
+		reply: make(chan error, 1)}
 	select {
 	case b.cons.save <- req:
 	case <-ctx.Done():
@@ -133,7 +136,7 @@ func (b *Buffer) saveConsumer(r *saveRequest) error {
 		return fmt.Errorf("save buffer consumer %s: cursor %d beyond the last committed sequence %d", r.name, r.cursor, last)
 	}
 	old, had := b.cons.set(r.name, r.cursor)
-	batch := slices.Clone(r.records) // committed keeps it as its spare slice
+	batch := r.records
 	var res commitResult
 	err := b.updateTx(func(tx *bolt.Tx) (err error) {
 		if err := putConsumer(tx, r.name, r.cursor, r.state); err != nil {
@@ -170,11 +173,12 @@ func putConsumer(tx *bolt.Tx, name string, cursor uint64, state []byte) error {
 	return bk.Put([]byte(name), append(v, state...))
 }
 
-// ReadConsumer is ReadAfter for a consumer: it returns up to max committed
-// entries with Seq > after, oldest first, blocking until there is one or
-// ctx ends. Unlike ReadAfter it does not skip what the publisher has
-// acknowledged, which the consumer's cursor keeps in the file. When entries
-// after `after` were dropped (buffer cap), it returns the oldest that remain.
-func (b *Buffer) ReadConsumer(ctx context.Context, after uint64, max int) ([]fb.Reading, error) {
-	return b.readWait(ctx, after, max, false)
+// ReadConsumer is ReadAfter for a consumer: it appends to dst[:0] up to max
+// committed entries with Seq > after, oldest first, blocking until there is
+// one or ctx ends; the result aliases dst when dst has room. Unlike
+// ReadAfter it does not skip what the publisher has acknowledged, which the
+// consumer's cursor keeps in the file. When entries after `after` were
+// dropped (buffer cap), it returns the oldest that remain.
+func (b *Buffer) ReadConsumer(ctx context.Context, dst []fb.Reading, after uint64, max int) ([]fb.Reading, error) {
+	return b.readWait(ctx, dst, after, max, false)
 }

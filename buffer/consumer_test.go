@@ -13,7 +13,7 @@ func (h *harness) readConsumer(after uint64) []fb.Reading {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	rs, err := h.buf.ReadConsumer(ctx, after, 1<<20)
+	rs, err := h.buf.ReadConsumer(ctx, nil, after, 1<<20)
 	if err != nil {
 		h.t.Fatalf("read consumer after %d: %v", after, err)
 	}

@@ -341,11 +341,12 @@ func corruptAndOpen(t *testing.T, seed uint64, pages func(int64, *rand.Rand) []i
 // readReadable reads what can be read: a reader skips corrupt segments,
 // and when only corrupt ones remain it waits for the next commit.
 func readReadable(t *testing.T, b *Buffer) []fb.Reading {
-	var out []fb.Reading
+	var out, rs []fb.Reading
 	var after uint64
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-		rs, err := b.ReadAfter(ctx, after, 3000)
+		var err error
+		rs, err = b.ReadAfter(ctx, rs, after, 3000)
 		cancel()
 		if errors.Is(err, context.DeadlineExceeded) {
 			return out

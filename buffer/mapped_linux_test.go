@@ -56,8 +56,9 @@ func mappedRSS(path string) (int64, error) {
 // the highest mapped RSS seen after a batch.
 func readAllChecked(b *Buffer, path string, total uint64) (peak int64, err error) {
 	ctx := context.Background()
+	var rs []fb.Reading
 	for after := uint64(0); after < total; {
-		rs, err := b.ReadConsumer(ctx, after, 1024)
+		rs, err = b.ReadConsumer(ctx, rs, after, 1024)
 		if err != nil {
 			return peak, fmt.Errorf("read after %d: %w", after, err)
 		}

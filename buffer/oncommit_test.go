@@ -50,7 +50,7 @@ func TestReadStopsAtCommittedState(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-inHook // the second batch is in the file; Stats does not count it yet
-	rs, err := h.buf.ReadAfter(context.Background(), 0, 1000)
+	rs, err := h.buf.ReadAfter(context.Background(), nil, 0, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}

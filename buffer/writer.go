@@ -1,7 +1,6 @@
 package buffer
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"time"
@@ -86,13 +85,25 @@ func (b *Buffer) commit() error {
 		return fmt.Errorf("commit %d readings to %s: %w", len(batch), b.opts.Path, err)
 	}
 	b.committed(batch, res)
+	b.recycle(batch)
 	return nil
+}
+
+// recycle keeps the array of a committed batch for the pending readings
+// after the ones now pending, so that in steady state the two arrays take
+// turns and appending allocates nothing.
+func (b *Buffer) recycle(batch []fb.Reading) {
+	clear(batch) // let go of the readings' strings
+	b.mu.Lock()
+	b.spare = batch[:0]
+	b.mu.Unlock()
 }
 
 // write stores batch as segments, drops the oldest segments while over the
 // cap, deletes acknowledged segments and updates the counters.
 func (b *Buffer) write(tx *bolt.Tx, batch []fb.Reading, ack uint64) (commitResult, error) {
 	meta, segs := tx.Bucket(bucketMeta), tx.Bucket(bucketSegments)
+	b.segs = b.segs[:0] // the last transaction has ended: bbolt let go of its values
 	res := commitResult{
 		lastSeq:     getUint(meta, keyNext) - 1,
 		ackedStored: max(getUint(meta, keyAcked), ack),
@@ -131,8 +142,11 @@ func (b *Buffer) write(tx *bolt.Tx, batch []fb.Reading, ack uint64) (commitResul
 }
 
 // encodeSegment encodes a prefix of batch that fits one segment and returns
-// how many readings it holds and a copy of the bytes (bbolt keeps a
-// reference to values until the transaction ends).
+// how many readings it holds and the segment's bytes. bbolt keeps a
+// reference to a value until the transaction ends (Bucket.Put's doc), so
+// each segment of a transaction has its own part of b.segs, which is
+// reused by the next transaction instead of a new copy per segment. When
+// b.segs grows, the segments already put keep the old array.
 func (b *Buffer) encodeSegment(batch []fb.Reading, now time.Time) (int, []byte) {
 	b.enc.reset(now)
 	n := 0
@@ -140,7 +154,9 @@ func (b *Buffer) encodeSegment(batch []fb.Reading, now time.Time) (int, []byte) 
 		b.enc.add(&batch[n])
 		n++
 	}
-	return n, bytes.Clone(b.enc.finish())
+	start := len(b.segs)
+	b.segs = b.enc.appendSegment(b.segs)
+	return n, b.segs[start:len(b.segs):len(b.segs)]
 }
 
 // trim deletes segments that are fully acknowledged and consumed by every
@@ -192,8 +208,6 @@ func (b *Buffer) committed(batch []fb.Reading, res commitResult) {
 		b.st.failing = false
 		b.log.Info("buffer commits succeed again", "path", b.opts.Path)
 	}
-	clear(batch)
-	b.spare = batch[:0]
 	close(b.commitCh)
 	b.commitCh = make(chan struct{})
 }

@@ -17,7 +17,7 @@ import (
 // nopQueue is a Queue for building publishers, which read nothing until Run.
 type nopQueue struct{}
 
-func (nopQueue) ReadAfter(ctx context.Context, _ uint64, _ int) ([]factorybridge.Reading, error) {
+func (nopQueue) ReadAfter(ctx context.Context, _ []factorybridge.Reading, _ uint64, _ int) ([]factorybridge.Reading, error) {
 	<-ctx.Done()
 	return nil, ctx.Err()
 }

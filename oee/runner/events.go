@@ -179,7 +179,7 @@ func (r *Runner) takeCommitted(ctx context.Context, last uint64) error {
 	ctx, cancel := context.WithTimeout(ctx, finalTimeout)
 	defer cancel()
 	for r.cursor < last && ctx.Err() == nil {
-		rs, err := r.store.ReadConsumer(ctx, r.cursor, readBatch)
+		rs, err := r.read(ctx)
 		if err != nil && ctx.Err() == nil {
 			return fmt.Errorf("oee: read buffer after seq %d: %w", r.cursor, err)
 		}

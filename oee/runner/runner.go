@@ -50,7 +50,7 @@ var ErrNoStations = errors.New("no station computes OEE")
 type Store interface {
 	LoadConsumer(name string) (cursor uint64, state []byte, err error)
 	SaveConsumer(ctx context.Context, name string, cursor uint64, state []byte, records []fb.Reading) error
-	ReadConsumer(ctx context.Context, after uint64, max int) ([]fb.Reading, error)
+	ReadConsumer(ctx context.Context, dst []fb.Reading, after uint64, max int) ([]fb.Reading, error)
 	Flush(ctx context.Context) error
 	Stats() fb.BufferStats
 }
@@ -96,8 +96,9 @@ type Runner struct {
 	now   func() time.Time
 	every time.Duration
 
-	cursor  uint64     // seq of the last entry taken
-	held    []heldItem // waiting for the engine's time (hold.go)
+	cursor  uint64       // seq of the last entry taken
+	readBuf []fb.Reading // the last read's slice, read into again (read)
+	held    []heldItem   // waiting for the engine's time (hold.go)
 	events  connEvents
 	recs    []oee.Record
 	unsaved []fb.Reading    // records whose save failed, retried with the next
@@ -190,12 +191,22 @@ func (r *Runner) Run(ctx context.Context) error {
 func (r *Runner) consume(ctx context.Context, deadline time.Time) error {
 	rctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	rs, err := r.store.ReadConsumer(rctx, r.cursor, readBatch)
+	rs, err := r.read(rctx)
 	if err != nil && rctx.Err() == nil {
 		return fmt.Errorf("oee: read buffer after seq %d: %w", r.cursor, err)
 	}
 	r.take(rs)
 	return nil
+}
+
+// read reads the entries after the cursor into the last read's slice,
+// which is free once taken: what take holds it copies.
+func (r *Runner) read(ctx context.Context) ([]fb.Reading, error) {
+	rs, err := r.store.ReadConsumer(ctx, r.readBuf, r.cursor, readBatch)
+	if rs != nil {
+		r.readBuf = rs
+	}
+	return rs, err
 }
 
 // take holds the readings of OEE nodes, and each connection event once the

@@ -83,10 +83,15 @@ func (s *fakeStore) SaveConsumer(_ context.Context, _ string, cursor uint64, sta
 	return call.err
 }
 
-func (s *fakeStore) ReadConsumer(ctx context.Context, after uint64, max int) ([]fb.Reading, error) {
+// ReadConsumer overwrites all of dst first, so a runner that still needed
+// a reading of the slice it passed back sees garbage.
+func (s *fakeStore) ReadConsumer(ctx context.Context, dst []fb.Reading, after uint64, max int) ([]fb.Reading, error) {
+	for i := range dst[:cap(dst)] {
+		dst[:cap(dst)][i] = fb.Reading{Seq: 1 << 60, Name: "scribbled"}
+	}
 	for {
 		s.mu.Lock()
-		rs, added := s.after(after, max), s.added
+		rs, added := append(dst[:0], s.after(after, max)...), s.added
 		s.mu.Unlock()
 		if len(rs) > 0 {
 			return rs, nil

@@ -155,7 +155,7 @@ func (s *session) rewindIfReady(now time.Time) error {
 	s.rw = nil
 	s.p.packer.Reset()
 	s.p.setLimit(s.limit)
-	s.pending, s.next, s.empty = nil, 0, false
+	s.pending, s.next, s.empty = s.pending[:0], 0, false // kept to read into: no read is under way
 	s.readPos = s.p.stats.ackedSeq.Load()
 	s.heldLow, s.failedLow = noSeq, noSeq
 	if release {

@@ -257,10 +257,11 @@ func (s *session) received(res readResult) error {
 		return &fatalError{fmt.Errorf("read buffer after seq %d: %w", s.readPos, res.err)}
 	}
 	s.empty = len(res.readings) == 0
+	s.pending, s.next = res.readings, 0 // when empty, kept to read into again
 	if s.empty {
 		return nil
 	}
-	s.pending, s.next, s.readAt = res.readings, 0, time.Now()
+	s.readAt = time.Now()
 	s.readPos = max(s.readPos, res.readings[len(res.readings)-1].Seq)
 	return nil
 }
@@ -337,13 +338,20 @@ func (s *session) outstanding() uint64 {
 // window has room: a full window stops reading, which is the backpressure.
 // The send-rate cap does not: it holds back sends, and a read is what makes
 // the loop wait for the cap (rateTimer) when builders are empty.
+//
+// The reader reads into the last batch's slice: every reading of it is
+// packed, and nothing keeps a reference into it — the packer copies what
+// it keeps (encoded bytes, strings), and the rest of the loop keeps seqs,
+// times and topics — so it is free. The loop lets go of it until the
+// result comes back.
 func (s *session) requestRead() {
 	if s.reading || s.next < len(s.pending) || s.windowShut() {
 		return
 	}
+	buf := s.pending[:0]
 	s.pending, s.next = nil, 0
 	s.reading = true
-	s.readReq <- readRequest{after: s.readPos, max: s.p.opts.ReadBatch, poll: s.p.opts.IdlePoll}
+	s.readReq <- readRequest{after: s.readPos, max: s.p.opts.ReadBatch, poll: s.p.opts.IdlePoll, buf: buf}
 }
 
 // checkDrained notes a completed drain: nothing left to read or send, and

@@ -10,11 +10,15 @@ import (
 
 // readRequest asks the reader for up to max readings after seq after,
 // waiting at most poll for one. It carries the settings so that the reader
-// never reads the Publisher's, which an update changes.
+// never reads the Publisher's, which an update changes. buf is the slice
+// to read into: the loop hands over the last result, which it is done
+// with, and gets it back in the readResult, so reading allocates nothing
+// once the slice has grown to the read batch.
 type readRequest struct {
 	after uint64
 	max   int
 	poll  time.Duration
+	buf   []factorybridge.Reading
 }
 
 // reader performs the Queue reads the loop asks for, one at a time.
@@ -34,14 +38,15 @@ func (s *session) reader() {
 	}
 }
 
-// read returns the readings after req.after, or none once req.poll passed
-// without any, so the loop learns the queue is empty.
+// read returns the readings after req.after, read into req.buf, or none
+// (req.buf emptied) once req.poll passed without any, so the loop learns
+// the queue is empty.
 func (s *session) read(req readRequest) ([]factorybridge.Reading, error) {
 	ctx, cancel := context.WithTimeout(s.ctx, req.poll)
 	defer cancel()
-	rs, err := s.p.queue.ReadAfter(ctx, req.after, req.max)
+	rs, err := s.p.queue.ReadAfter(ctx, req.buf, req.after, req.max)
 	if err != nil && ctx.Err() != nil && s.ctx.Err() == nil {
-		return nil, nil
+		return req.buf[:0], nil
 	}
 	return rs, err
 }

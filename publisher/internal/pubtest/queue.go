@@ -47,15 +47,15 @@ func (q *MemQueue) notify() {
 	q.changed = make(chan struct{})
 }
 
-// ReadAfter returns up to max readings after seq after, waiting for one
-// until ctx ends.
-func (q *MemQueue) ReadAfter(ctx context.Context, after uint64, max int) ([]factorybridge.Reading, error) {
+// ReadAfter appends to dst[:0] up to max readings after seq after, waiting
+// for one until ctx ends.
+func (q *MemQueue) ReadAfter(ctx context.Context, dst []factorybridge.Reading, after uint64, max int) ([]factorybridge.Reading, error) {
 	for {
 		q.mu.Lock()
 		i, _ := slices.BinarySearchFunc(q.readings, after+1, func(r factorybridge.Reading, seq uint64) int {
 			return cmp.Compare(r.Seq, seq)
 		})
-		out := slices.Clone(q.readings[i:min(len(q.readings), i+max)])
+		out := append(dst[:0], q.readings[i:min(len(q.readings), i+max)]...)
 		changed := q.changed
 		q.mu.Unlock()
 		if len(out) > 0 {
