@@ -34,7 +34,7 @@ type scratch struct {
 // item with a client handle that is not ours, or a value a live update's
 // item sends again (repeated), is skipped. It sees the whole notification
 // before any of it is delivered, as the dedup windows need. Both slices
-// are the session's, valid until the next call; done clears them.
+// are the session's, valid until the next call; done drops the items.
 func (s *session) received(items []*ua.MonitoredItemNotification) ([]*ua.MonitoredItemNotification, []int) {
 	c := s.c
 	kept, nodes := s.scratch.items[:0], s.scratch.nodes[:0]
