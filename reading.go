@@ -99,7 +99,10 @@ func (r *Reading) IsGood() bool { return r.Status>>30 == 0 }
 
 // Sink accepts readings from a source. Append may block while the sink is
 // full (backpressure), never grows without bound, and returns ctx.Err() when
-// the context ends first. The sink owns the slice's contents after the call.
+// the context ends first. The slice stays the caller's, who reuses it once
+// Append returns (the OPC UA client converts a notification chunk by chunk
+// into one slice): Append must not keep it; a sink copies the readings it
+// keeps.
 type Sink interface {
 	Append(ctx context.Context, readings []Reading) error
 }

@@ -98,9 +98,9 @@ func (s *lineStats) committed(batch []fb.Reading) {
 	}
 }
 
-// countingSink counts what a source hands to the buffer. The Sink owns the
-// readings once Append is called, so they are counted before and the
-// counts added once it succeeded.
+// countingSink counts what a source hands to the buffer: the readings are
+// counted before the call and the counts added once it succeeded. It keeps
+// nothing of rs (Sink).
 type countingSink struct {
 	next  fb.Sink
 	lines *linesRef

@@ -110,7 +110,8 @@ func (c *Client) beginSession() {
 }
 
 // admit applies the per-node rules to a batch of new values of the nodes
-// handles names, in order, and returns what is to be delivered now. Values
+// handles names, in order, and returns what is to be delivered now, in the
+// session's scratch slice when it is not batch itself. Values
 // of a node whose gap is being filled are held (backfill.go) and delivered
 // after the backfilled ones.
 //
@@ -124,10 +125,11 @@ func (s *session) admit(batch []factorybridge.Reading, handles []int) []factoryb
 	if s.c.allPlain {
 		return batch
 	}
-	out := make([]factorybridge.Reading, 0, len(batch))
+	out := s.scratch.admitted[:0]
 	for k := range batch {
 		out = s.admitOne(handles[k], batch[k], out)
 	}
+	s.scratch.admitted = out
 	return out
 }
 

@@ -4,19 +4,21 @@ import (
 	"context"
 	"time"
 
+	"github.com/gopcua/opcua/ua"
+
 	"factorybridge"
 )
 
-// placeBatch sets the bridge time of the readings of one notification,
+// placerFor returns the placer of the readings of one notification's items,
 // received at recv on the bridge's clock. When a timestamp says that the
 // server's clock moved since the last measurement (someone set the PLC's
 // clock), the clock is measured again first, so that the readings after
 // a step are already placed by the new offset and the OEE sees neither a
-// jump nor a gap; readings of this batch from before the step keep the old
-// one.
-func (s *session) placeBatch(ctx context.Context, batch []factorybridge.Reading, recv time.Time) {
+// jump nor a gap; readings of this notification from before the step keep
+// the old one.
+func (s *session) placerFor(ctx context.Context, items []*ua.MonitoredItemNotification, recv time.Time) placer {
 	c := s.c
-	before, remeasure := c.suspect(batch, recv)
+	before, remeasure := c.suspect(items, recv)
 	if remeasure {
 		s.measureClock(ctx)
 	}
@@ -24,18 +26,16 @@ func (s *session) placeBatch(ctx context.Context, batch []factorybridge.Reading,
 	if remeasure {
 		p.afterStep(before, c.opts.Clock.SkewThreshold)
 	}
-	for i := range batch {
-		p.place(&batch[i], recv)
-	}
+	return p
 }
 
-// suspect reports whether the batch's timestamps disagree with the last
+// suspect reports whether the items' timestamps disagree with the last
 // measured offset by more than the threshold, and that offset. A server
 // timestamp tells both ways (it is the server's clock when it sampled the
 // value, at most a publishing interval and a backlog ago); a source
 // timestamp only forward, because a value may have changed long ago. Once
 // a suspicion proved wrong (a backlog), suspicions rest for suspectQuiet.
-func (c *Client) suspect(batch []factorybridge.Reading, recv time.Time) (time.Duration, bool) {
+func (c *Client) suspect(items []*ua.MonitoredItemNotification, recv time.Time) (time.Duration, bool) {
 	k, thr := &c.clock, c.opts.Clock.SkewThreshold
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -43,16 +43,16 @@ func (c *Client) suspect(batch []factorybridge.Reading, recv time.Time) (time.Du
 	if now.Before(k.quiet) {
 		return offset, false
 	}
-	for i := range batch {
-		r := &batch[i]
+	for _, it := range items {
+		dv := it.Value
 		switch {
-		case !r.ServerTime.IsZero():
-			d := r.ServerTime.Sub(recv) - offset
+		case !dv.ServerTimestamp.IsZero():
+			d := dv.ServerTimestamp.Sub(recv) - offset
 			if d > thr || d < -thr {
 				k.quiet = now.Add(suspectQuiet) // lifted again when a step is found
 				return offset, true
 			}
-		case !r.SourceTime.IsZero() && r.SourceTime.Sub(recv)-offset > thr:
+		case !dv.SourceTimestamp.IsZero() && dv.SourceTimestamp.Sub(recv)-offset > thr:
 			k.quiet = now.Add(suspectQuiet)
 			return offset, true
 		}

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gopcua/opcua/ua"
+
 	fb "factorybridge"
 	"factorybridge/internal/testenv"
 )
@@ -123,14 +125,19 @@ func TestSuspectStep(t *testing.T) {
 		{fb.Reading{ServerTime: recv.Add(-3 * time.Hour)}, true},
 	} {
 		c.clock.quiet = time.Time{}
-		if _, got := c.suspect([]fb.Reading{tc.r}, recv); got != tc.want {
+		if _, got := c.suspect(timedItems(tc.r), recv); got != tc.want {
 			t.Errorf("%+v: suspect %v, want %v", tc.r, got, tc.want)
 		}
 	}
-	r := []fb.Reading{{ServerTime: recv.Add(-3 * time.Hour)}}
-	if _, again := c.suspect(r, recv); again {
+	r := fb.Reading{ServerTime: recv.Add(-3 * time.Hour)}
+	if _, again := c.suspect(timedItems(r), recv); again {
 		t.Error("a second suspicion right after one that found no step")
 	}
+}
+
+// timedItems returns one item whose value has r's timestamps.
+func timedItems(r fb.Reading) []*ua.MonitoredItemNotification {
+	return []*ua.MonitoredItemNotification{{Value: &ua.DataValue{SourceTimestamp: r.SourceTime, ServerTimestamp: r.ServerTime}}}
 }
 
 func TestClockOptionsChecked(t *testing.T) {

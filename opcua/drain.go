@@ -81,15 +81,26 @@ func (s *session) handle(ctx context.Context, d *opcua.PublishNotificationData) 
 }
 
 // deliver converts one notification into readings, applies the per-node
-// rules (acquire.go) and appends them to the sink.
+// rules (acquire.go) and appends them to the sink, in chunks of at most
+// deliverChunk readings in a slice it reuses. What needs the whole
+// notification (the dedup windows of received, the clock's suspicion of
+// placerFor) runs on all of it before the first chunk is delivered.
 func (s *session) deliver(ctx context.Context, dcn *ua.DataChangeNotification) {
 	now := s.c.now()
-	batch, handles := s.readings(dcn.MonitoredItems)
-	s.placeBatch(ctx, batch, now)
+	items, nodes := s.received(dcn.MonitoredItems)
+	defer s.scratch.done()
+	p := s.placerFor(ctx, items, now)
 	s.c.stats.update(func(st *Stats) { st.Notifications++; st.LastData = now })
 	s.flushOverflow(now)
 	s.closeGap(now)
-	s.appendBatch(ctx, s.admit(batch, handles))
+	for start := 0; start < len(items); start += deliverChunk {
+		end := min(start+deliverChunk, len(items))
+		batch := s.readings(items[start:end], nodes[start:end])
+		for k := range batch {
+			p.place(&batch[k], now)
+		}
+		s.appendBatch(ctx, s.admit(batch, nodes[start:end]))
+	}
 }
 
 // appendBatch appends readings to the sink. The append uses Run's flush

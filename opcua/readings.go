@@ -12,16 +12,32 @@ import (
 	"factorybridge"
 )
 
-// readings converts the items of one DataChangeNotification and returns
-// the node (client handle) of each reading. Items with a client handle that
-// is not ours are skipped. A value that cannot be represented becomes a Null
-// reading with the status saying why, logged once per node and status.
-// The nodes' slice is the session's, valid until the next call; the
-// readings go to the sink, which keeps them, so they are allocated anew.
-func (s *session) readings(items []*ua.MonitoredItemNotification) ([]factorybridge.Reading, []int) {
+// deliverChunk is the most readings deliver converts and appends to the
+// sink at once: a publish response carries up to 100,000 values (10,000
+// nodes × 10 samples), and a batch of them all was 20 MB allocated anew
+// each time. A chunk of the buffer's commit size (buffer.DefaultCommitMaxReadings)
+// lives in a slice the session reuses and lets the buffer's backpressure
+// (its PendingLimit) act within a notification.
+const deliverChunk = 4096
+
+// scratch is the drain's reused memory for the readings of one
+// notification.
+type scratch struct {
+	items    []*ua.MonitoredItemNotification // kept: the values of our nodes
+	nodes    []int                           // the node of each kept item
+	batch    []factorybridge.Reading         // one chunk's readings
+	admitted []factorybridge.Reading         // what admit passes of a chunk
+}
+
+// received picks the items of one DataChangeNotification that are values
+// for the sink and returns them with the node (client handle) of each: an
+// item with a client handle that is not ours, or a value a live update's
+// item sends again (repeated), is skipped. It sees the whole notification
+// before any of it is delivered, as the dedup windows need. Both slices
+// are the session's, valid until the next call; done drops the items.
+func (s *session) received(items []*ua.MonitoredItemNotification) ([]*ua.MonitoredItemNotification, []int) {
 	c := s.c
-	batch := make([]factorybridge.Reading, 0, len(items))
-	handles := s.handles[:0]
+	kept, nodes := s.scratch.items[:0], s.scratch.nodes[:0]
 	for _, it := range items {
 		if it == nil || it.Value == nil {
 			continue
@@ -31,17 +47,42 @@ func (s *session) readings(items []*ua.MonitoredItemNotification) ([]factorybrid
 			continue
 		}
 		c.state[i].seen = unixNano(it.Value.SourceTimestamp)
-		batch = batch[:len(batch)+1] // within the capacity, zero
-		err := setReading(&batch[len(batch)-1], &c.nodes[i].spec, it.Value, c.opts.MaxArrayLen)
+		kept, nodes = append(kept, it), append(nodes, i)
+	}
+	s.scratch.items, s.scratch.nodes = kept, nodes
+	return kept, nodes
+}
+
+// done drops the references to the last notification's items, so that
+// the decoded notification is garbage while the drain waits for the next.
+func (sc *scratch) done() {
+	clear(sc.items)
+	sc.items = sc.items[:0]
+}
+
+// readings converts items, of nodes, into readings in the session's chunk
+// slice, valid until the next call: the sink copies what it keeps. A value
+// that cannot be represented becomes a Null reading with the status
+// saying why, logged once per node and status.
+func (s *session) readings(items []*ua.MonitoredItemNotification, nodes []int) []factorybridge.Reading {
+	c := s.c
+	batch := s.scratch.batch
+	if cap(batch) < len(items) {
+		batch = make([]factorybridge.Reading, len(items))
+	}
+	batch = batch[:len(items)]
+	for k, it := range items {
+		i := nodes[k]
+		batch[k] = factorybridge.Reading{} // setReading sets a zero reading
+		err := setReading(&batch[k], &c.nodes[i].spec, it.Value, c.opts.MaxArrayLen)
 		c.valueResult(i, err)
 		s.itemHealth(i, it.Value.Status)
 		if overflowed(it.Value.Status) {
 			s.noteOverflow(i)
 		}
-		handles = append(handles, i)
 	}
-	s.handles = handles
-	return batch, handles
+	s.scratch.batch = batch
+	return batch
 }
 
 // repeated reports whether dv, from the item of client handle h, is a

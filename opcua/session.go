@@ -67,7 +67,7 @@ type session struct {
 	gapStart   time.Time   // last data before this session; zero once the gap is closed
 	dropped    int         // readings not delivered because the sink gave up
 	itemFailed []bool      // per node: its values say it cannot be read
-	handles    []int       // readings' scratch: the node of each reading of a notification
+	scratch    scratch     // deliver's reused memory (readings.go)
 	sinkErr    error       // the sink failed: Run must end
 	overflow   overflowLog // values the server flagged as after a queue overflow (overflow.go)
 }

@@ -5,6 +5,7 @@
 package uasc
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -12,7 +13,6 @@ import (
 	"io"
 	"math"
 	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -350,8 +350,9 @@ func (s *SecureChannel) receive(ctx context.Context) *MessageBody {
 			hdr := chunk.Header
 			reqID := chunk.SequenceHeader.RequestID
 
-			strdat := string(chunk.Data)
-			if strings.Contains(strdat, "CurrentTime") {
+			// factorybridge patch 8 (PATCHES.md): only when debugging; it
+			// copied every chunk into a string to search it.
+			if debug.Enable && bytes.Contains(chunk.Data, []byte("CurrentTime")) {
 				debug.Printf("Requested CurrentTime.")
 			}
 
@@ -1254,14 +1255,30 @@ func mergeChunks(chunks []*MessageChunk) ([]byte, error) {
 		return chunks[0].Data, nil
 	}
 
-	var b []byte
-	var seqnr uint32
-	for _, c := range chunks {
-		if c.SequenceHeader.SequenceNumber == seqnr {
-			continue // duplicate chunk
+	// factorybridge patch 8 (PATCHES.md): the message is allocated once at
+	// its size; appending to a nil slice grew it by 25 % at a time, several
+	// times its size allocated and copied per message.
+	size := 0
+	for k, c := range chunks {
+		if !duplicateChunk(chunks, k) {
+			size += len(c.Data)
 		}
-		seqnr = c.SequenceHeader.SequenceNumber
-		b = append(b, c.Data...)
+	}
+	b := make([]byte, 0, size)
+	for k, c := range chunks {
+		if !duplicateChunk(chunks, k) {
+			b = append(b, c.Data...)
+		}
 	}
 	return b, nil
+}
+
+// duplicateChunk reports whether chunks[k] has the sequence number of the
+// chunk before it (0 for the first).
+func duplicateChunk(chunks []*MessageChunk, k int) bool {
+	var prev uint32
+	if k > 0 {
+		prev = chunks[k-1].SequenceHeader.SequenceNumber
+	}
+	return chunks[k].SequenceHeader.SequenceNumber == prev
 }
