@@ -91,7 +91,6 @@ func (s *session) deliver(ctx context.Context, dcn *ua.DataChangeNotification) {
 	defer s.scratch.done()
 	p := s.placerFor(ctx, items, now)
 	s.c.stats.update(func(st *Stats) { st.Notifications++; st.LastData = now })
-	s.flushOverflow(now)
 	s.closeGap(now)
 	for start := 0; start < len(items); start += deliverChunk {
 		end := min(start+deliverChunk, len(items))
@@ -101,6 +100,7 @@ func (s *session) deliver(ctx context.Context, dcn *ua.DataChangeNotification) {
 		}
 		s.appendBatch(ctx, s.admit(batch, nodes[start:end]))
 	}
+	s.flushOverflow(now) // readings counted the flagged values
 }
 
 // appendBatch appends readings to the sink. The append uses Run's flush
