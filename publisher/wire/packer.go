@@ -91,7 +91,8 @@ type Packer struct {
 	bySlot    map[Slot]*Builder
 	shards    map[string]uint32 // topics split over several builders
 	free      []*Builder
-	held      int // readings in active builders
+	held      int        // readings in active builders
+	nodes     *nodeTable // the compact bodies' nodes
 }
 
 // NewPacker returns a Packer of messages from bridge in encoding
@@ -243,7 +244,10 @@ func (p *Packer) newBody() body {
 		return newPSBody()
 	}
 	if p.compact {
-		return newCompactBody()
+		if p.nodes == nil {
+			p.nodes = newNodeTable()
+		}
+		return &compactBody{nodes: p.nodes}
 	}
 	return &listBody{item: AppendFlatReading}
 }
