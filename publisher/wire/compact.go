@@ -83,8 +83,18 @@ func (c *compactBody) reset(maxKeep int) {
 	if cap(c.arena)+cap(c.heads) > maxKeep {
 		c.arena, c.heads, c.entries, c.bts, c.groups = nil, nil, nil, nil, nil
 	}
-	c.arena, c.heads, c.entries, c.bts, c.groups = c.arena[:0], c.heads[:0], c.entries[:0], c.bts[:0], c.groups[:0]
+	c.arena, c.heads, c.entries, c.bts, c.groups = emptied(c.arena), emptied(c.heads), emptied(c.entries), emptied(c.bts), emptied(c.groups)
 	c.total, c.base, c.t0 = 0, 0, 0
+}
+
+// emptied returns s emptied for the next message, or nil when it is far
+// larger than this message needed: a message of a topic that was about to
+// be split holds many more groups and heads than the messages after it.
+func emptied[S ~[]E, E any](s S) S {
+	if cap(s) > 4*len(s)+1024 {
+		return nil
+	}
+	return s[:0]
 }
 
 func (c *compactBody) tryAdd(r *factorybridge.Reading, room int) bool {

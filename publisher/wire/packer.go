@@ -28,8 +28,12 @@ const MinMessageBytes = 1 << 10
 // like the topic cache it matters only if a corrupt buffer invents topics.
 const maxActiveBuilders = 1024
 
-// keptBuilders is how many emptied builders are kept for reuse.
-const keptBuilders = 8
+// keptBuilders is how many emptied builders are kept for reuse: as many as
+// a topic's shards, since packing by cycle sends them all at the cycle's
+// end and fills them all again in the next (a builder's buffers reach a
+// message's size, and making them again for every message was most of
+// what packing allocated).
+const keptBuilders = maxShards
 
 // headerReserve is the envelope size with first, last and count at their
 // widest, so a body that fits within max-headerReserve always makes a
