@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"hash/maphash"
 	"iter"
 	"slices"
 	"strconv"
@@ -97,6 +98,7 @@ type Packer struct {
 	free      []*Builder
 	held      int        // readings in active builders
 	nodes     *nodeTable // the compact bodies' nodes
+	seed      maphash.Seed
 }
 
 // NewPacker returns a Packer of messages from bridge in encoding
@@ -104,7 +106,8 @@ type Packer struct {
 // flat) of at most maxBytes bytes. The caller checks maxBytes against
 // MinMessageBytes.
 func NewPacker(bridge, encoding string, maxBytes int) *Packer {
-	p := &Packer{max: maxBytes, compact: encoding == EncodingCompact, bySlot: map[Slot]*Builder{}, shards: map[string]uint32{}}
+	p := &Packer{max: maxBytes, compact: encoding == EncodingCompact, bySlot: map[Slot]*Builder{}, shards: map[string]uint32{},
+		seed: maphash.MakeSeed()}
 	if encoding == EncodingPubSubJSON {
 		p.ps = newPubSub(bridge)
 		p.room = maxBytes - psEnvelope(bridge)
@@ -179,7 +182,7 @@ func (p *Packer) SlotOf(topic string, r *factorybridge.Reading) Slot {
 	if k <= 1 {
 		return Slot{topic: topic}
 	}
-	return Slot{topic: topic, shard: nodeHash(r.Name) % k}
+	return Slot{topic: topic, shard: uint32(maphash.String(p.seed, r.Name) % uint64(k))}
 }
 
 // Builder returns the builder of slot, or nil when none is being filled.
@@ -207,15 +210,6 @@ func (p *Packer) TopicBuilders(topic string) []*Builder {
 // Split doubles the shards of topic; its builders must have been finished.
 func (p *Packer) Split(topic string) {
 	p.shards[topic] = max(1, p.shards[topic]) * 2
-}
-
-// nodeHash is FNV-1a of a node name.
-func nodeHash(s string) uint32 {
-	h := uint32(2166136261)
-	for i := 0; i < len(s); i++ {
-		h = (h ^ uint32(s[i])) * 16777619
-	}
-	return h
 }
 
 // Full reports whether no new builder may start until one is finished.
