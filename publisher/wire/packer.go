@@ -99,6 +99,7 @@ type Packer struct {
 	held      int        // readings in active builders
 	nodes     *nodeTable // the compact bodies' nodes
 	seed      maphash.Seed
+	last      slotCache // the topic packed last
 }
 
 // NewPacker returns a Packer of messages from bridge in encoding
@@ -178,7 +179,7 @@ func (p *Packer) SlotOf(topic string, r *factorybridge.Reading) Slot {
 	case factorybridge.ClassEvent:
 		return Slot{topic: topic, event: true}
 	}
-	k := p.shards[topic]
+	k := p.cached(topic).shards
 	if k <= 1 {
 		return Slot{topic: topic}
 	}
@@ -186,7 +187,12 @@ func (p *Packer) SlotOf(topic string, r *factorybridge.Reading) Slot {
 }
 
 // Builder returns the builder of slot, or nil when none is being filled.
-func (p *Packer) Builder(slot Slot) *Builder { return p.bySlot[slot] }
+func (p *Packer) Builder(slot Slot) *Builder {
+	if cacheable(slot) {
+		return p.builderOf(slot)
+	}
+	return p.bySlot[slot]
+}
 
 // Sparse reports whether b, a full message, holds too few samples per
 // node: sending its topic's builders and calling Split then makes messages
@@ -210,6 +216,7 @@ func (p *Packer) TopicBuilders(topic string) []*Builder {
 // Split doubles the shards of topic; its builders must have been finished.
 func (p *Packer) Split(topic string) {
 	p.shards[topic] = max(1, p.shards[topic]) * 2
+	p.last.valid = false
 }
 
 // Full reports whether no new builder may start until one is finished.
@@ -234,6 +241,7 @@ func (p *Packer) Start(slot Slot, now time.Time) *Builder {
 	b.slot, b.topic, b.start, b.due, b.until = slot, slot.topic, now, time.Time{}, time.Time{}
 	p.active = append(p.active, b)
 	p.bySlot[slot] = b
+	p.note(slot, b)
 	return b
 }
 
@@ -348,6 +356,7 @@ func (p *Packer) Finish(b *Builder, dst []byte) []byte {
 // Release forgets b, whose readings are dropped, and keeps it for reuse.
 func (p *Packer) Release(b *Builder) {
 	delete(p.bySlot, b.slot)
+	p.note(b.slot, nil)
 	if i := slices.Index(p.active, b); i >= 0 {
 		p.active = slices.Delete(p.active, i, i+1)
 	}
