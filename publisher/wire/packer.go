@@ -261,14 +261,7 @@ func (p *Packer) newBody() body {
 // Add puts r into b if the message stays within the maximum; false leaves
 // b as it was.
 func (p *Packer) Add(b *Builder, r *factorybridge.Reading) bool {
-	room := p.room
-	switch {
-	case b.slot.oee:
-		room = p.oeeRoom
-	case b.slot.event:
-		room = p.evRoom
-	}
-	if !b.body.tryAdd(r, room) {
+	if !b.body.tryAdd(r, p.roomOf(b)) {
 		return false
 	}
 	if b.count == 0 {
@@ -278,6 +271,17 @@ func (p *Packer) Add(b *Builder, r *factorybridge.Reading) bool {
 	b.count++
 	p.held++
 	return true
+}
+
+// roomOf is what b's body may take of a message.
+func (p *Packer) roomOf(b *Builder) int {
+	switch {
+	case b.slot.oee:
+		return p.oeeRoom
+	case b.slot.event:
+		return p.evRoom
+	}
+	return p.room
 }
 
 // SizeAlone is the size of a message holding only r: when it is over the
@@ -327,8 +331,10 @@ func (p *Packer) MinFirst() (uint64, bool) {
 	return low, len(p.active) > 0
 }
 
-// Finish appends b's message to dst and releases b.
+// Finish appends b's message to dst and releases b. dst grows once, to
+// the message's size at most, rather than by steps that leave copies.
 func (p *Packer) Finish(b *Builder, dst []byte) []byte {
+	dst = slices.Grow(dst, p.max-p.roomOf(b)+b.body.size())
 	if p.ps != nil {
 		return p.finishPubSub(b, dst)
 	}
