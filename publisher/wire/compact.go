@@ -87,11 +87,12 @@ func (c *compactBody) reset(maxKeep int) {
 	c.total, c.base, c.t0 = 0, 0, 0
 }
 
-// emptied returns s emptied for the next message, or nil when it is far
-// larger than this message needed: a message of a topic that was about to
-// be split holds many more groups and heads than the messages after it.
+// emptied returns s emptied for the next message, or nil when its
+// capacity is more than twice what this message needed (growing by append
+// leaves less): a message of a topic that was about to be split holds many
+// more groups and heads than the messages after it.
 func emptied[S ~[]E, E any](s S) S {
-	if cap(s) > 4*len(s)+1024 {
+	if cap(s) > 2*len(s)+1024 {
 		return nil
 	}
 	return s[:0]
