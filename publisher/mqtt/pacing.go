@@ -33,8 +33,9 @@ import (
 // maxHeldReadings bounds the readings held in messages being filled;
 // beyond it the oldest message goes out before another reading is packed.
 // Packing by cycle holds up to a cycle of every node: 300,000 readings at
-// 30,000 nodes × 10 Hz and a 1 s interval, at ~90 bytes each (samples,
-// node heads, indexes) 27 MB; the bound is ~47 MB.
+// 30,000 nodes × 10 Hz and a 1 s interval, at ~70 bytes each (samples,
+// node heads, links; BenchmarkPackCycle in publisher/wire) 21 MB; the
+// bound is ~37 MB.
 var maxHeldReadings = 1 << 19 // a variable for tests
 
 // lateShare: a reading read within the grace of its cycle waits at least

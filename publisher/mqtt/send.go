@@ -181,14 +181,15 @@ func (p *Publisher) endRejection(r *factorybridge.Reading) {
 	}
 }
 
-// getPayload returns an empty buffer for a message.
+// getPayload returns an empty buffer for a message: a reused one, or nil,
+// which the packer allocates at the message's size.
 func (p *Publisher) getPayload() []byte {
 	if n := len(p.payloads); n > 0 {
 		b := p.payloads[n-1]
 		p.payloads = p.payloads[:n-1]
 		return b[:0]
 	}
-	return make([]byte, 0, min(p.opts.MaxMessageBytes, 64<<10))
+	return nil
 }
 
 // putPayload keeps the buffer of an acknowledged message for reuse; paho no

@@ -27,7 +27,8 @@ var errSessionLost = errors.New("the broker did not keep the session; in-flight 
 //     and state5 reports.
 //   - messages are stored with their full topic and no topic alias: an
 //     alias is valid only on the connection it was set up on, and a stored
-//     PUBLISH is resent on the next one.
+//     PUBLISH is resent on the next one; and they are stored without a
+//     copy of their payload (publishStore).
 //
 // One state5 serves every MQTT 5 connection of a Publisher.
 type state5 struct {
@@ -44,7 +45,7 @@ var _ pahosession.SessionManager = (*state5)(nil)
 
 func newState5(keep bool) *state5 {
 	s := &state5{tokens: map[uint16]*token5{}, keep: keep}
-	s.State = state.New(&fullTopicStore{Store: memory.New(), s: s}, memory.New())
+	s.State = state.New(newPublishStore(s), memory.New())
 	return s
 }
 
@@ -156,26 +157,3 @@ func (t *token5) Done() <-chan struct{} { return t.done }
 
 // Err is valid once Done is closed.
 func (t *token5) Err() error { return t.err }
-
-// fullTopicStore stores PUBLISH packets with their full topic and without
-// a topic alias, so that a resumed session resends them in a form the
-// next connection understands.
-type fullTopicStore struct {
-	*memory.Store
-	s *state5
-}
-
-func (f *fullTopicStore) Put(id uint16, typ byte, w io.WriterTo) error {
-	p, ok := w.(*packets.Publish)
-	if !ok || p.Properties == nil || p.Properties.TopicAlias == nil {
-		return f.Store.Put(id, typ, w)
-	}
-	c := *p
-	props := *p.Properties
-	props.TopicAlias = nil
-	c.Properties = &props
-	f.s.mu.Lock()
-	c.Topic = f.s.topic
-	f.s.mu.Unlock()
-	return f.Store.Put(id, typ, &c)
-}

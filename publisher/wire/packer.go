@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"hash/maphash"
 	"iter"
 	"slices"
 	"strconv"
@@ -28,8 +29,12 @@ const MinMessageBytes = 1 << 10
 // like the topic cache it matters only if a corrupt buffer invents topics.
 const maxActiveBuilders = 1024
 
-// keptBuilders is how many emptied builders are kept for reuse.
-const keptBuilders = 8
+// keptBuilders is how many emptied builders are kept for reuse: as many as
+// a topic's shards, since packing by cycle sends them all at the cycle's
+// end and fills them all again in the next (a builder's buffers reach a
+// message's size, and making them again for every message was most of
+// what packing allocated).
+const keptBuilders = maxShards
 
 // headerReserve is the envelope size with first, last and count at their
 // widest, so a body that fits within max-headerReserve always makes a
@@ -91,7 +96,10 @@ type Packer struct {
 	bySlot    map[Slot]*Builder
 	shards    map[string]uint32 // topics split over several builders
 	free      []*Builder
-	held      int // readings in active builders
+	held      int        // readings in active builders
+	nodes     *nodeTable // the compact bodies' nodes
+	seed      maphash.Seed
+	last      slotCache // the topic packed last
 }
 
 // NewPacker returns a Packer of messages from bridge in encoding
@@ -99,7 +107,8 @@ type Packer struct {
 // flat) of at most maxBytes bytes. The caller checks maxBytes against
 // MinMessageBytes.
 func NewPacker(bridge, encoding string, maxBytes int) *Packer {
-	p := &Packer{max: maxBytes, compact: encoding == EncodingCompact, bySlot: map[Slot]*Builder{}, shards: map[string]uint32{}}
+	p := &Packer{max: maxBytes, compact: encoding == EncodingCompact, bySlot: map[Slot]*Builder{}, shards: map[string]uint32{},
+		seed: maphash.MakeSeed()}
 	if encoding == EncodingPubSubJSON {
 		p.ps = newPubSub(bridge)
 		p.room = maxBytes - psEnvelope(bridge)
@@ -170,15 +179,20 @@ func (p *Packer) SlotOf(topic string, r *factorybridge.Reading) Slot {
 	case factorybridge.ClassEvent:
 		return Slot{topic: topic, event: true}
 	}
-	k := p.shards[topic]
+	k := p.cached(topic).shards
 	if k <= 1 {
 		return Slot{topic: topic}
 	}
-	return Slot{topic: topic, shard: nodeHash(r.Name) % k}
+	return Slot{topic: topic, shard: uint32(maphash.String(p.seed, r.Name) % uint64(k))}
 }
 
 // Builder returns the builder of slot, or nil when none is being filled.
-func (p *Packer) Builder(slot Slot) *Builder { return p.bySlot[slot] }
+func (p *Packer) Builder(slot Slot) *Builder {
+	if cacheable(slot) {
+		return p.builderOf(slot)
+	}
+	return p.bySlot[slot]
+}
 
 // Sparse reports whether b, a full message, holds too few samples per
 // node: sending its topic's builders and calling Split then makes messages
@@ -202,15 +216,7 @@ func (p *Packer) TopicBuilders(topic string) []*Builder {
 // Split doubles the shards of topic; its builders must have been finished.
 func (p *Packer) Split(topic string) {
 	p.shards[topic] = max(1, p.shards[topic]) * 2
-}
-
-// nodeHash is FNV-1a of a node name.
-func nodeHash(s string) uint32 {
-	h := uint32(2166136261)
-	for i := 0; i < len(s); i++ {
-		h = (h ^ uint32(s[i])) * 16777619
-	}
-	return h
+	p.last.valid = false
 }
 
 // Full reports whether no new builder may start until one is finished.
@@ -235,6 +241,7 @@ func (p *Packer) Start(slot Slot, now time.Time) *Builder {
 	b.slot, b.topic, b.start, b.due, b.until = slot, slot.topic, now, time.Time{}, time.Time{}
 	p.active = append(p.active, b)
 	p.bySlot[slot] = b
+	p.note(slot, b)
 	return b
 }
 
@@ -243,7 +250,10 @@ func (p *Packer) newBody() body {
 		return newPSBody()
 	}
 	if p.compact {
-		return newCompactBody()
+		if p.nodes == nil {
+			p.nodes = newNodeTable()
+		}
+		return &compactBody{nodes: p.nodes}
 	}
 	return &listBody{item: AppendFlatReading}
 }
@@ -251,14 +261,7 @@ func (p *Packer) newBody() body {
 // Add puts r into b if the message stays within the maximum; false leaves
 // b as it was.
 func (p *Packer) Add(b *Builder, r *factorybridge.Reading) bool {
-	room := p.room
-	switch {
-	case b.slot.oee:
-		room = p.oeeRoom
-	case b.slot.event:
-		room = p.evRoom
-	}
-	if !b.body.tryAdd(r, room) {
+	if !b.body.tryAdd(r, p.roomOf(b)) {
 		return false
 	}
 	if b.count == 0 {
@@ -268,6 +271,17 @@ func (p *Packer) Add(b *Builder, r *factorybridge.Reading) bool {
 	b.count++
 	p.held++
 	return true
+}
+
+// roomOf is what b's body may take of a message.
+func (p *Packer) roomOf(b *Builder) int {
+	switch {
+	case b.slot.oee:
+		return p.oeeRoom
+	case b.slot.event:
+		return p.evRoom
+	}
+	return p.room
 }
 
 // SizeAlone is the size of a message holding only r: when it is over the
@@ -317,8 +331,10 @@ func (p *Packer) MinFirst() (uint64, bool) {
 	return low, len(p.active) > 0
 }
 
-// Finish appends b's message to dst and releases b.
+// Finish appends b's message to dst and releases b. dst grows once, to
+// the message's size at most, rather than by steps that leave copies.
 func (p *Packer) Finish(b *Builder, dst []byte) []byte {
+	dst = slices.Grow(dst, p.max-p.roomOf(b)+b.body.size())
 	if p.ps != nil {
 		return p.finishPubSub(b, dst)
 	}
@@ -346,6 +362,7 @@ func (p *Packer) Finish(b *Builder, dst []byte) []byte {
 // Release forgets b, whose readings are dropped, and keeps it for reuse.
 func (p *Packer) Release(b *Builder) {
 	delete(p.bySlot, b.slot)
+	p.note(b.slot, nil)
 	if i := slices.Index(p.active, b); i >= 0 {
 		p.active = slices.Delete(p.active, i, i+1)
 	}
