@@ -205,7 +205,7 @@ func formatNodeID(nid *ua.NodeID, namespaces []string) string {
 // dataTypeName names a data type: by name in namespace 0, else by id.
 func dataTypeName(nid *ua.NodeID, namespaces []string) string {
 	if nid.Namespace() == 0 && nid.Type() != ua.NodeIDTypeString {
-		if name := id.Name(nid.IntID()); name != strconv.FormatUint(uint64(nid.IntID()), 10) {
+		if name := id.DataTypeName(nid.IntID()); name != strconv.FormatUint(uint64(nid.IntID()), 10) {
 			return name
 		}
 	}
