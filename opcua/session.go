@@ -15,8 +15,10 @@ import (
 
 const (
 	// notifyQueue bounds the publish results waiting for the drain goroutine;
-	// each holds at most maxNotificationsPerPublish values per subscription.
-	notifyQueue = 16
+	// each holds at most maxNotificationsPerPublish values per subscription,
+	// about 1.8 MB decoded. Four cover a drain that pauses for a commit; the
+	// server's queues (queue_size samples per node) cover longer pauses.
+	notifyQueue = 4
 	// maxCloseTime bounds the polite CloseSession of a failed session: a
 	// silent server must not delay the rebuild by a whole request timeout.
 	maxCloseTime = 2 * time.Second
