@@ -12,35 +12,39 @@ import (
 
 // The Go runtime's soft memory limit (debug.SetMemoryLimit), derived from
 // the configuration. With GOGC at its default the heap may grow to twice
-// what was live after the last collection; that is what keeps the
-// collector's CPU low, so the limit does not undercut it in steady state:
-// it is memHeadroom times an estimate of the live heap, and so clips the
-// peaks (a publish response decoded while the previous one is still being
-// committed, a drain after an outage) rather than the steady state. At
-// 10,000 nodes (live heap ~50 MB after a collection) the derived 139 MiB
-// cost no more collections per reading than no limit; 110 MiB cost 17 %
-// more, and 48 MiB twice the CPU per reading for 44 MB of anonymous memory.
-// The limit is set once at start: a reload that adds nodes keeps it.
+// what was live after the last collection: at 10,000 nodes (sampling
+// 100 ms, queue 20, publishing 1 s; live heap 28 MB median, 35 MB 90th
+// percentile after a collection) that is ~72 MB of anonymous memory, 91 MB
+// of RSS with the binary's and the buffer file's mapped pages. The limit
+// makes the collector run before that: memHeadroom times an estimate of
+// the live heap (its 90th percentile). Measured at 10,000 nodes in one run
+// (scripts in docs/benchmarks.md): no limit 91 MB RSS at 1.20 µs of CPU a
+// reading; 48 MiB 64 MB at 2.40 µs; 44 MiB 60 MB at 3.6 µs — below about
+// 1.3 times the live heap the collector runs all the time. The limit is
+// soft: when a peak (a drain after an outage) needs more, the runtime caps
+// the collector's CPU and lets the heap grow. It is set once at start: a
+// reload that adds nodes keeps it.
 //
-// The estimate follows the heap profile and the collector's trace (live
-// heap after a collection, 90th percentile: 58 MB at 10,000 nodes, 108 MB
-// at 30,000, sampling 100 ms, publishing 1 s): a fixed part (runtime, code tables, the status
-// page), a part per configured node (its name, its monitored item, its
-// origin in the buffer's dictionary, its line counters, its config), and a
-// part per notification a node can deliver in one publishing interval
-// (the decoded publish response, the readings on their way to the buffer,
-// the publisher's batches), plus the readings the buffer lets wait for a
-// commit.
+// The estimate follows heap profiles and the collector's trace at 10,000
+// and 30,000 nodes: a fixed part (runtime, code tables, connections, the
+// status page, the publish responses being decoded: at most notifyQueue of
+// maxNotificationsPerPublish values), a part per configured node (its
+// spec and state in the OPC UA client, its origin in the buffer's
+// dictionary, its config, its entry in the publisher's node table), a part
+// per notification a node can deliver in one publishing interval (the
+// publisher packs a whole cycle before it sends it, and holds what was
+// sent until it is acknowledged), and the readings waiting for a commit
+// (two arrays of buffer.Options.PendingLimit readings).
 const (
-	memBase       = 32 << 20
+	memBase       = 15 << 20
 	memPerNode    = 1 << 10
-	memPerNotif   = 150
-	memPerPending = 256
-	// memHeadroom is in tenths: 23 is 2.3 × the live heap estimate.
-	memHeadroom = 23
+	memPerNotif   = 64
+	memPerPending = 232 // the size of a factorybridge.Reading
+	// memHeadroom is in tenths: 14 is 1.4 × the live heap estimate.
+	memHeadroom = 14
 	// memFloor is the least limit set: below it the fixed costs dominate
 	// and a limit buys nothing.
-	memFloor = 96 << 20
+	memFloor = 40 << 20
 )
 
 // MemoryLimit returns the soft memory limit, in bytes, that the runtime
@@ -54,7 +58,7 @@ func MemoryLimit(cfg *config.Config) int64 {
 	if pending <= 0 {
 		pending = buffer.DefaultCommitMaxReadings
 	}
-	live += memPerPending * 4 * int64(pending) // buffer.Options.PendingLimit's default
+	live += memPerPending * 2 * 2 * int64(pending) // two arrays of buffer.Options.PendingLimit's default
 	limit := max(memFloor, live*memHeadroom/10)
 	return (limit + 1<<20 - 1) &^ (1<<20 - 1) // whole MiB, as logged
 }

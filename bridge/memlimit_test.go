@@ -31,15 +31,15 @@ func TestMemoryLimit(t *testing.T) {
 		server, buffer string
 		wantMiB        int64
 	}{
-		{"one node: the floor", 1, "", "", 96},
+		{"one node: the floor", 1, "", "", 40},
 		// 10 notifications per node and second: sampling 100 ms, publishing 1 s.
-		{"10,000 nodes as in the issue", 10000, issue, "", 139},
-		{"30,000 nodes as in the issue", 30000, issue, "", 249},
+		{"10,000 nodes as in the issue", 10000, issue, "", 49},
+		{"30,000 nodes as in the issue", 30000, issue, "", 93},
 		// Sampling "0s" is bounded by the queue alone: 22 per interval.
-		{"sampling 0s", 10000, "publishing_interval = \"1s\"\nsampling_interval = \"0s\"\nqueue_size = 22\n", "", 178},
+		{"sampling 0s", 10000, "publishing_interval = \"1s\"\nsampling_interval = \"0s\"\nqueue_size = 22\n", "", 59},
 		// Sampled every 5 s, published every second: one per interval.
-		{"sampling slower than publishing", 10000, "publishing_interval = \"1s\"\nsampling_interval = \"5s\"\nqueue_size = 20\n", "", 109},
-		{"fewer readings wait for a commit", 10000, issue, "buffer.commit_max_readings = 100\n", 130},
+		{"sampling slower than publishing", 10000, "publishing_interval = \"1s\"\nsampling_interval = \"5s\"\nqueue_size = 20\n", "", 41},
+		{"fewer readings wait for a commit", 10000, issue, "buffer.commit_max_readings = 100\n", 44},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,7 +60,7 @@ func TestSetMemoryLimit(t *testing.T) {
 		wantSets []int64 // the arguments debug.SetMemoryLimit got
 		wantMsg  string
 	}{
-		{"", []int64{96 << 20}, "memory limit derived from the configuration (GOMEMLIMIT overrides it)"},
+		{"", []int64{40 << 20}, "memory limit derived from the configuration (GOMEMLIMIT overrides it)"},
 		{"200MiB", []int64{-1}, "memory limit from GOMEMLIMIT"},
 	} {
 		var logs testenv.Logs
