@@ -66,6 +66,11 @@ func (s *session) handle(ctx context.Context, d *opcua.PublishNotificationData) 
 	case *ua.DataChangeNotification:
 		s.alive()
 		s.deliver(ctx, v)
+		// The readings and the rules' state hold copies of the values
+		// (setReading, convertValue) and deliver's scratch dropped the
+		// items, so the decoded items can go to the next notification
+		// (gopcua patch 9): ~150 bytes less garbage per value.
+		ua.ReleaseDataChangeNotification(v)
 	case *ua.EventNotificationList:
 		s.alive()
 		s.deliverEvents(ctx, v)
