@@ -64,7 +64,7 @@ func checkValues(t testing.TB, what string, readings []fb.Reading, gen int) {
 }
 
 // TestDeliverReleasedNotification: the drain hands a delivered
-// notification's decoded memory to the next decode (gopcua patch 9). The
+// notification's decoded memory to the next decode (gopcua patch 10). The
 // readings the sink was given and the last values the per-node rules
 // remember must not refer to it: they stay intact when the next
 // notification is decoded over it.

@@ -49,7 +49,7 @@ const minItemSize = 5
 // each rather than one by one; a caller keeping one item keeps the blocks
 // alive. The blocks hold no more items than the input has room for: an
 // array claiming more fails with io.ErrUnexpectedEOF before it reaches
-// the end of the blocks. Patch 9: the blocks come from a slab that
+// the end of the blocks. Patch 10: the blocks come from a slab that
 // ReleaseDataChangeNotification hands back (datachange_pool.go).
 func decodeMonitoredItems(b []byte) ([]*MonitoredItemNotification, int, error) {
 	n, err := decodeArrayLength(b)

@@ -2,7 +2,7 @@
 // Use of this source code is governed by a MIT-style license that can be
 // found in the LICENSE file.
 
-// factorybridge patch 9 (PATCHES.md): the blocks patch 7 decodes a
+// factorybridge patch 10 (PATCHES.md): the blocks patch 7 decodes a
 // DataChangeNotification's items into can be handed back for the next
 // notification. A subscriber at 100,000 values/s allocated ~150 bytes per
 // value for them, the largest part of its allocation and so of its garbage
@@ -157,14 +157,16 @@ func putSlab(s *dataChangeSlab, n int) {
 // Call it at most once per notification. Notifications that were not
 // decoded by this package (built by hand, or decoded with the codec debug
 // flag), or whose MonitoredItems were changed, are left to the garbage
-// collector as before: only d's fields are set to nil.
+// collector as before, and d is left as it is.
 func ReleaseDataChangeNotification(d *DataChangeNotification) {
 	if d == nil {
 		return
 	}
-	items := d.MonitoredItems
-	d.MonitoredItems, d.DiagnosticInfos = nil, nil
-	if s := slabOf(items); s != nil {
-		putSlab(s, len(items))
+	s := slabOf(d.MonitoredItems)
+	if s == nil {
+		return
 	}
+	n := len(d.MonitoredItems)
+	d.MonitoredItems, d.DiagnosticInfos = nil, nil
+	putSlab(s, n)
 }

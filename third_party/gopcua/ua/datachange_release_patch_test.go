@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Patch 9: ReleaseDataChangeNotification hands a notification's blocks to
+// Patch 10: ReleaseDataChangeNotification hands a notification's blocks to
 // the next decode. A reused block must decode exactly what a new one does,
 // hold nothing of the released notification, and cost no allocation.
 
@@ -33,9 +33,16 @@ func decodeReleasing(t testing.TB, b []byte) {
 	if diff := firstDiff("DataChangeNotification", reflect.ValueOf(got).Elem(), reflect.ValueOf(want).Elem()); diff != "" {
 		t.Fatalf("input %x: after reuse the decoders differ at %s", b, diff)
 	}
+	owned, items := slabOf(got.MonitoredItems) != nil, len(got.MonitoredItems)
+	if owned != (items > 0) { // decoded items are a slab's, even if a later field failed
+		t.Fatalf("input %x: %d items decoded with error %v from a slab: %t", b, items, gerr, owned)
+	}
 	ReleaseDataChangeNotification(got)
-	if got.MonitoredItems != nil || got.DiagnosticInfos != nil {
+	if owned && (got.MonitoredItems != nil || got.DiagnosticInfos != nil) {
 		t.Fatal("a released notification keeps its fields")
+	}
+	if !owned && len(got.MonitoredItems) != items {
+		t.Fatal("the release changed a notification it does not own")
 	}
 	checkFreeSlabsZero(t)
 }
