@@ -49,17 +49,28 @@ const minItemSize = 5
 // each rather than one by one; a caller keeping one item keeps the blocks
 // alive. The blocks hold no more items than the input has room for: an
 // array claiming more fails with io.ErrUnexpectedEOF before it reaches
-// the end of the blocks.
+// the end of the blocks. Patch 10: the blocks come from a slab that
+// ReleaseDataChangeNotification hands back (datachange_pool.go).
 func decodeMonitoredItems(b []byte) ([]*MonitoredItemNotification, int, error) {
 	n, err := decodeArrayLength(b)
 	if err != nil || n < 0 {
 		return nil, 4, err
 	}
-	items := make([]*MonitoredItemNotification, n)
 	room := min(n, (len(b)-4)/minItemSize)
-	structs := make([]MonitoredItemNotification, room)
-	values := make([]DataValue, room)
-	variants := make([]Variant, room)
+	if n == 0 || room < n { // nothing to hold, or an array that will fail
+		return decodeItemsInto(b, make([]*MonitoredItemNotification, n), newBlocks(room))
+	}
+	s := getSlab(n)
+	items, pos, err := decodeItemsInto(b, s.itemsFor(n), s)
+	if err != nil {
+		putSlab(s, n)
+	}
+	return items, pos, err
+}
+
+// decodeItemsInto decodes the len(items) items of the array at b into
+// items, with their memory from s's blocks.
+func decodeItemsInto(b []byte, items []*MonitoredItemNotification, s *dataChangeSlab) ([]*MonitoredItemNotification, int, error) {
 	pos := 4
 	for i := range items {
 		// The reflective decoder fails here too, on the handle or on the
@@ -67,10 +78,10 @@ func decodeMonitoredItems(b []byte) ([]*MonitoredItemNotification, int, error) {
 		if len(b)-pos < minItemSize {
 			return nil, pos, io.ErrUnexpectedEOF
 		}
-		it := &structs[i]
+		it := &s.structs[i]
 		it.ClientHandle = binary.LittleEndian.Uint32(b[pos:])
-		it.Value = &values[i]
-		m, err := it.Value.decode(b[pos+4:], &variants[i])
+		it.Value = &s.values[i]
+		m, err := it.Value.decode(b[pos+4:], &s.variants[i])
 		if err != nil {
 			return nil, pos, err
 		}
