@@ -109,6 +109,9 @@ func (s *session) repeated(i int, h uint32, dv *ua.DataValue) bool {
 	}
 	w.fromNew = w.fromNew || h == w.newHandle
 	seen := w.seen(t)
+	if seen || t == 0 && h == w.newHandle {
+		w.prove() // both items reported this value; or no telling, so no waiting either
+	}
 	if !seen {
 		w.add(t)
 	}
