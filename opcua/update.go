@@ -30,8 +30,8 @@ import (
 //     once both have reported a same value (overlaps), so that no value
 //     falls between them: a server deletes the values still queued in a
 //     deleted item, and the new one starts with the value current at its
-//     creation. While both report, a value is delivered only once (by its
-//     source timestamp, dupWindow);
+//     creation. While both report, a value is delivered once and in order
+//     of source time (dupWindow);
 //   - a node whose mode changed (subscribe ↔ read) changes how it is read;
 //   - a re-created or modified item's first value, which a server sends
 //     again on creation (and may on modification), is dropped when it
@@ -228,8 +228,7 @@ func (c *Client) adopt(u *update, s *session) *overlaps {
 			st.recreated = true
 		case moved:
 			n.handle = c.newHandle()
-			st.window = newDupWindow(st.seen, n.handle, c.nodes[i].spec.QueueSize+n.spec.QueueSize)
-			st.window.wait = wait
+			st.window = &dupWindow{newHandle: n.handle, wait: wait}
 			wait.left++
 			moves = append(moves, move{node: j, handle: c.nodes[i].handle})
 		}
@@ -696,49 +695,4 @@ func (r *readers) stop() {
 		r.cancel()
 	}
 	r.wg.Wait()
-}
-
-// dupWindow holds the source times (Unix ns) of a node's recent values
-// while two items report it (a move), so that a value is delivered once.
-// It lasts until the old item is gone (the update's marker) and the new
-// one (newHandle) has sent a value.
-type dupWindow struct {
-	times     []int64
-	limit     int
-	newHandle uint32
-	fromNew   bool // the new item sent a value
-	oldGone   bool // the old item's values are through
-
-	wait   *overlaps // of the update; the old item is deleted once all are proven
-	proven bool      // both items reported a same value (or one cannot)
-}
-
-// newDupWindow starts a window holding the node's last value received; it
-// keeps a value per place in both items' queues and then some.
-func newDupWindow(seen int64, newHandle uint32, queues uint32) *dupWindow {
-	w := &dupWindow{limit: int(min(2*queues+16, 4096)), newHandle: newHandle}
-	w.add(seen)
-	return w
-}
-
-func (w *dupWindow) seen(t int64) bool {
-	if t == 0 {
-		return false // no source timestamp: no way to tell a repeat
-	}
-	for _, s := range w.times {
-		if s == t {
-			return true
-		}
-	}
-	return false
-}
-
-func (w *dupWindow) add(t int64) {
-	if t == 0 {
-		return
-	}
-	if len(w.times) == w.limit {
-		w.times = append(w.times[:0], w.times[1:]...)
-	}
-	w.times = append(w.times, t)
 }
