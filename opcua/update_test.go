@@ -80,12 +80,18 @@ func TestUpdateOnTheRunningSession(t *testing.T) {
 	for k := range 10 {
 		before.Nodes = append(before.Nodes, loadNode(k))
 	}
+	// load/4's old item holds a second of values when it is deleted: they
+	// are lost unless its deletion waits for the new item to overlap.
+	before.Nodes[4].PublishingInterval = time.Second
 	c := newClient(t, testOptions(before, sink, logs))
 	stop := runClient(t, c)
 	sink.waitFor(t, 20*time.Second, "values of every node", func([]fb.Reading) bool {
 		return len(sink.byName()) == 10
 	})
-	time.Sleep(time.Second)
+	// load/4's first values came last, just now: the update comes half way
+	// through its old publishing interval, when its item holds half a
+	// second of values not sent yet.
+	time.Sleep(1500 * time.Millisecond)
 
 	after := testServer("sim", sim.Endpoint)
 	for k := 2; k < 12; k++ { // load/0 and load/1 removed, load/10 and load/11 added
