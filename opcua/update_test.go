@@ -80,8 +80,9 @@ func TestUpdateOnTheRunningSession(t *testing.T) {
 	for k := range 10 {
 		before.Nodes = append(before.Nodes, loadNode(k))
 	}
-	// load/4's old item holds a second of values when it is deleted: they
-	// are lost unless its deletion waits for the new item to overlap.
+	// load/4's old item holds up to a second of values not sent yet when
+	// it is deleted: they are lost unless its deletion waits for the new
+	// item to overlap.
 	before.Nodes[4].PublishingInterval = time.Second
 	c := newClient(t, testOptions(before, sink, logs))
 	stop := runClient(t, c)
