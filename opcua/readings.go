@@ -43,14 +43,27 @@ func (s *session) received(items []*ua.MonitoredItemNotification) ([]*ua.Monitor
 			continue
 		}
 		i, ok := c.index(it.ClientHandle)
-		if !ok || c.watched > 0 && s.repeated(i, it.ClientHandle, it.Value) {
+		if !ok {
 			continue
 		}
-		c.state[i].seen = unixNano(it.Value.SourceTimestamp)
-		kept, nodes = append(kept, it), append(nodes, i)
+		if c.watched == 0 || !s.repeated(i, it) {
+			kept, nodes = c.keep(kept, nodes, it, i)
+		}
+		if w := c.state[i].window; w != nil { // values a move held until this one
+			for _, r := range w.release {
+				kept, nodes = c.keep(kept, nodes, r, i)
+			}
+			w.release = nil
+		}
 	}
 	s.scratch.items, s.scratch.nodes = kept, nodes
 	return kept, nodes
+}
+
+// keep appends it, a value of node i, to kept and i to nodes.
+func (c *Client) keep(kept []*ua.MonitoredItemNotification, nodes []int, it *ua.MonitoredItemNotification, i int) ([]*ua.MonitoredItemNotification, []int) {
+	c.state[i].seen = unixNano(it.Value.SourceTimestamp)
+	return append(kept, it), append(nodes, i)
 }
 
 // done drops the references to the last notification's items, so that
@@ -85,11 +98,12 @@ func (s *session) readings(items []*ua.MonitoredItemNotification, nodes []int) [
 	return batch
 }
 
-// repeated reports whether dv, from the item of client handle h, is a
-// value a live update's re-created, modified or moved item of node i sends
-// again (update.go).
-func (s *session) repeated(i int, h uint32, dv *ua.DataValue) bool {
-	st := &s.c.state[i]
+// repeated reports whether it, a value of node i, is not to be delivered
+// now: a value a live update's re-created or modified item sends again, or
+// a value of a moved node that its other item reported already or that is
+// held until the old item catches up (update_window.go).
+func (s *session) repeated(i int, it *ua.MonitoredItemNotification) bool {
+	st, dv := &s.c.state[i], it.Value
 	t := unixNano(dv.SourceTimestamp)
 	if st.recreated {
 		st.recreated = false
@@ -107,15 +121,11 @@ func (s *session) repeated(i int, h uint32, dv *ua.DataValue) bool {
 	if w == nil {
 		return false
 	}
-	w.fromNew = w.fromNew || h == w.newHandle
-	seen := w.seen(t)
-	if !seen {
-		w.add(t)
-	}
-	if w.fromNew && w.oldGone {
+	skip := w.admit(it, t, st.seen)
+	if w.fromNew && w.oldGone && w.mode != holding && len(w.release) == 0 {
 		s.c.endWindow(st)
 	}
-	return seen
+	return skip
 }
 
 // unixNano is t in Unix ns; 0 for the zero time (no source timestamp).

@@ -26,9 +26,12 @@ import (
 //   - a changed sampling interval, queue size, trigger or deadband is a
 //     ModifyMonitoredItems of the node's item, which keeps its queue;
 //   - a changed publishing interval moves the node to the subscription of
-//     that interval: the new item is created before the old one is deleted,
-//     so that no value falls between them, and while both report, a value
-//     is delivered only once (by its source timestamp, dupWindow);
+//     that interval: the new item is created, and the old one deleted only
+//     once both have reported a same value (overlaps), so that no value
+//     falls between them: a server deletes the values still queued in a
+//     deleted item, and the new one starts with the value current at its
+//     creation. While both report, a value is delivered once and in order
+//     of source time (dupWindow);
 //   - a node whose mode changed (subscribe ↔ read) changes how it is read;
 //   - a re-created or modified item's first value, which a server sends
 //     again on creation (and may on modification), is dropped when it
@@ -195,13 +198,15 @@ func (c *Client) index(h uint32) (int, bool) {
 
 // adopt makes u's list the client's, carrying each kept node's state. With
 // a session s it runs on s's drain goroutine while Run's waits: kept items
-// keep their client handles, new items get new ones.
-func (c *Client) adopt(u *update, s *session) {
+// keep their client handles, new items get new ones. It returns what tells
+// when the moved nodes' items overlap.
+func (c *Client) adopt(u *update, s *session) *overlaps {
 	next := u.next
 	if s != nil {
 		s.finishMoves(true) // of an update before this one
 	}
 	var moves []move
+	wait := &overlaps{done: make(chan struct{})}
 	for j := range next.nodes {
 		i := u.from[j]
 		if i < 0 {
@@ -223,7 +228,8 @@ func (c *Client) adopt(u *update, s *session) {
 			st.recreated = true
 		case moved:
 			n.handle = c.newHandle()
-			st.window = newDupWindow(st.seen, n.handle, c.nodes[i].spec.QueueSize+n.spec.QueueSize)
+			st.window = &dupWindow{newHandle: n.handle, wait: wait}
+			wait.left++
 			moves = append(moves, move{node: j, handle: c.nodes[i].handle})
 		}
 	}
@@ -245,6 +251,10 @@ func (c *Client) adopt(u *update, s *session) {
 	if s != nil {
 		s.adopted(u, moves)
 	}
+	if wait.left == 0 {
+		close(wait.done)
+	}
+	return wait
 }
 
 // carry moves old node i's state to next's node j.
@@ -378,18 +388,23 @@ func (s *session) update(ctx context.Context) error {
 	u := planUpdate(s.c, next)
 	oldNodes, oldIDs := s.c.nodes, s.itemIDs
 	var gen int
-	if err := s.onDrain(ctx, func() { s.c.adopt(u, s); gen = s.moveGen }); err != nil {
+	var wait *overlaps
+	if err := s.onDrain(ctx, func() { wait = s.c.adopt(u, s); gen = s.moveGen }); err != nil {
 		return err
 	}
-	dels := s.remapItems(u, oldNodes, oldIDs)
+	dels, movedDels := s.remapItems(u, oldNodes, oldIDs)
 	var res subscribed
 	if err := s.applyItems(ctx, u, &res); err != nil {
 		return err
 	}
-	for interval, ids := range dels {
-		if err := s.deleteItems(ctx, interval, ids); err != nil {
-			return err
-		}
+	if err := s.deleteAll(ctx, dels); err != nil {
+		return err
+	}
+	if err := s.awaitOverlaps(ctx, u, oldNodes, oldIDs, wait); err != nil {
+		return err
+	}
+	if err := s.deleteAll(ctx, movedDels); err != nil {
+		return err
 	}
 	if err := s.dropEmptySubscriptions(ctx); err != nil {
 		return err
@@ -412,30 +427,43 @@ func (s *session) update(ctx context.Context) error {
 
 // remapItems carries the monitored item ids of the kept items to the new
 // list and returns the items to delete, by the publishing interval of
-// their subscription: those of removed nodes and the old items of moved
-// and switched ones.
-func (s *session) remapItems(u *update, oldNodes []node, oldIDs []uint32) map[time.Duration][]uint32 {
-	dels := map[time.Duration][]uint32{}
-	drop := func(i int) {
+// their subscription: those of removed nodes and the old items of switched
+// ones (dels), and the old items of moved ones (moves).
+func (s *session) remapItems(u *update, oldNodes []node, oldIDs []uint32) (dels, moves map[time.Duration][]uint32) {
+	dels, moves = map[time.Duration][]uint32{}, map[time.Duration][]uint32{}
+	drop := func(to map[time.Duration][]uint32, i int) {
 		if oldIDs[i] != 0 {
 			iv := oldNodes[i].spec.PublishingInterval
-			dels[iv] = append(dels[iv], oldIDs[i])
+			to[iv] = append(to[iv], oldIDs[i])
 		}
 	}
 	for _, i := range u.removed {
-		drop(i)
+		drop(dels, i)
 	}
 	s.itemIDs = make([]uint32, len(u.from))
 	for j, i := range u.from {
 		switch {
 		case i < 0:
-		case u.how[j] == moved || u.how[j] == switched:
-			drop(i)
+		case u.how[j] == moved:
+			drop(moves, i)
+		case u.how[j] == switched:
+			drop(dels, i)
 		default:
 			s.itemIDs[j] = oldIDs[i]
 		}
 	}
-	return dels
+	return dels, moves
+}
+
+// deleteAll deletes items, by the publishing interval of their
+// subscription.
+func (s *session) deleteAll(ctx context.Context, dels map[time.Duration][]uint32) error {
+	for interval, ids := range dels {
+		if err := s.deleteItems(ctx, interval, ids); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // applyItems creates the items of added, moved and switched nodes and
@@ -667,46 +695,4 @@ func (r *readers) stop() {
 		r.cancel()
 	}
 	r.wg.Wait()
-}
-
-// dupWindow holds the source times (Unix ns) of a node's recent values
-// while two items report it (a move), so that a value is delivered once.
-// It lasts until the old item is gone (the update's marker) and the new
-// one (newHandle) has sent a value.
-type dupWindow struct {
-	times     []int64
-	limit     int
-	newHandle uint32
-	fromNew   bool // the new item sent a value
-	oldGone   bool // the old item's values are through
-}
-
-// newDupWindow starts a window holding the node's last value received; it
-// keeps a value per place in both items' queues and then some.
-func newDupWindow(seen int64, newHandle uint32, queues uint32) *dupWindow {
-	w := &dupWindow{limit: int(min(2*queues+16, 4096)), newHandle: newHandle}
-	w.add(seen)
-	return w
-}
-
-func (w *dupWindow) seen(t int64) bool {
-	if t == 0 {
-		return false // no source timestamp: no way to tell a repeat
-	}
-	for _, s := range w.times {
-		if s == t {
-			return true
-		}
-	}
-	return false
-}
-
-func (w *dupWindow) add(t int64) {
-	if t == 0 {
-		return
-	}
-	if len(w.times) == w.limit {
-		w.times = append(w.times[:0], w.times[1:]...)
-	}
-	w.times = append(w.times, t)
 }
