@@ -67,8 +67,25 @@ func (w *dupWindow) admit(it *ua.MonitoredItemNotification, t, last int64) (skip
 		}
 		return false
 	}
-	w.held = append(w.held, it)
+	w.held = append(w.held, detached(it))
 	return true
+}
+
+// detached is a copy of it that does not share the notification's memory:
+// deliver hands a notification's memory back to gopcua once it has been
+// delivered (ua.ReleaseDataChangeNotification, gopcua patch 10), and a
+// held value outlives its notification.
+func detached(it *ua.MonitoredItemNotification) *ua.MonitoredItemNotification {
+	cp := *it
+	if it.Value != nil {
+		dv := *it.Value
+		if dv.Value != nil {
+			v := *dv.Value
+			dv.Value = &v
+		}
+		cp.Value = &dv
+	}
+	return &cp
 }
 
 func (w *dupWindow) holds(t int64) bool {

@@ -132,3 +132,25 @@ func closed(ch chan struct{}) bool {
 		return false
 	}
 }
+
+// TestMoveWindowHoldsCopies: a held value outlives its notification, whose
+// memory deliver hands back to gopcua for the next decode (patch 10). The
+// window must hold copies: here each notification is overwritten once
+// received, as a reuse would, and the held values must still come out as
+// they were sent.
+func TestMoveWindowHoldsCopies(t *testing.T) {
+	s, _ := movedSession(38, 2)
+	var got []int64
+	for _, n := range [][]itemValue{itemValues(2, []int64{48, 49}), itemValues(1, []int64{39, 48, 50})} {
+		items := notification(n)
+		got = append(got, sourceTimes(s.received(items))...)
+		for _, it := range items { // what a reuse of the memory does
+			it.ClientHandle = 99
+			*it.Value = ua.DataValue{Value: ua.MustVariant(uint64(0)), SourceTimestamp: time.Unix(1, 0)}
+		}
+	}
+	got = append(got, sourceTimes(s.received(s.c.state[0].window.release))...)
+	if want := []int64{39, 48, 49}; !slices.Equal(got, want) { // old item's 50 is dropped once the new one took over
+		t.Errorf("delivered %v, want %v", got, want)
+	}
+}
