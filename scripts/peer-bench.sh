@@ -13,8 +13,9 @@
 # Knobs (environment): FB_PEER_NODES ("10000 30000"), FB_PEER_WARMUP (20s),
 # FB_PEER_WINDOW (60s), FB_PEER_RATE (10), FB_PEER_PROGRAMS
 # ("factorybridge factorybridge-sampling0 telegraf"; also telegraf-batch:
-# outputs.mqtt with layout "batch"), TELEGRAF (a prebuilt binary instead of
-# the cached build).
+# outputs.mqtt with layout "batch", and factorybridge-nolimit: factorybridge
+# with GOMEMLIMIT=off), TELEGRAF (a prebuilt binary instead of the cached
+# build).
 # Usage: scripts/peer-bench.sh [go test flags]
 set -euo pipefail
 

@@ -68,6 +68,7 @@ type peerProcess interface {
 var peerPrograms = map[string]peerProgram{
 	"factorybridge":           {"factorybridge", countBridge, startPeerBridge(peerSampling)},
 	"factorybridge-sampling0": {"factorybridge, sampling 0s", countBridge, startPeerBridge("0s")},
+	"factorybridge-nolimit":   {"factorybridge, GOMEMLIMIT=off", countBridge, startPeerBridgeNoLimit},
 	"telegraf":                {"Telegraf 1.37.2", countTelegraf, startPeerTelegraf("")},
 	"telegraf-batch":          {"Telegraf 1.37.2, layout batch", countTelegraf, startPeerTelegraf("batch")},
 }
@@ -82,7 +83,7 @@ func BenchmarkPeers(b *testing.B) {
 	p := peerParamsFromEnv(b)
 	for _, name := range p.programs {
 		if _, ok := peerPrograms[name]; !ok {
-			b.Fatalf("FB_PEER_PROGRAMS: unknown program %q (factorybridge, factorybridge-sampling0, telegraf, telegraf-batch)", name)
+			b.Fatalf("FB_PEER_PROGRAMS: unknown program %q (factorybridge, factorybridge-sampling0, factorybridge-nolimit, telegraf, telegraf-batch)", name)
 		}
 	}
 	broker := testenv.StartMosquitto(b)
@@ -162,6 +163,14 @@ func startPeerBridge(sampling string) func(*testing.B, peerParams, peerEnv) peer
 	return func(b *testing.B, _ peerParams, e peerEnv) peerProcess {
 		return peerBridge{testenv.StartBridge(b, writePeerBridgeConfig(b, e, sampling))}
 	}
+}
+
+// startPeerBridgeNoLimit starts factorybridge without the soft memory
+// limit it derives from its configuration (bridge/memlimit.go), to show
+// what the limit costs in CPU and saves in memory, in the same run.
+func startPeerBridgeNoLimit(b *testing.B, p peerParams, e peerEnv) peerProcess {
+	b.Setenv("GOMEMLIMIT", "off") // the bridge inherits it; restored when b ends
+	return startPeerBridge(peerSampling)(b, p, e)
 }
 
 // startPeerTelegraf returns the start of Telegraf with outputs.mqtt's
