@@ -80,8 +80,9 @@ type nodeState struct {
 	// can tell a value the server sends again (update.go). Set by a live
 	// update: the node's item was re-created or modified, and its next
 	// value is dropped if it is the one seen last; the node's item moved,
-	// and while the old and the new one both report, window drops the
-	// values received already.
+	// and window holds the new item's values until the old one has
+	// reported the same value, then delivers each value once, in order
+	// (update_window.go).
 	seen      int64
 	recreated bool
 	window    *dupWindow
