@@ -7,9 +7,10 @@ import (
 )
 
 // A server whose monitored item queue is full discards a value and flags
-// the one it keeps (OPC UA Part 4, 7.39 StatusCode: InfoType "DataValue",
-// bits 10–11 = 01, and the Overflow bit, 7; set only for queues larger
-// than 1). The reading keeps its status, so consumers see the flag too;
+// the one it keeps (OPC UA Part 4 v1.05, 5.13.1.5; the flag is 7.39's
+// InfoType "DataValue", bits 10–11 = 01, and its Overflow bit, 7; set
+// only for queues larger than 1; open62541's statuscodes.h has the same
+// 0x400 and 0x80). The reading keeps its status, so consumers see the flag too;
 // the bridge counts it and says so, because the values the server
 // discarded never reach the bridge and no buffer can save them.
 const (

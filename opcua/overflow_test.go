@@ -34,7 +34,7 @@ func TestOverflowed(t *testing.T) {
 // server must discard values) and two with a queue that holds 20 s. The
 // oracle is the counters themselves: a value that is not its predecessor
 // + 1 follows values the server discarded, and the server flags the value
-// after a discard (discard oldest: Part 4, 5.12.1.5), so the bridge's
+// after a discard (discard oldest: Part 4 v1.05, 5.13.1.5), so the bridge's
 // count equals the gaps seen, the roomy queues have neither, and one
 // warning says so.
 func TestQueueOverflowCounted(t *testing.T) {
