@@ -10,7 +10,7 @@ import (
 )
 
 // maxReadPrealloc bounds the readings a read sizes its result for up front
-// (200 bytes each): a larger max still works, growing by append.
+// (232 bytes each): a larger max still works, growing by append.
 const maxReadPrealloc = 8192
 
 // ReadAfter appends to dst[:0] up to max committed readings with Seq >

@@ -85,12 +85,12 @@ func (s *session) handle(ctx context.Context, d *opcua.PublishNotificationData) 
 // deliverChunk readings in a slice it reuses. What needs the whole
 // notification (the dedup windows of received, the clock's suspicion of
 // placerFor) runs on all of it before the first chunk is delivered.
-// dcn's decoded memory is reused afterwards (delivered): the caller must
+// dcn's decoded memory is reused afterwards (releaseNotification): the caller must
 // not use dcn again.
 func (s *session) deliver(ctx context.Context, dcn *ua.DataChangeNotification) {
 	now := s.c.now()
 	items, nodes := s.received(dcn.MonitoredItems)
-	defer s.delivered(dcn)
+	defer s.releaseNotification(dcn)
 	p := s.placerFor(ctx, items, now)
 	s.c.stats.update(func(st *Stats) { st.Notifications++; st.LastData = now })
 	s.closeGap(now)
@@ -105,13 +105,13 @@ func (s *session) deliver(ctx context.Context, dcn *ua.DataChangeNotification) {
 	s.flushOverflow(now) // readings counted the flagged values
 }
 
-// delivered drops the drain's references to dcn's items and hands their
-// decoded memory to the next notification (gopcua patch 10): ~150 bytes
+// releaseNotification drops the drain's references to dcn's items and
+// hands their decoded memory to the next notification (gopcua patch 10): ~150 bytes
 // less garbage per value. Nothing else refers to it: the readings and the
 // rules' last values hold copies (setReading, convertValue), and gopcua
 // keeps nothing of a notification it has passed on. A notification read
 // mode built is left to the garbage collector by the release.
-func (s *session) delivered(dcn *ua.DataChangeNotification) {
+func (s *session) releaseNotification(dcn *ua.DataChangeNotification) {
 	s.scratch.done()
 	ua.ReleaseDataChangeNotification(dcn)
 }

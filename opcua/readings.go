@@ -13,9 +13,10 @@ import (
 )
 
 // deliverChunk is the most readings deliver converts and appends to the
-// sink at once: a publish response carries up to 100,000 values (10,000
-// nodes × 10 samples), and a batch of them all was 20 MB allocated anew
-// each time. A chunk of the buffer's commit size (buffer.DefaultCommitMaxReadings)
+// sink at once: a publish response carries up to maxNotificationsPerPublish
+// (10,000) values of a subscription, a batch of them all was 2.3 MB
+// allocated anew each time, and a notification a live update's window
+// hands on may hold more. A chunk of the buffer's commit size (buffer.DefaultCommitMaxReadings)
 // lives in a slice the session reuses and lets the buffer's backpressure
 // (its PendingLimit) act within a notification.
 const deliverChunk = 4096
